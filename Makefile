@@ -1,0 +1,97 @@
+# modelpick — every target installs what it needs and says what is missing.
+#   make reproduce   every table and figure on $(ASSETS) (default ../shared/assets)
+#   make test        unit + integration tests (integration needs $(ASSETS))
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export MODELPICK_ASSETS ?= $(abspath ../shared/assets)
+export MODELPICK_CACHE ?= $(HOME)/.cache/modelpick
+ORT_VERSION := 1.30.0
+ORT_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+ORT_DEFAULT := $(MODELPICK_CACHE)/ort/$(ORT_VERSION)/linux-$(ORT_ARCH)/libonnxruntime.so.1
+export MODELPICK_ORT_LIB ?= $(ORT_DEFAULT)
+BIN := bin/modelpick
+GO ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+
+.PHONY: help deps sysdeps ort gomod build test lint reproduce smoke clean
+
+help:
+	@echo "make reproduce  - profile the shared ladder on the shared images and write results/ (needs $(MODELPICK_ASSETS))"
+	@echo "make test       - vet, gofmt and all tests (unit + integration on $(MODELPICK_ASSETS))"
+	@echo "make build      - build $(BIN)"
+	@echo "make lint       - go vet + staticcheck"
+	@echo "make ort        - fetch the ONNX Runtime $(ORT_VERSION) library (npm package onnxruntime-node)"
+
+deps: sysdeps ort gomod
+
+# OpenCV (gocv) and libsvm come from Debian; install them when missing.
+sysdeps:
+	@if ! command -v go >/dev/null; then echo "missing: the Go toolchain (go 1.26+) is not on PATH" >&2; exit 1; fi
+	@if pkg-config --exists opencv4 && [ -f /usr/include/svm.h ]; then exit 0; fi; \
+	echo "installing libopencv-dev libsvm-dev (Debian packages) ..." >&2; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	if ! command -v apt-get >/dev/null; then echo "missing: OpenCV 4 development files (pkg-config opencv4) and libsvm (svm.h), and no apt-get to install them; install libopencv-dev and libsvm-dev with your package manager" >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopencv-dev libsvm-dev pkg-config >/dev/null \
+	  || { echo "missing: could not apt-get install libopencv-dev libsvm-dev (need root or sudo, and the Debian mirror)" >&2; exit 1; }; \
+	pkg-config --exists opencv4 || { echo "missing: opencv4 still not found by pkg-config after install" >&2; exit 1; }
+
+# ONNX Runtime's shared library from the onnxruntime-node npm package (it
+# carries linux x64 and arm64 builds). Set MODELPICK_ORT_LIB to use your own
+# build (e.g. CUDA or TensorRT on a Jetson) and this step is skipped.
+ort:
+	@if [ -f "$(MODELPICK_ORT_LIB)" ]; then exit 0; fi; \
+	if [ "$(MODELPICK_ORT_LIB)" != "$(ORT_DEFAULT)" ]; then echo "missing: MODELPICK_ORT_LIB=$(MODELPICK_ORT_LIB) does not exist" >&2; exit 1; fi; \
+	command -v npm >/dev/null || { echo "missing: npm (needed once to fetch onnxruntime-node@$(ORT_VERSION)); install nodejs+npm or set MODELPICK_ORT_LIB" >&2; exit 1; }; \
+	tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	echo "fetching onnxruntime-node@$(ORT_VERSION) (113 MB) for libonnxruntime ..." >&2; \
+	(cd $$tmp && npm pack --silent onnxruntime-node@$(ORT_VERSION) >/dev/null) \
+	  || { echo "missing: npm could not fetch onnxruntime-node@$(ORT_VERSION)" >&2; exit 1; }; \
+	tar -xzf $$tmp/onnxruntime-node-$(ORT_VERSION).tgz -C $$tmp package/bin/napi-v6/linux/$(ORT_ARCH)/libonnxruntime.so.1; \
+	mkdir -p $(dir $(ORT_DEFAULT)); \
+	mv $$tmp/package/bin/napi-v6/linux/$(ORT_ARCH)/libonnxruntime.so.1 $(ORT_DEFAULT); \
+	echo "ONNX Runtime library: $(ORT_DEFAULT)" >&2
+
+gomod:
+	@$(GO) mod download || { echo "missing: Go modules could not be downloaded (is the Go module proxy reachable?)" >&2; exit 1; }
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/modelpick
+
+# Tests: unit tests build their own tiny models and images; integration tests
+# read $(MODELPICK_ASSETS) and fail when it is missing. The last line counts
+# every test and subtest that ran.
+test: deps
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	@mkdir -p $(MODELPICK_CACHE)
+	@$(GO) test -count=1 -v -timeout 30m ./... 2>&1 | tee $(MODELPICK_CACHE)/test.log | grep -v '^=== \(RUN\|PAUSE\|CONT\)' ; \
+	status=$${PIPESTATUS[0]}; \
+	pass=$$(grep -c -- '--- PASS' $(MODELPICK_CACHE)/test.log || true); \
+	fail=$$(grep -c -- '--- FAIL' $(MODELPICK_CACHE)/test.log || true); \
+	skip=$$(grep -c -- '--- SKIP' $(MODELPICK_CACHE)/test.log || true); \
+	echo "tests: $$pass passed, $$fail failed, $$skip skipped"; \
+	exit $$status
+
+lint: deps
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# The main job. Later stages (features, premodels, figures) join here as
+# they land; today it profiles the ladder on both shared image sets.
+reproduce: build
+	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
+	@mkdir -p results/profiles
+	$(BIN) profile -models experiments/models/ladder.yaml -data $(MODELPICK_ASSETS)/images/imagenet-val-dev -store results/profiles/imagenet-val-dev.db
+	$(BIN) profile -models experiments/models/ladder.yaml -data $(MODELPICK_ASSETS)/images/imagenet-sample -store results/profiles/imagenet-sample.db -cost=false
+	$(BIN) export -store results/profiles/imagenet-val-dev.db -out results/profiles/imagenet-val-dev
+	$(BIN) export -store results/profiles/imagenet-sample.db -out results/profiles/imagenet-sample
+
+smoke: build
+	@mkdir -p $(MODELPICK_CACHE)/smoke
+	$(BIN) profile -models experiments/models/ladder.yaml -data $(MODELPICK_ASSETS)/images/imagenet-val-dev -store $(MODELPICK_CACHE)/smoke/smoke.db -limit 20 -cost=false
+	$(BIN) export -store $(MODELPICK_CACHE)/smoke/smoke.db -out $(MODELPICK_CACHE)/smoke/out
+
+clean:
+	rm -rf bin
