@@ -251,6 +251,10 @@ func profileImage(set *datasets.Set, it datasets.Item, models []*inference.Model
 }
 
 // Prediction turns a top-k result into a store row with correct@1/@5.
+// A class whose score is exactly 0 never counts as a hit: the quantised
+// models' uint8 softmax rounds most classes to 0, and such a class ties
+// with hundreds of others, so its place in the top 5 is an artefact of
+// tie-breaking, not a prediction.
 func Prediction(dataset string, it datasets.Item, model string, top inference.TopK) store.PredictionRow {
 	p := store.PredictionRow{Dataset: dataset, File: it.File, Model: model,
 		Top5Idx: make([]int, len(top.Index)), Top5Score: make([]float64, len(top.Score))}
@@ -259,7 +263,7 @@ func Prediction(dataset string, it datasets.Item, model string, top inference.To
 		p.Top5Score[i] = float64(v)
 	}
 	for k, c := range top.Index {
-		if c == it.Label {
+		if c == it.Label && top.Score[k] > 0 {
 			p.Correct5 = true
 			if k == 0 {
 				p.Correct1 = true

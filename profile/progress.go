@@ -49,8 +49,11 @@ func (p *progress) print(now time.Time) {
 }
 
 func (p *progress) finish() {
-	if p.w != nil && p.total > 0 {
-		p.print(time.Now())
-		fmt.Fprintln(p.w)
+	if p.w == nil || p.total == 0 {
+		return
 	}
+	if p.n != p.total { // an interrupted run: show where it stopped
+		p.print(time.Now())
+	}
+	fmt.Fprintln(p.w)
 }
