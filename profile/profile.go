@@ -76,6 +76,19 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			m.Close()
 		}
 	}()
+	return RunModels(ctx, o, models)
+}
+
+// RunModels is Run with models already loaded (they must match o.Specs'
+// names); the caller keeps ownership of them.
+func RunModels(ctx context.Context, o Options, models []*inference.Model) (Summary, error) {
+	var sum Summary
+	if o.ShardN == 0 {
+		o.ShardN = 1
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 32
+	}
 	for _, m := range models {
 		if err := o.Store.RegisterModel(ctx, m.Spec.Name, m.Spec.JSON(), m.FilesSHA); err != nil {
 			return sum, fmt.Errorf("profile: %w", err)

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"profile": {"profile models on a labelled image set into a store", runProfile},
 		"merge":   {"merge shard stores into one", runMerge},
 		"export":  {"export a store to CSV files with a manifest", runExport},
+		"summary": {"print per-model accuracy and cost of a store (markdown)", runSummary},
 		"version": {"print versions of modelpick and its runtimes", runVersion},
 	}
 }

@@ -1,0 +1,93 @@
+package profile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modelpick/modelpick/datasets"
+	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/measure"
+	"github.com/modelpick/modelpick/store"
+)
+
+// ladder loads the shared ladder spec and the named models' specs. It
+// fails (never skips) when the shared assets are missing: CI has them.
+func ladder(tb testing.TB, names ...string) ([]inference.Spec, *datasets.Set) {
+	tb.Helper()
+	assets := settings.Assets()
+	if _, err := os.Stat(assets); err != nil {
+		tb.Fatalf("shared assets missing at %s (set %s): %v", assets, settings.EnvAssets, err)
+	}
+	root := settings.RepoRoot()
+	sf, err := inference.ParseSpecFile(filepath.Join(root, "experiments", "models", "ladder.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var specs []inference.Spec
+	for _, n := range names {
+		for _, s := range sf.Models {
+			if s.Name == n {
+				specs = append(specs, s)
+			}
+		}
+	}
+	if len(specs) != len(names) {
+		tb.Fatalf("ladder.yaml lacks some of %v", names)
+	}
+	set, err := datasets.Load(filepath.Join(assets, "images", "imagenet-val-dev"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return specs, set
+}
+
+// TestLadderOnRealImages profiles the cheapest model and the chained v1 1.0
+// (two TFLite files imported to ONNX) on 40 real validation images.
+func TestLadderOnRealImages(t *testing.T) {
+	specs, set := ladder(t, "mobilenet_v1_0.25_128", "mobilenet_v1_1.0_224")
+	st, err := store.Open(filepath.Join(t.TempDir(), "real.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	o := Options{Specs: specs, Load: inference.Options{Threads: 1}, Set: set, Store: st, Limit: 40,
+		Correctness: true, Cost: true,
+		Timing: measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 200, Confidence: 0.95, RelHalfWidth: 0.05, MaxDuration: 10 * time.Second}}
+	sum, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Images != 40 || sum.Predictions != 80 || sum.Failed != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	preds, err := st.Predictions(context.Background(), set.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top1 := map[string]int{}
+	for _, p := range preds {
+		if p.Correct1 {
+			top1[p.Model]++
+		}
+	}
+	// On these 40 images the reference runs give about 17 and 30 right;
+	// the floors catch a broken import or preprocessing (which scores ~0).
+	small, big := top1["mobilenet_v1_0.25_128"], top1["mobilenet_v1_1.0_224"]
+	t.Logf("top-1 on 40 images: v1_0.25_128 %d, v1_1.0_224 %d", small, big)
+	if small < 12 || big < 24 || big <= small {
+		t.Errorf("top-1 counts %d and %d: want >= 12, >= 24 and the big model ahead", small, big)
+	}
+	for _, c := range sum.Costs {
+		t.Logf("%s: %.2f ms [%.2f, %.2f] n=%d converged=%v", c.Model, c.MeanMS, c.CILowMS, c.CIHighMS, c.N, c.Converged)
+		if c.N < 10 || c.MeanMS <= 0 || c.EnergyJ != nil {
+			t.Errorf("cost row %+v", c)
+		}
+	}
+	if len(sum.Costs) == 2 && sum.Costs[1].MeanMS <= sum.Costs[0].MeanMS {
+		t.Errorf("v1_1.0_224 (569 MMACs) timed faster than v1_0.25_128 (14 MMACs): %+v", sum.Costs)
+	}
+}
