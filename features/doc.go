@@ -1,0 +1,54 @@
+// Package features computes the candidate image features of Table 2 of
+// Taylor et al., "Adaptive Selection of Deep Learning Models on Embedded
+// Systems" (LCTES 2018): the cheap, per-image numbers a premodel looks at to
+// pick which classifier to run.
+//
+// The paper names its features but gives no formulas, so every feature here
+// carries an exact Definition (standard ones, cited next to the code and
+// collected in DEFINITIONS.md, which MarkdownTable regenerates). The names are
+//
+//	n_keypoints                                   keypoints.go
+//	avg_brightness, brightness_rms,
+//	avg_perceived_brightness,
+//	perceived_brightness_rms, contrast            brightness.go
+//	edge_length1..7, edge_angle1..7               edges.go
+//	area_by_perim, aspect_ratio                   shape.go
+//	hue1..7                                       hue.go
+//
+// in the order Names returns. That is 29 names, although DESIGN.md speaks of
+// "30 features": no 30th name is known, so none is invented here.
+//
+// # Extraction
+//
+// NewExtractor builds an Extractor for any subset of the names. Features
+// share intermediate products (the grey image, the Canny edge map, the HSV
+// histogram, ...); an Extractor computes, once per image and lazily, only
+// the products its chosen features need, so a premodel that keeps five
+// features pays for five.
+//
+// Every image is first shrunk (INTER_AREA) so its longest side is at most
+// Options.MaxSide (default 256): features are then computed at about the
+// resolution the classifiers see (their inputs are 224–299 px, usually
+// cropped from an image resized to 256), memory is bounded whatever the
+// input size, and an image and a resized copy of it give nearly the same
+// values. Lengths (edge_length bins, area_by_perim) are measured relative to
+// the working image's longest side so that images smaller than MaxSide, which
+// are never enlarged, stay comparable.
+//
+// # Decoding
+//
+// Decode and DecodeFile turn encoded bytes into 3-channel 8-bit BGR
+// (grayscale is expanded, alpha dropped, CMYK JPEG converted by libjpeg, EXIF
+// orientation applied by OpenCV) and return an error, never a crash, for
+// empty, corrupt, truncated, unsupported or absurdly large inputs.
+// Extractor.ExtractBytes and ExtractFile are the canonical path for stored
+// values: they decode large JPEGs at 1/2, 1/4 or 1/8 scale inside libjpeg
+// (never below MaxSide) before the final INTER_AREA resize, which keeps a
+// 12000x12000 photograph at about 7 MB instead of 432 MB.
+//
+// # Versioning
+//
+// Version changes whenever any definition or default changes. Stored values
+// should be keyed by the image's hash and Extractor.ConfigKey, which adds
+// the options that change values (MaxSide) to Version.
+package features

@@ -1,0 +1,275 @@
+package features
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"sort"
+	"strings"
+
+	"gocv.io/x/gocv"
+)
+
+// Version identifies the definitions and defaults of every feature. Bump it
+// whenever any computed value can change (a threshold, a bin edge, a default
+// option), so values stored under the old version are recomputed.
+const Version = "features-v1"
+
+// DefaultMaxSide is the default longest side of the working image. 256 px is
+// the usual resize before the 224/227/299 px crop that the ImageNet
+// classifiers consume, so features see roughly what the models see; it also
+// keeps a full extraction near 1–2 ms on one core (DEPS.md measured a grey +
+// Canny + FAST + HSV + contours pass at 1.2 ms on 227 px images).
+const DefaultMaxSide = 256
+
+// Kinds group the features by the file (and intermediate products) they
+// come from.
+const (
+	KindKeypoints  = "keypoints"
+	KindBrightness = "brightness"
+	KindEdges      = "edges"
+	KindShape      = "shape"
+	KindHue        = "hue"
+)
+
+// histBins is the number of bins of every histogram feature (Table 2 lists
+// edge_length1..7, edge_angle1..7 and hue1..7).
+const histBins = 7
+
+// Feature describes one named feature.
+type Feature struct {
+	Name       string // as in Table 2, e.g. "edge_angle3"
+	Kind       string // one of the Kind constants
+	Definition string // exact definition, as in DEFINITIONS.md
+	// Products lists the intermediate products the feature reads, in the
+	// order it needs them (informative; the extractor computes them lazily).
+	Products []string
+
+	compute func(*frame) (float64, error)
+}
+
+// Features returns every feature in Table 2 order. The slice is fresh on
+// each call; callers may modify it.
+func Features() []Feature { return registry() }
+
+// Names returns the feature names in Table 2 order.
+func Names() []string {
+	fs := registry()
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Lookup returns the feature called name.
+func Lookup(name string) (Feature, bool) {
+	for _, f := range registry() {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Feature{}, false
+}
+
+// Options tune extraction. The zero value means the defaults.
+type Options struct {
+	// MaxSide is the longest side, in pixels, of the working image: larger
+	// images are shrunk with INTER_AREA first; smaller ones are kept as they
+	// are. 0 means DefaultMaxSide. It changes feature values, so it is part
+	// of ConfigKey.
+	MaxSide int
+}
+
+// Extractor computes a chosen subset of the features. It holds no per-image
+// state and is safe for concurrent use.
+type Extractor struct {
+	feats   []Feature
+	maxSide int
+	// onProduct, when set (only by this package's tests), is told each
+	// intermediate product as it is computed.
+	onProduct func(product string)
+}
+
+// NewExtractor returns an Extractor for the named features, whose values
+// Extract returns in the order given. A nil or empty names means all
+// features. Unknown or repeated names are an error.
+func NewExtractor(names []string, opts Options) (*Extractor, error) {
+	if opts.MaxSide < 0 {
+		return nil, fmt.Errorf("features: MaxSide %d is negative", opts.MaxSide)
+	}
+	if opts.MaxSide == 0 {
+		opts.MaxSide = DefaultMaxSide
+	}
+	all := registry()
+	if len(names) == 0 {
+		return &Extractor{feats: all, maxSide: opts.MaxSide}, nil
+	}
+	byName := make(map[string]Feature, len(all))
+	for _, f := range all {
+		byName[f.Name] = f
+	}
+	seen := make(map[string]bool, len(names))
+	feats := make([]Feature, 0, len(names))
+	var unknown []string
+	for _, n := range names {
+		f, ok := byName[n]
+		if !ok {
+			unknown = append(unknown, fmt.Sprintf("%q", n))
+			continue
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("features: %q requested twice", n)
+		}
+		seen[n] = true
+		feats = append(feats, f)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("features: unknown feature %s; valid names: %s",
+			strings.Join(unknown, ", "), strings.Join(Names(), ", "))
+	}
+	return &Extractor{feats: feats, maxSide: opts.MaxSide}, nil
+}
+
+// Names returns the extractor's feature names, in the order of Extract's
+// values.
+func (e *Extractor) Names() []string {
+	names := make([]string, len(e.feats))
+	for i, f := range e.feats {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// MaxSide returns the working image's longest side in effect.
+func (e *Extractor) MaxSide() int { return e.maxSide }
+
+// ConfigKey identifies everything besides the image that determines the
+// values: Version and the options. Key stored values by image hash plus this.
+func (e *Extractor) ConfigKey() string {
+	return fmt.Sprintf("%s;max_side=%d", Version, e.maxSide)
+}
+
+// Products returns the intermediate products the extractor's features need,
+// sorted: what one Extract call computes, at most once each.
+func (e *Extractor) Products() []string {
+	set := map[string]bool{productWorking: true}
+	for _, f := range e.feats {
+		for _, p := range f.Products {
+			set[p] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Extract computes the features of img, in the order of e.Names(). img must
+// be 8-bit with 1 (grey), 3 (BGR) or 4 (BGRA) channels; it is not modified.
+// Images with a side above MaxSide are shrunk first.
+func (e *Extractor) Extract(img gocv.Mat) ([]float64, error) {
+	work, err := workingImage(img, e.maxSide)
+	if err != nil {
+		return nil, fmt.Errorf("features: %w", err)
+	}
+	defer work.Close()
+	return e.extractWorking(work)
+}
+
+// ExtractBytes decodes an encoded image (JPEG, PNG, BMP, TIFF or WebP) and
+// computes its features. Large JPEGs are decoded at reduced scale by libjpeg
+// (see DecodeMax); this is the canonical path for stored values.
+func (e *Extractor) ExtractBytes(data []byte) ([]float64, error) {
+	img, err := DecodeMax(data, e.maxSide)
+	if err != nil {
+		return nil, fmt.Errorf("features: %w", err)
+	}
+	defer img.Close()
+	return e.Extract(img)
+}
+
+// ExtractFile reads, decodes and extracts one image file.
+func (e *Extractor) ExtractFile(path string) ([]float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("features: %w", err)
+	}
+	vals, err := e.ExtractBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return vals, nil
+}
+
+func (e *Extractor) extractWorking(work gocv.Mat) ([]float64, error) {
+	f := newFrame(work, e.onProduct)
+	defer f.close()
+	if e.onProduct != nil {
+		e.onProduct(productWorking)
+	}
+	out := make([]float64, len(e.feats))
+	for i, ft := range e.feats {
+		v, err := ft.compute(f)
+		if err != nil {
+			return nil, fmt.Errorf("features: %s: %w", ft.Name, err)
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			// A definition that can produce NaN is a bug here, not a
+			// property of the image: fail loudly rather than store it.
+			return nil, fmt.Errorf("features: %s is not finite (%v)", ft.Name, v)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// workingImage returns a new continuous 8-bit BGR Mat of img, shrunk with
+// INTER_AREA so its longest side is at most maxSide. The caller closes it.
+// It shrinks before converting channels, so a huge grey or BGRA input never
+// gets a full-size BGR copy.
+func workingImage(img gocv.Mat, maxSide int) (gocv.Mat, error) {
+	if img.Empty() {
+		return gocv.Mat{}, errors.New("empty image")
+	}
+	if d := len(img.Size()); d != 2 {
+		return gocv.Mat{}, fmt.Errorf("image has %d dimensions, want 2", d)
+	}
+	conv := gocv.ColorConversionCode(-1)
+	switch img.Type() {
+	case gocv.MatTypeCV8UC3:
+	case gocv.MatTypeCV8UC1:
+		conv = gocv.ColorGrayToBGR
+	case gocv.MatTypeCV8UC4:
+		conv = gocv.ColorBGRAToBGR
+	default:
+		return gocv.Mat{}, fmt.Errorf("image type %v unsupported, want 8-bit with 1, 3 or 4 channels", img.Type())
+	}
+	w, h := img.Cols(), img.Rows()
+	src := img
+	if long := max(w, h); long > maxSide {
+		s := float64(maxSide) / float64(long)
+		size := image.Pt(max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s))))
+		small := gocv.NewMat()
+		gocv.Resize(img, &small, size, 0, 0, gocv.InterpolationArea)
+		if small.Empty() {
+			small.Close()
+			return gocv.Mat{}, fmt.Errorf("resize %dx%d to %dx%d failed", w, h, size.X, size.Y)
+		}
+		if conv < 0 {
+			return small, nil
+		}
+		defer small.Close()
+		src = small
+	}
+	if conv < 0 {
+		return src.Clone(), nil // a copy is also continuous when img is a Region
+	}
+	bgr := gocv.NewMat()
+	gocv.CvtColor(src, &bgr, conv)
+	return bgr, nil
+}
