@@ -1,0 +1,21 @@
+// Package onnxconv imports quantised TFLite classifiers into ONNX, so ONNX
+// Runtime can run the shared TFLite model ladder without a TFLite runtime.
+//
+// The converted graph keeps TFLite's integer arithmetic: activations stay
+// uint8/int8 between operators, weights and int32 biases are copied
+// unchanged, and fused activations clamp in the quantised domain as TFLite
+// does. At the edges it speaks float: the single input is float32 NHWC with
+// the TFLite input's shape, quantised by the TFLite input tensor's own scale
+// and zero point; the single output is float32, the dequantised TFLite output
+// (probabilities for a classifier, embeddings for an extractor). Callers feed
+// real values ((pixel-mean)/std) and read real scores, and a feature
+// extractor chains into a head by passing the float tensor.
+//
+// Lowering: standard QLinearConv (depthwise as a grouped QLinearConv) plus
+// the com.microsoft contrib operators ONNX lacks (QLinearAdd,
+// QLinearAveragePool, QLinearGlobalAveragePool). See lowering.go for why this
+// explicit form was chosen over a QDQ graph.
+//
+// Version is part of every cache key built on converted files: bump it when
+// the produced graph changes.
+package onnxconv
