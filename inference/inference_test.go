@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gocv.io/x/gocv"
+
 	"github.com/modelpick/modelpick/internal/imgtest"
 	"github.com/modelpick/modelpick/internal/onnxtest"
 )
@@ -259,5 +261,46 @@ func TestTop(t *testing.T) {
 	}
 	if got := Top(scores, 10, 1, 5); len(got.Index) != 5 {
 		t.Errorf("k > classes: got %d", len(got.Index))
+	}
+}
+
+func TestTFBilinearResize(t *testing.T) {
+	// A 4x2 grey ramp (values 0, 40, 80, 120 across) resized to 2x2 samples
+	// source x = 0 and 2 (d*in/out, no half-pixel offset): 0 and 80.
+	src := gocv.NewMatWithSize(2, 4, gocv.MatTypeCV8UC3)
+	defer src.Close()
+	for y := 0; y < 2; y++ {
+		for x := 0; x < 4; x++ {
+			for c := 0; c < 3; c++ {
+				src.SetUCharAt(y, 3*x+c, uint8(40*x))
+			}
+		}
+	}
+	p, err := newPreprocessor(Spec{InputSize: 2, CropFraction: 1, Resize: ResizeTFBilinear, Std: [3]float64{1, 1, 1}, Layout: "NHWC", ChannelOrder: "RGB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	px, err := p.resizedTF(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{0, 0, 0, 80, 80, 80, 0, 0, 0, 80, 80, 80}
+	for i := range want {
+		if px[i] != want[i] {
+			t.Fatalf("downscale: got %v, want %v", px, want)
+		}
+	}
+	// Upscaling 4 → 8 wide samples x = d/2: 0, 20, 40, ..., then clamps at 120.
+	p.spec.InputSize = 8
+	px, err = p.resizedTF(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := []float32{0, 20, 40, 60, 80, 100, 120, 120}
+	for x, v := range row {
+		if px[3*x] != v {
+			t.Fatalf("upscale row: got %v at %d, want %v", px[3*x], x, v)
+		}
 	}
 }

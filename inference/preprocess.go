@@ -41,8 +41,15 @@ func DecodeImageFile(path string) (gocv.Mat, error) {
 	return m, nil
 }
 
+// ResizeTFBilinear names TensorFlow 1's legacy resize_bilinear
+// (align_corners=False, no half-pixel centres), which TF-slim's evaluation
+// preprocessing uses; it is computed here in float, without rounding.
+const ResizeTFBilinear = "tf_bilinear"
+
 func interpolation(name string) (gocv.InterpolationFlags, error) {
 	switch name {
+	case ResizeTFBilinear:
+		return gocv.InterpolationLinear, nil // unused: resized in Go
 	case "bilinear":
 		return gocv.InterpolationLinear, nil
 	case "area":
@@ -52,7 +59,7 @@ func interpolation(name string) (gocv.InterpolationFlags, error) {
 	case "bicubic":
 		return gocv.InterpolationCubic, nil
 	}
-	return 0, fmt.Errorf("%q, want bilinear, area, nearest or bicubic", name)
+	return 0, fmt.Errorf("%q, want tf_bilinear, bilinear, area, nearest or bicubic", name)
 }
 
 // CentralCrop returns the rectangle TF-slim's central_crop keeps: the start
@@ -80,8 +87,15 @@ type preprocessor struct {
 	spec   Spec
 	interp gocv.InterpolationFlags
 	buf    gocv.Mat
-	scale  [3]float32 // 1/std per output channel
-	shift  [3]float32 // -mean/std per output channel
+	fbuf   []float32 // tf_bilinear output
+	taps   struct {  // tf_bilinear sampling positions for the last crop
+		rect           image.Rectangle
+		n              int
+		x0, x1, y0, y1 []int
+		wx, wy         []float32
+	}
+	scale [3]float32 // 1/std per output channel
+	shift [3]float32 // -mean/std per output channel
 }
 
 func newPreprocessor(s Spec) (*preprocessor, error) {
@@ -133,53 +147,135 @@ func (p *preprocessor) channelSource() [3]int {
 
 // fillFloat writes normalised values in the spec's layout into dst.
 func (p *preprocessor) fillFloat(img gocv.Mat, dst []float32) error {
-	px, err := p.resized(img)
-	if err != nil {
-		return err
-	}
 	n := p.spec.InputSize
 	if len(dst) != n*n*3 {
 		return fmt.Errorf("preprocess: input tensor holds %d values, want %d", len(dst), n*n*3)
 	}
-	src := p.channelSource()
-	sc, sh := p.scale, p.shift
-	if p.spec.Layout == "NHWC" {
-		for i, j := 0, 0; i < len(px); i, j = i+3, j+3 {
-			dst[j] = float32(px[i+src[0]])*sc[0] + sh[0]
-			dst[j+1] = float32(px[i+src[1]])*sc[1] + sh[1]
-			dst[j+2] = float32(px[i+src[2]])*sc[2] + sh[2]
+	if p.spec.Resize == ResizeTFBilinear {
+		px, err := p.resizedTF(img)
+		if err != nil {
+			return err
 		}
+		fill(px, dst, p.channelSource(), p.spec.Layout == "NHWC", p.scale, p.shift)
 		return nil
 	}
-	plane := n * n
-	for k := 0; k < plane; k++ {
-		i := 3 * k
-		dst[k] = float32(px[i+src[0]])*sc[0] + sh[0]
-		dst[plane+k] = float32(px[i+src[1]])*sc[1] + sh[1]
-		dst[2*plane+k] = float32(px[i+src[2]])*sc[2] + sh[2]
+	px, err := p.resized(img)
+	if err != nil {
+		return err
 	}
+	fill(px, dst, p.channelSource(), p.spec.Layout == "NHWC", p.scale, p.shift)
 	return nil
 }
 
 // fillUint8 writes raw pixels in the spec's layout into dst.
 func (p *preprocessor) fillUint8(img gocv.Mat, dst []uint8) error {
-	px, err := p.resized(img)
-	if err != nil {
-		return err
-	}
 	n := p.spec.InputSize
 	if len(dst) != n*n*3 {
 		return fmt.Errorf("preprocess: input tensor holds %d values, want %d", len(dst), n*n*3)
 	}
-	src := p.channelSource()
-	plane := n * n
+	one := [3]float32{1, 1, 1}
+	if p.spec.Resize == ResizeTFBilinear {
+		px, err := p.resizedTF(img)
+		if err != nil {
+			return err
+		}
+		for i, v := range px { // round half up, as a uint8 cast of v+0.5
+			px[i] = float32(int(v + 0.5))
+		}
+		fill(px, dst, p.channelSource(), p.spec.Layout == "NHWC", one, [3]float32{})
+		return nil
+	}
+	px, err := p.resized(img)
+	if err != nil {
+		return err
+	}
+	fill(px, dst, p.channelSource(), p.spec.Layout == "NHWC", one, [3]float32{})
+	return nil
+}
+
+// fill maps interleaved BGR pixels px to dst = px*scale + shift per
+// output channel, in NHWC or NCHW order.
+func fill[S uint8 | float32, D uint8 | float32](px []S, dst []D, src [3]int, nhwc bool, sc, sh [3]float32) {
+	plane := len(px) / 3
+	if nhwc {
+		for i := 0; i < len(px); i += 3 {
+			dst[i] = D(float32(px[i+src[0]])*sc[0] + sh[0])
+			dst[i+1] = D(float32(px[i+src[1]])*sc[1] + sh[1])
+			dst[i+2] = D(float32(px[i+src[2]])*sc[2] + sh[2])
+		}
+		return
+	}
 	for k := 0; k < plane; k++ {
 		i := 3 * k
-		if p.spec.Layout == "NHWC" {
-			dst[i], dst[i+1], dst[i+2] = px[i+src[0]], px[i+src[1]], px[i+src[2]]
-		} else {
-			dst[k], dst[plane+k], dst[2*plane+k] = px[i+src[0]], px[i+src[1]], px[i+src[2]]
+		dst[k] = D(float32(px[i+src[0]])*sc[0] + sh[0])
+		dst[plane+k] = D(float32(px[i+src[1]])*sc[1] + sh[1])
+		dst[2*plane+k] = D(float32(px[i+src[2]])*sc[2] + sh[2])
+	}
+}
+
+// resizedTF crops and resizes img with TF1's legacy bilinear rule: the
+// source coordinate of output pixel d is d*in/out (no half-pixel offset),
+// interpolating between floor and floor+1 clamped at the edge. It returns
+// interleaved BGR floats (n*n*3) in an internal buffer.
+func (p *preprocessor) resizedTF(img gocv.Mat) ([]float32, error) {
+	if img.Empty() || img.Channels() != 3 || img.Type() != gocv.MatTypeCV8UC3 {
+		return nil, errors.New("preprocess: want a non-empty 8-bit 3-channel BGR image")
+	}
+	if !img.IsContinuous() {
+		return nil, errors.New("preprocess: want a continuous image")
+	}
+	data, err := img.DataPtrUint8()
+	if err != nil {
+		return nil, fmt.Errorf("preprocess: %w", err)
+	}
+	n := p.spec.InputSize
+	r := CentralCrop(img.Cols(), img.Rows(), p.spec.CropFraction)
+	stride := img.Cols() * 3
+	if p.taps.rect != r || p.taps.n != n { // images of one set usually share a size
+		p.taps.rect, p.taps.n = r, n
+		p.taps.x0, p.taps.x1, p.taps.wx = tfTaps(r.Min.X, r.Dx(), n)
+		p.taps.y0, p.taps.y1, p.taps.wy = tfTaps(r.Min.Y, r.Dy(), n)
+	}
+	x0, x1, wx := p.taps.x0, p.taps.x1, p.taps.wx
+	y0, y1, wy := p.taps.y0, p.taps.y1, p.taps.wy
+	if cap(p.fbuf) < n*n*3 {
+		p.fbuf = make([]float32, n*n*3)
+	}
+	out := p.fbuf[:n*n*3]
+	o := 0
+	for y := 0; y < n; y++ {
+		rowA, rowB, fy := y0[y]*stride, y1[y]*stride, wy[y]
+		for x := 0; x < n; x++ {
+			a, b, fx := 3*x0[x], 3*x1[x], wx[x]
+			for c := 0; c < 3; c++ {
+				tl, tr := float32(data[rowA+a+c]), float32(data[rowA+b+c])
+				bl, br := float32(data[rowB+a+c]), float32(data[rowB+b+c])
+				top := tl + (tr-tl)*fx
+				bot := bl + (br-bl)*fx
+				out[o] = top + (bot-top)*fy
+				o++
+			}
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// tfTaps returns, for each of out output positions over a source span
+// [start, start+size), the two source indices and the weight of the second.
+func tfTaps(start, size, out int) (lo, hi []int, w []float32) {
+	lo, hi, w = make([]int, out), make([]int, out), make([]float32, out)
+	scale := float64(size) / float64(out)
+	for d := 0; d < out; d++ {
+		in := float64(d) * scale
+		f := int(in)
+		if f > size-1 {
+			f = size - 1
+		}
+		g := f + 1
+		if g > size-1 {
+			g = size - 1
+		}
+		lo[d], hi[d], w[d] = start+f, start+g, float32(in-float64(f))
+	}
+	return lo, hi, w
 }
