@@ -13,7 +13,7 @@ ORT_DEFAULT := $(MODELPICK_CACHE)/ort/$(ORT_VERSION)/linux-$(ORT_ARCH)/libonnxru
 export MODELPICK_ORT_LIB ?= $(ORT_DEFAULT)
 BIN := bin/modelpick
 GO ?= go
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help deps sysdeps ort gomod build test lint reproduce smoke clean
 

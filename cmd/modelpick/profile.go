@@ -146,7 +146,7 @@ func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: merge: name the shard stores to merge: modelpick merge -out ALL.db SHARD.db...", errUsage)
+		return fmt.Errorf("%w: merge: name the shard stores to merge, as in: modelpick merge -out ALL.db SHARD1.db SHARD2.db", errUsage)
 	}
 	dst, err := store.Open(*out)
 	if err != nil {
