@@ -13,8 +13,11 @@
 //
 // Lowering: standard QLinearConv (depthwise as a grouped QLinearConv) plus
 // the com.microsoft contrib operators ONNX lacks (QLinearAdd,
-// QLinearAveragePool, QLinearGlobalAveragePool). See lowering.go for why this
-// explicit form was chosen over a QDQ graph.
+// QLinearAveragePool, QLinearGlobalAveragePool); softmax runs in float
+// between DequantizeLinear and QuantizeLinear. Activations are carried as
+// uint8 and weights as int8 whatever the file uses (a shift by 128 of codes
+// and zero points, exact), because that is ONNX Runtime's fastest integer
+// path. See lowering.go for the measurements behind these choices.
 //
 // Version is part of every cache key built on converted files: bump it when
 // the produced graph changes.

@@ -19,13 +19,15 @@ import (
 // QuantizeLinear and relies on ONNX Runtime's optimiser to fuse each group
 // back into the same integer kernels.
 //
-// Why QLinear: measured single-threaded on this repository's CPU with ORT
-// 1.30 (integration_test.go, TestLoweringSpeed), both forms run the ladder at
-// the same speed once fused, but the QDQ form only stays integer when the
-// optimiser is on; with optimisations off (or an execution provider that
-// does not fuse) it silently runs in float, slower and with different
-// rounding. The QLinear graph means the same integer arithmetic under every
-// session setting, which is what a faithful TFLite import needs.
+// Why QLinear: once fused, both run the ladder at the same speed (ORT 1.30,
+// one thread, interleaved best of 9 rounds on the 2-core development
+// machine, as BenchmarkLowering does more coarsely: v1 1.0 extractor
+// 4.14 vs 4.10 ms, tf2_mobilenet_v2 2.09 vs 2.12 ms, EdgeTPU 2.50 vs 2.55 ms),
+// but the QDQ graph is only integer when the optimiser runs: with graph
+// optimisations off, or under an execution provider that does not fuse, it
+// silently computes in float, slower and with different rounding from
+// TFLite. The QLinear graph is the same integer arithmetic under every
+// session setting, which a faithful import needs.
 type lowering int
 
 const (
@@ -39,8 +41,9 @@ type options struct {
 	lowering lowering
 	// keepInt8Activations carries int8 activations as int8. By default they
 	// become uint8 with the zero point moved by 128 (identical real values
-	// and clamps) because ORT's x86 kernels for int8 activations are several
-	// times slower than for uint8 (measured: tf2_mobilenet_v2 50 ms vs 9 ms).
+	// and clamps) because ORT's QLinearConv with int8 activations is an order
+	// of magnitude slower on x86 (tf2_mobilenet_v2 48 ms vs 2.2 ms, EdgeTPU
+	// 73 ms vs 2.5 ms, one thread).
 	keepInt8Activations bool
 	// weights selects the stored weight type (weightsInt8 by default).
 	weights weightMode
@@ -49,6 +52,13 @@ type options struct {
 // weightMode is the 8-bit type QLinearConv weights are stored in. Moving
 // between uint8 and int8 adds or subtracts 128 from codes and zero points:
 // the same real weights, exactly.
+//
+// int8 weights (uint8 activations x int8 weights, "U8S8") are the default:
+// MLAS's fastest path on x86 with VNNI and on ARM64, 1.5-2.5x faster than
+// uint8 weights here (v1 1.0 extractor 4.0 vs 6.0 ms, tf2_mobilenet_v2 2.2
+// vs 5.5 ms). Caveat: on x86 with AVX2 but no VNNI, MLAS computes U8S8 with
+// VPMADDUBSW, whose 16-bit pair sums can saturate; there weightsUint8 is
+// the exact choice.
 type weightMode int
 
 const (
