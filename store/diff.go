@@ -12,8 +12,8 @@ const maxDiffsPerTable = 20
 
 // Diff compares the content of two stores, ignoring insertion order, in the
 // tables that a run or a merge must reproduce exactly: models, images,
-// predictions and features. Costs (measured, so never equal twice) and runs
-// (a log) are not compared. It returns one line per difference, at most
+// predictions, features and feature errors. Costs (measured, so never equal
+// twice) and runs (a log) are not compared. It returns one line per difference, at most
 // maxDiffsPerTable per table plus a line counting the rest; none when equal.
 func Diff(ctx context.Context, a, b *Store) ([]string, error) {
 	if a == b {

@@ -21,5 +21,8 @@
 // under one name.
 //
 // The schema is versioned (SchemaVersion in the meta table); Open refuses a
-// file of another version rather than migrating it silently.
+// file of another version rather than migrating it silently. The one
+// exception is purely additive: a table that older builds never read (today
+// feature_errors) is created by Open when missing, so old stores keep
+// working and old builds can still open new ones.
 package store

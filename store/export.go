@@ -31,7 +31,8 @@ type ExportFile struct {
 }
 
 // ExportCSV writes models.csv, images.csv, predictions.csv, costs.csv and,
-// when the store has features, features.csv into outDir, each with a header
+// when the store has features (or feature errors), features.csv (and
+// feature_errors.csv) into outDir, each with a header
 // row and sorted by primary key, plus manifest.json. Columns are the table's
 // columns; NULL is an empty cell; floats are written in the shortest form
 // that reads back exactly. Each file is written under a temporary name and
@@ -46,7 +47,7 @@ func (s *Store) ExportCSV(ctx context.Context, outDir string) error {
 	}
 	m := ExportManifest{Store: s.path, SchemaVersion: SchemaVersion, ExportedAt: time.Now().UTC().Format(time.RFC3339)}
 	for _, t := range dataTables() {
-		if t.name == "features" && counts["features"] == 0 {
+		if (t.name == "features" || t.additive()) && counts[t.name] == 0 {
 			continue
 		}
 		f := ExportFile{Table: t.name, File: t.name + ".csv"}

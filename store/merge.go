@@ -69,6 +69,16 @@ func (s *Store) mergeOne(ctx context.Context, srcPath string) error {
 	}
 	defer tx.Rollback()
 	for _, t := range dataTables() {
+		if t.additive() {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM src.sqlite_schema WHERE type='table' AND name=?`,
+				t.name).Scan(&n); err != nil {
+				return fmt.Errorf("look for %s: %w", t.name, err)
+			}
+			if n == 0 { // written by a build that predates the table
+				continue
+			}
+		}
 		if err := checkConflicts(ctx, tx, t); err != nil {
 			return err
 		}

@@ -66,6 +66,13 @@ type FeatureRow struct {
 	Value                 float64 // NaN is stored as NULL and read back as NaN
 }
 
+// FeatureErrorRow records that the features of an image (by content hash)
+// could not be computed under a feature configuration (Version as in
+// FeatureRow): the stage stores it once and a resumed run skips the image.
+type FeatureErrorRow struct {
+	SHA256, Version, Error string
+}
+
 // RunRow is one command run against the store.
 type RunRow struct {
 	ID           int64
@@ -378,29 +385,77 @@ func (s *Store) Costs(ctx context.Context) ([]CostRow, error) {
 
 // PutFeatures records (or replaces) feature values in one transaction.
 func (s *Store) PutFeatures(ctx context.Context, rows []FeatureRow) error {
+	return s.WriteFeatures(ctx, rows, nil)
+}
+
+// WriteFeatures records (or replaces) feature values and feature errors in
+// one transaction, so a killed extraction run loses at most the batch in
+// flight and never leaves part of one.
+func (s *Store) WriteFeatures(ctx context.Context, rows []FeatureRow, errs []FeatureErrorRow) error {
+	for _, r := range rows {
+		if r.SHA256 == "" || r.Version == "" || r.Name == "" {
+			return fmt.Errorf("put features to %s: row %+v lacks sha256, version or name", s.path, r)
+		}
+	}
+	for _, e := range errs {
+		if e.SHA256 == "" || e.Version == "" || e.Error == "" {
+			return fmt.Errorf("put feature errors to %s: row %+v lacks sha256, version or error", s.path, e)
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("put features to %s: %w", s.path, err)
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO features(sha256, version, name, value) VALUES(?,?,?,?)`)
-	if err != nil {
-		return fmt.Errorf("put features to %s: %w", s.path, err)
-	}
-	defer st.Close()
-	for _, r := range rows {
-		if r.SHA256 == "" || r.Version == "" || r.Name == "" {
-			return fmt.Errorf("put features to %s: row %+v lacks sha256, version or name", s.path, r)
+	if len(rows) > 0 {
+		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO features(sha256, version, name, value) VALUES(?,?,?,?)`)
+		if err != nil {
+			return fmt.Errorf("put features to %s: %w", s.path, err)
 		}
-		v := sql.NullFloat64{Float64: r.Value, Valid: !math.IsNaN(r.Value)}
-		if _, err := st.ExecContext(ctx, r.SHA256, r.Version, r.Name, v); err != nil {
-			return fmt.Errorf("put feature %s of %s to %s: %w", r.Name, r.SHA256, s.path, err)
+		defer st.Close()
+		for _, r := range rows {
+			v := sql.NullFloat64{Float64: r.Value, Valid: !math.IsNaN(r.Value)}
+			if _, err := st.ExecContext(ctx, r.SHA256, r.Version, r.Name, v); err != nil {
+				return fmt.Errorf("put feature %s of %s to %s: %w", r.Name, r.SHA256, s.path, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO feature_errors(sha256, version, error) VALUES(?,?,?)`)
+		if err != nil {
+			return fmt.Errorf("put feature errors to %s: %w", s.path, err)
+		}
+		defer st.Close()
+		for _, e := range errs {
+			if _, err := st.ExecContext(ctx, e.SHA256, e.Version, e.Error); err != nil {
+				return fmt.Errorf("put feature error of %s to %s: %w", e.SHA256, s.path, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("put features to %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// FeatureErrors returns the feature errors of a version ("" for all) sorted
+// by sha256 and version.
+func (s *Store) FeatureErrors(ctx context.Context, version string) ([]FeatureErrorRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT sha256, version, error FROM feature_errors
+		WHERE ?='' OR version=? ORDER BY sha256, version`, version, version)
+	if err != nil {
+		return nil, fmt.Errorf("read feature errors from %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []FeatureErrorRow
+	for rows.Next() {
+		var r FeatureErrorRow
+		if err := rows.Scan(&r.SHA256, &r.Version, &r.Error); err != nil {
+			return nil, fmt.Errorf("read feature errors from %s: %w", s.path, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // Features returns the feature rows of a code version ("" for all) sorted by

@@ -104,6 +104,11 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("schema version %s, but this build of modelpick uses version %d: "+
 			"start a new store (another path), or export this one with the modelpick version that wrote it", v, SchemaVersion)
 	}
+	for _, stmt := range additiveDDL() {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("add table: %w", err)
+		}
+	}
 	return tx.Commit()
 }
 
