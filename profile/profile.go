@@ -14,6 +14,7 @@ import (
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/internal/ortenv"
+	"github.com/modelpick/modelpick/internal/progress"
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/store"
 )
@@ -174,8 +175,8 @@ func correctness(ctx context.Context, o Options, models []*inference.Model, sum 
 	}
 	items := Items(o)
 	sum.Images = len(items)
-	prog := newProgress(o.Progress, "profile "+ds, len(items))
-	defer prog.finish()
+	prog := progress.New(o.Progress, "profile "+ds, len(items))
+	defer prog.Finish()
 
 	var imgs []store.ImageRow
 	var preds []store.PredictionRow
@@ -207,7 +208,7 @@ func correctness(ctx context.Context, o Options, models []*inference.Model, sum 
 		}
 		if len(todo) == 0 || failed[it.File] {
 			sum.Skipped++
-			prog.step()
+			prog.Step()
 			continue
 		}
 		img, ps, err := profileImage(o.Set, it, models, todo)
@@ -226,7 +227,7 @@ func correctness(ctx context.Context, o Options, models []*inference.Model, sum 
 			}
 			pending = 0
 		}
-		prog.step()
+		prog.Step()
 	}
 	return flush()
 }

@@ -1,0 +1,67 @@
+// Package progress prints the one self-overwriting status line that the
+// long stages (profiling, feature extraction) show on stderr: count,
+// percentage, rate and ETA, at most once a second, so long runs show life
+// without flooding logs.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Line is one stage's progress line. It is not safe for concurrent use:
+// the goroutine that collects results steps it.
+type Line struct {
+	w           io.Writer
+	label       string
+	total, n    int
+	start, last time.Time
+}
+
+// New starts a line for total items; a nil w prints nothing.
+func New(w io.Writer, label string, total int) *Line {
+	now := time.Now()
+	return &Line{w: w, label: label, total: total, start: now, last: now}
+}
+
+// Step counts one finished item and reprints the line when a second has
+// passed since the last print, or on the last item.
+func (p *Line) Step() {
+	p.n++
+	if p.w == nil {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= time.Second || p.n == p.total {
+		p.last = now
+		p.print(now)
+	}
+}
+
+func (p *Line) print(now time.Time) {
+	el := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if el > 0 {
+		rate = float64(p.n) / el
+	}
+	eta := "?"
+	if rate > 0 {
+		eta = time.Duration(float64(p.total-p.n) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	pct := 100.0
+	if p.total > 0 {
+		pct = 100 * float64(p.n) / float64(p.total)
+	}
+	fmt.Fprintf(p.w, "\r%s: %d/%d (%.1f%%) %.1f img/s ETA %s   ", p.label, p.n, p.total, pct, rate, eta)
+}
+
+// Finish ends the line; an interrupted run first shows where it stopped.
+func (p *Line) Finish() {
+	if p.w == nil || p.total == 0 {
+		return
+	}
+	if p.n != p.total {
+		p.print(time.Now())
+	}
+	fmt.Fprintln(p.w)
+}
