@@ -199,9 +199,9 @@ func (c *converter) operator(op *tflite.Operator) error {
 		return c.dequantize(op)
 	}
 	if op.Opcode == tflite.OpCustom {
-		return fmt.Errorf("custom operator %q: %w", op.CustomCode, ErrUnsupported)
+		return fmt.Errorf("custom code %q: %w operator", op.CustomCode, ErrUnsupported)
 	}
-	return fmt.Errorf("operator %s: %w", op.Opcode, ErrUnsupported)
+	return fmt.Errorf("%w operator", ErrUnsupported)
 }
 
 // input declares the float graph input and quantises it as TFLite would.

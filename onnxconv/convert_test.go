@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -387,5 +389,49 @@ func TestConvertFile(t *testing.T) {
 	}
 	if _, _, err := ConvertFile(bad); !errors.Is(err, tflite.ErrCorrupt) || !strings.Contains(err.Error(), "bad.tflite") {
 		t.Errorf("truncated file: %v", err)
+	}
+}
+
+// TestCorruptModelsDoNotPanic mutates a small valid model at random: whatever
+// Parse accepts, Convert must reject or convert, never panic.
+func TestCorruptModelsDoNotPanic(t *testing.T) {
+	b := newBuilder(9)
+	x := b.act("input", i8, 0.02, -5, 1, 6, 6, 3)
+	c1 := b.act("c1", i8, 0.05, -128, 1, 3, 3, 4)
+	b.op(tflite.OpConv2D, conv(tflite.PaddingSame, 2, 2, 1, 1, tflite.ActRelu6), []int32{x, b.weights(i8, scalesOf(4, 0.01), zeros(4), 0, 4, 3, 3, 3), b.bias(4, 100)}, c1)
+	d1 := b.act("d1", i8, 0.05, -128, 1, 3, 3, 4)
+	b.op(tflite.OpDepthwiseConv2D, dwconv(tflite.PaddingSame, 1, 1, tflite.ActRelu6), []int32{c1, b.weights(i8, scalesOf(4, 0.01), zeros(4), 3, 1, 3, 3, 4), b.bias(4, 100)}, d1)
+	a1 := b.act("a1", i8, 0.06, -128, 1, 3, 3, 4)
+	b.op(tflite.OpAdd, &tflite.AddOptions{}, []int32{c1, d1}, a1)
+	m1 := b.act("m1", i8, 0.06, -128, 1, 4)
+	b.op(tflite.OpMean, &tflite.ReducerOptions{}, []int32{a1, b.int32s("axes", 1, 2)}, m1)
+	y := b.act("y", i8, 1.0/256, -128, 1, 4)
+	b.op(tflite.OpSoftmax, &tflite.SoftmaxOptions{Beta: 1}, []int32{m1}, y)
+	b.io(x, y)
+	orig := tflitetest.Encode(&b.m, tflitetest.Options{})
+	rng := rand.New(rand.NewPCG(3, 4))
+	parsed := 0
+	for i := range 3000 {
+		data := slices.Clone(orig)
+		for range 1 + i%3 {
+			data[rng.IntN(len(data))] = byte(rng.IntN(256))
+		}
+		m, err := tflite.Parse(data)
+		if err != nil {
+			continue
+		}
+		parsed++
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("mutation %d: Convert panicked: %v", i, r)
+				}
+			}()
+			_, _, _ = Convert(m, "mutant.tflite")
+		}()
+	}
+	t.Logf("%d of 3000 mutants parsed", parsed)
+	if parsed == 0 {
+		t.Error("no mutant parsed; the test exercised nothing")
 	}
 }

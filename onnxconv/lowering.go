@@ -54,8 +54,8 @@ type options struct {
 // the same real weights, exactly.
 //
 // int8 weights (uint8 activations x int8 weights, "U8S8") are the default:
-// MLAS's fastest path on x86 with VNNI and on ARM64, 1.5-2.5x faster than
-// uint8 weights here (v1 1.0 extractor 4.0 vs 6.0 ms, tf2_mobilenet_v2 2.2
+// MLAS's fastest path on x86 with VNNI (not measured on ARM64), 1.5-2.5x
+// faster than uint8 weights here (v1 1.0 extractor 4.0 vs 6.0 ms, tf2_mobilenet_v2 2.2
 // vs 5.5 ms). Caveat: on x86 with AVX2 but no VNNI, MLAS computes U8S8 with
 // VPMADDUBSW, whose 16-bit pair sums can saturate; there weightsUint8 is
 // the exact choice.
