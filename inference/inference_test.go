@@ -304,3 +304,30 @@ func TestTFBilinearResize(t *testing.T) {
 		}
 	}
 }
+
+func TestHalfPixelBilinear(t *testing.T) {
+	// 4 → 2 with half-pixel centres samples x = 0.5 and 2.5: 20 and 100.
+	src := gocv.NewMatWithSize(1, 4, gocv.MatTypeCV8UC3)
+	defer src.Close()
+	for x := 0; x < 4; x++ {
+		for c := 0; c < 3; c++ {
+			src.SetUCharAt(0, 3*x+c, uint8(40*x))
+		}
+	}
+	lo, hi, w := bilinearTaps(0, 4, 2, true)
+	if lo[0] != 0 || hi[0] != 1 || w[0] != 0.5 || lo[1] != 2 || w[1] != 0.5 {
+		t.Fatalf("taps %v %v %v", lo, hi, w)
+	}
+	p, err := newPreprocessor(Spec{InputSize: 2, CropFraction: 1, Resize: ResizeBilinear, Std: [3]float64{1, 1, 1}, Layout: "NHWC", ChannelOrder: "RGB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	px, err := p.resizedTF(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if px[0] != 20 || px[3] != 100 {
+		t.Fatalf("got %v, want 20 and 100 in the first row", px[:6])
+	}
+}

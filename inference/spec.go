@@ -40,7 +40,8 @@ type Spec struct {
 	// CropFraction is the central crop kept before resizing (TF-slim
 	// evaluation uses 0.875); 1 keeps the whole image.
 	CropFraction float64 `yaml:"crop_fraction" json:"crop_fraction"`
-	// Resize is the interpolation: bilinear, area, nearest or bicubic.
+	// Resize is the interpolation: bilinear (default; half-pixel centres),
+	// tf_bilinear (TF1 legacy), or OpenCV's area, nearest or bicubic.
 	Resize string `yaml:"resize" json:"resize"`
 	// LabelOffset is subtracted from output indices to get 0..NumClasses-1
 	// (the shared TFLite models have a background class at index 0).

@@ -91,3 +91,61 @@ func TestLadderOnRealImages(t *testing.T) {
 		t.Errorf("v1_1.0_224 (569 MMACs) timed faster than v1_0.25_128 (14 MMACs): %+v", sum.Costs)
 	}
 }
+
+// TestLadderAccuracyMatchesReference profiles all seven imported ladder
+// models on the 663 imagenet-val-dev images and checks top-1 and top-5
+// against the reference table in ../shared/assets/README.md, within 1.5
+// points: the acceptance check of the TFLite import and the preprocessing.
+func TestLadderAccuracyMatchesReference(t *testing.T) {
+	ref := map[string][2]float64{ // README: top-1 / top-5 (approximate interpreter)
+		"mobilenet_v1_0.25_128":      {57.6, 82.4},
+		"mobilenet_v1_0.5_160":       {72.9, 91.0},
+		"mobilenet_v1_0.75_192":      {77.7, 93.0},
+		"mobilenet_v1_1.0_224":       {78.4, 94.4},
+		"mobilenet_v2_1.0_224":       {79.8, 94.2},
+		"tf2_mobilenet_v2_1.0_224":   {79.2, 94.7},
+		"mobilenet_edgetpu_0.75_224": {81.0, 95.0},
+	}
+	names := make([]string, 0, len(ref))
+	for n := range ref {
+		names = append(names, n)
+	}
+	specs, set := ladder(t, names...)
+	st, err := store.Open(filepath.Join(t.TempDir(), "acc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := Run(context.Background(), Options{Specs: specs, Set: set, Store: st, Correctness: true}); err != nil {
+		t.Fatal(err)
+	}
+	preds, err := st.Predictions(context.Background(), set.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, c1, c5 := map[string]int{}, map[string]int{}, map[string]int{}
+	for _, p := range preds {
+		n[p.Model]++
+		if p.Correct1 {
+			c1[p.Model]++
+		}
+		if p.Correct5 {
+			c5[p.Model]++
+		}
+	}
+	for _, name := range names {
+		if n[name] != len(set.Items) {
+			t.Errorf("%s: %d predictions, want %d", name, n[name], len(set.Items))
+			continue
+		}
+		top1 := 100 * float64(c1[name]) / float64(n[name])
+		top5 := 100 * float64(c5[name]) / float64(n[name])
+		t.Logf("%-28s top-1 %.1f (ref %.1f)  top-5 %.1f (ref %.1f)", name, top1, ref[name][0], top5, ref[name][1])
+		if d := top1 - ref[name][0]; d < -1.5 || d > 1.5 {
+			t.Errorf("%s: top-1 %.1f is %.1f points from the reference %.1f", name, top1, d, ref[name][0])
+		}
+		if d := top5 - ref[name][1]; d < -1.5 || d > 1.5 {
+			t.Errorf("%s: top-5 %.1f is %.1f points from the reference %.1f", name, top5, d, ref[name][1])
+		}
+	}
+}

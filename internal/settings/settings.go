@@ -40,13 +40,25 @@ func Assets() string {
 	return p
 }
 
-// RepoRoot walks up from the working directory to the folder holding this
-// module's go.mod; "" when there is none (an installed binary run elsewhere).
+// RepoRoot is the folder holding this module's go.mod, found by walking up
+// from the working directory, else from the running executable (so
+// bin/modelpick run from elsewhere still finds its checkout); "" when
+// neither is inside a checkout.
 func RepoRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
+	if wd, err := os.Getwd(); err == nil {
+		if r := findRoot(wd); r != "" {
+			return r
+		}
 	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			return findRoot(filepath.Dir(exe))
+		}
+	}
+	return ""
+}
+
+func findRoot(dir string) string {
 	for {
 		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && len(b) > 0 &&
 			strings.Contains(string(b), "module github.com/modelpick/modelpick\n") {
