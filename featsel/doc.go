@@ -1,0 +1,53 @@
+// Package featsel chooses the premodel's features (§4.3 of Taylor et al.,
+// "Adaptive Selection of Deep Learning Models on Embedded Systems", LCTES
+// 2018) and produces the records behind Table 3, Table 4, Figs 7 and 12
+// (feature importance) and Fig 13 (accuracy and extraction time against the
+// number of features).
+//
+// The input is a Table: one row of raw feature values per image and the
+// image's target, the optimum model (selection.Targets: the cheapest model
+// that is correct, or selection.None). LoadTable builds it from a store.
+//
+// # Correlation filter (Table 3)
+//
+// Pearson's r is computed for every pair of features (gonum's
+// stat.Correlation). Zero-variance features are dropped first (r is
+// undefined for them and they cannot help). The remaining features are
+// ranked by their mutual information with the target (feature discretised
+// into 10 equal-frequency bins; ties keep Table 2 order) and visited in that
+// order: a feature is kept unless |r| > threshold (0.75, the paper's) with a
+// feature already kept, in which case it is removed against the kept feature
+// it is most correlated with. The rule keeps, of two redundant features, the
+// one that says more about the target; the paper does not state its rule,
+// and Table 2 order alone would keep whichever the authors happened to list
+// first. No two kept features are correlated above the threshold.
+//
+// # Backward elimination (Table 4, Figs 7, 12, 13)
+//
+// Starting from the filtered set, every step evaluates, by k-fold
+// cross-validation of the premodel, the set without each feature in turn,
+// and removes the feature whose removal leaves the highest accuracy (ties
+// remove the feature later in Table 2 order). Elimination continues down to
+// one feature so the whole accuracy curve is recorded (Fig 13); the kept set
+// (Table 4) is the set before the first removal at which accuracy would
+// fall more than Tolerance (0.5 percentage points) below the best accuracy
+// seen so far. 0.5 points is the paper's own tolerance for the model set
+// (θ of Algorithm 1); measuring against the best seen, not the previous
+// step, stops many small losses from adding up.
+//
+// A feature's importance is the drop in CV accuracy when it alone is
+// removed from the kept set; drops are clamped at zero and normalised to
+// sum to 100% (Figs 7 and 12). With no features the premodel predicts the
+// training folds' most frequent target, so a one-feature set still has an
+// importance.
+//
+// # The premodel inside
+//
+// Cross-validation uses the same folds for every evaluation (stratified by
+// target, seeded). In each fold a min-max scaler is fitted on the training
+// rows only and applied to both parts, test values clipped to [0, 1] as at
+// run time; the scaled rows go to a Classifier made by a Factory, so the
+// full premodel replaces the default (KNN: K = 5, Euclidean, majority vote)
+// without any change here. Accuracy is the share of all images whose
+// predicted target equals their target, pooled over the folds, in percent.
+package featsel

@@ -1,0 +1,407 @@
+package featsel
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/modelpick/modelpick/selection"
+)
+
+// synthetic returns n rows with columns built by cols from one shared
+// random source, and targets from target.
+func synthetic(n int, seed uint64, names []string, gen func(rng *rand.Rand) ([]float64, int)) Table {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	t := Table{Names: names, Classes: 3}
+	for range n {
+		x, y := gen(rng)
+		t.X = append(t.X, x)
+		t.Y = append(t.Y, y)
+	}
+	return t
+}
+
+// classOf turns an informative value in [0, 1) into one of 3 models or None.
+func classOf(v float64) int {
+	switch {
+	case v < 0.25:
+		return selection.None
+	case v < 0.5:
+		return 0
+	case v < 0.75:
+		return 1
+	default:
+		return 2
+	}
+}
+
+func TestFilterKnownCorrelations(t *testing.T) {
+	names := []string{"near_copy", "signal", "independent", "negated", "constant", "half_copy"}
+	tab := synthetic(600, 1, names, func(rng *rand.Rand) ([]float64, int) {
+		s := rng.Float64()
+		ind := rng.Float64()
+		return []float64{
+			s + 0.03*rng.NormFloat64(),        // r ≈ 0.99 with signal
+			s,                                 // decides the target
+			ind,                               // unrelated
+			-s + 0.05*rng.NormFloat64(),       // r ≈ -0.98
+			3,                                 // constant
+			0.5*s + 0.5*rng.Float64() + ind*0, // r ≈ 0.7: below the threshold
+		}, classOf(s)
+	})
+	res, err := Filter(tab, 0.75)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Kept, []string{"signal", "independent", "half_copy"}) {
+		t.Fatalf("kept %v", res.Kept)
+	}
+	if res.Ranking[0].Name != "signal" {
+		t.Errorf("ranking %v: the feature that decides the target must come first", res.Ranking)
+	}
+	cols := columnsOf(tab)
+	removed := map[string]Removal{}
+	for _, r := range res.Removed {
+		removed[r.Removed] = r
+	}
+	for name, want := range map[string]float64{"near_copy": 0.99, "negated": -0.98} {
+		r, ok := removed[name]
+		if !ok || r.Kept != "signal" {
+			t.Errorf("%s: removal %+v, want removed against signal", name, r)
+			continue
+		}
+		i, j := slices.Index(names, name), slices.Index(names, "signal")
+		if exact := stat.Correlation(cols[i], cols[j], nil); r.R != exact || math.Abs(r.R-want) > 0.02 {
+			t.Errorf("%s: r = %v, stat.Correlation %v, want about %v", name, r.R, exact, want)
+		}
+	}
+	if r := removed["constant"]; r.Kept != "" || !math.IsNaN(r.R) || !strings.Contains(r.Reason, "constant") {
+		t.Errorf("constant feature: %+v", r)
+	}
+	hc := math.Abs(res.Matrix.R[1][5])
+	if hc > 0.75 || hc < 0.5 {
+		t.Errorf("half_copy |r| = %v, the test needs it in (0.5, 0.75]", hc)
+	}
+	// No two kept features are correlated above the threshold.
+	for _, a := range res.Kept {
+		for _, b := range res.Kept {
+			i, j := slices.Index(names, a), slices.Index(names, b)
+			if i != j && math.Abs(res.Matrix.R[i][j]) > 0.75 {
+				t.Errorf("kept %s and %s with r = %v", a, b, res.Matrix.R[i][j])
+			}
+		}
+	}
+}
+
+// TestFilterTiesKeepTableOrder: exact duplicates carry the same information,
+// so the one listed first in Table 2 is kept.
+func TestFilterTiesKeepTableOrder(t *testing.T) {
+	tab := synthetic(200, 2, []string{"first", "second"}, func(rng *rand.Rand) ([]float64, int) {
+		v := rng.Float64()
+		return []float64{v, v}, classOf(v)
+	})
+	res, err := Filter(tab, 0.75)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Kept, []string{"first"}) || res.Removed[0].Removed != "second" || res.Removed[0].R != 1 {
+		t.Fatalf("kept %v removed %+v", res.Kept, res.Removed)
+	}
+	if _, err := Filter(tab, 0); err == nil {
+		t.Error("threshold 0 accepted")
+	}
+}
+
+func TestMutualInformation(t *testing.T) {
+	x := make([]float64, 1000)
+	y := make([]int, 1000)
+	noise := make([]int, 1000)
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range x {
+		x[i] = float64(i) / 1000
+		y[i] = i * 5 / 1000 // five equal classes decided by x, on bin edges
+		noise[i] = rng.IntN(5)
+	}
+	if mi := MutualInformation(x, y, 10); math.Abs(mi-math.Log2(5)) > 1e-9 {
+		t.Errorf("MI of a deciding feature = %v bits, want log2(5)", mi)
+	}
+	if mi := MutualInformation(x, noise, 10); mi > 0.05 {
+		t.Errorf("MI with noise = %v bits, want about 0", mi)
+	}
+}
+
+// informative returns a table where only "signal" predicts the target and
+// four other features are noise.
+func informative(n int, seed uint64) Table {
+	names := []string{"noise1", "noise2", "signal", "noise3", "noise4"}
+	return synthetic(n, seed, names, func(rng *rand.Rand) ([]float64, int) {
+		s := rng.Float64()
+		return []float64{rng.Float64(), rng.NormFloat64(), 10 * s, rng.Float64(), rng.ExpFloat64()}, classOf(s)
+	})
+}
+
+func TestEliminationKeepsTheInformativeFeature(t *testing.T) {
+	ctx := context.Background()
+	tab := informative(400, 7)
+	e, err := NewEvaluator(tab, CVOptions{Folds: 10, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	el, err := Eliminate(ctx, e, tab.Names, DefaultTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(el.Kept, "signal") {
+		t.Fatalf("kept %v lacks the informative feature (path %+v)", el.Kept, el.Path)
+	}
+	last := el.Path[len(el.Path)-1]
+	if last.NFeatures != 1 || last.Features[0] != "signal" {
+		t.Errorf("the last feature standing is %v", last.Features)
+	}
+	if len(el.Path) != len(tab.Names) {
+		t.Errorf("path has %d steps, want %d (down to one feature)", len(el.Path), len(tab.Names))
+	}
+	if len(el.Kept) >= 3 {
+		t.Errorf("kept %v: noise should have been eliminated", el.Kept)
+	}
+	if el.KeptAccuracy < 85 || el.Baseline > 30 {
+		t.Errorf("kept accuracy %.1f%%, baseline %.1f%%", el.KeptAccuracy, el.Baseline)
+	}
+	total := 0.0
+	for _, imp := range el.Importance {
+		total += imp.Percent
+		if imp.Feature == "signal" && imp.Percent < 90 {
+			t.Errorf("signal importance %.1f%%", imp.Percent)
+		}
+	}
+	if math.Abs(total-100) > 1e-9 {
+		t.Errorf("importance sums to %v%%", total)
+	}
+	// The kept set is where accuracy last held within tolerance of the best.
+	for _, s := range el.Path {
+		if s.Holds && s.NFeatures < len(el.Kept) && !pathBrokeBefore(el.Path, s.NFeatures) {
+			t.Errorf("step to %d features held but elimination stopped at %d", s.NFeatures, len(el.Kept))
+		}
+	}
+	// Same seed, same answer.
+	e2, _ := NewEvaluator(tab, CVOptions{Folds: 10, Seed: 1, Workers: 1})
+	el2, err := Eliminate(ctx, e2, tab.Names, DefaultTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(el)
+	b, _ := json.Marshal(el2)
+	if string(a) != string(b) {
+		t.Error("elimination is not deterministic across worker counts")
+	}
+}
+
+// pathBrokeBefore reports whether some step with more than n features
+// failed to hold.
+func pathBrokeBefore(path []Step, n int) bool {
+	for _, s := range path {
+		if s.NFeatures > n && !s.Holds {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNormalise(t *testing.T) {
+	got := Normalise([]float64{3, -1, 1, 0})
+	if !slices.Equal(got, []float64{75, 0, 25, 0}) {
+		t.Errorf("Normalise = %v", got)
+	}
+	if got := Normalise([]float64{-2, 0}); !slices.Equal(got, []float64{0, 0}) {
+		t.Errorf("no positive drop: %v", got)
+	}
+}
+
+func TestKNN(t *testing.T) {
+	x := [][]float64{{0, 0}, {0, 0.1}, {0.1, 0}, {1, 1}, {1, 0.9}, {0.9, 1}, {0.5, 0.5}}
+	y := []int{0, 0, 0, 1, 1, 1, selection.None}
+	m := NewKNN(3)
+	if _, err := m.Predict([]float64{0, 0}); err == nil {
+		t.Error("an unfitted KNN predicted")
+	}
+	if err := m.Fit(x, y, 2, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		q    []float64
+		want int
+	}{{[]float64{0.05, 0.05}, 0}, {[]float64{0.95, 0.95}, 1}} {
+		if got, err := m.Predict(c.q); err != nil || got != c.want {
+			t.Errorf("Predict(%v) = %v, %v; want %d", c.q, got, err, c.want)
+		}
+	}
+	// K = 2 on a query between a 0 and a None: the vote ties, the nearer wins.
+	m2 := NewKNN(2)
+	_ = m2.Fit([][]float64{{0}, {1}}, []int{0, selection.None}, 1, 0)
+	if got, _ := m2.Predict([]float64{0.6}); got != selection.None {
+		t.Errorf("tie went to %d, want the nearer (None)", got)
+	}
+	if _, err := m.Predict([]float64{1}); err == nil {
+		t.Error("wrong width accepted")
+	}
+}
+
+func TestMinMaxClips(t *testing.T) {
+	x := [][]float64{{0, 5}, {10, 5}, {5, 5}}
+	s := fitMinMax(x, []int{0, 1, 2})
+	if got := s.apply([]float64{5, 5}); !slices.Equal(got, []float64{0.5, 0}) {
+		t.Errorf("apply = %v", got)
+	}
+	if got := s.apply([]float64{-3, 9}); !slices.Equal(got, []float64{0, 0}) {
+		t.Errorf("below range: %v", got)
+	}
+	if got := s.apply([]float64{20, 1}); got[0] != 1 {
+		t.Errorf("above range: %v", got)
+	}
+}
+
+// TestScalerSeesTrainingFoldOnly: a test row far outside the training
+// range must be clipped, which only happens if the scaler did not see it.
+func TestScalerSeesTrainingFoldOnly(t *testing.T) {
+	tab := informative(100, 3)
+	tab.X[0][2] = 1e6 // an outlier in row 0's fold
+	e, err := NewEvaluator(tab, CVOptions{Folds: 5, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f, fold := range e.folds {
+		k := slices.Index(fold, 0)
+		if k < 0 {
+			continue
+		}
+		if v := e.test[f][k][2]; v != 1 {
+			t.Errorf("outlier scaled to %v in its test fold, want clipped to 1", v)
+		}
+		for _, row := range e.train[f] {
+			if row[2] < 0 || row[2] > 1 {
+				t.Errorf("training value %v outside [0,1]", row[2])
+			}
+		}
+		// Had the scaler seen the outlier, every other value would be ~0.
+		if spread := maxCol(e.train[f], 2); spread < 0.9 {
+			t.Errorf("training column spans up to %v: the scaler saw the test fold", spread)
+		}
+	}
+}
+
+func maxCol(rows [][]float64, j int) float64 {
+	m := 0.0
+	for _, r := range rows {
+		m = max(m, r[j])
+	}
+	return m
+}
+
+// factoryCalls shows Select takes any premodel through the Factory.
+type constant struct{ calls *int }
+
+func (c constant) Fit([][]float64, []int, int, int64) error { *c.calls++; return nil }
+func (c constant) Predict([]float64) (int, error)          { return 0, nil }
+
+func TestSelectUsesTheFactoryAndWritesRecords(t *testing.T) {
+	ctx := context.Background()
+	tab := informative(300, 11)
+	tab.Names = []string{"noise1", "noise2", "signal", "noise3", "noise4"}
+	// A copy of signal, to be removed by the filter.
+	for i := range tab.X {
+		tab.X[i] = append(tab.X[i], tab.X[i][2]*2+1)
+	}
+	tab.Names = append(tab.Names, "signal_copy")
+
+	calls := 0
+	o := DefaultOptions()
+	o.CV.New = func() Classifier { return constant{&calls} }
+	if _, err := Select(ctx, tab, o); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Fatal("Select never used the factory's classifier")
+	}
+
+	o = DefaultOptions()
+	var timed [][]string
+	o.Time = func(sets [][]string) ([]float64, error) {
+		timed = sets
+		out := make([]float64, len(sets))
+		for i, s := range sets {
+			out[i] = float64(len(s)) / 10
+		}
+		return out, nil
+	}
+	r, err := Select(ctx, tab, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Filter.Removed) != 1 || r.Filter.Removed[0].Removed != "signal_copy" || r.Filter.Removed[0].Kept != "signal" {
+		t.Errorf("filter removed %+v", r.Filter.Removed)
+	}
+	if len(r.Sweep) != len(r.Elimination.Path)+1 || r.Sweep[0].NFeatures != 6 || r.Sweep[0].Stage != "all" ||
+		len(timed) != len(r.Sweep) || *r.Sweep[1].ExtractMS != 0.5 {
+		t.Errorf("sweep %+v", r.Sweep)
+	}
+	r.Manifest = Manifest{Command: "test", Criterion: Top1, Folds: 10, Seed: 1, Learner: "knn k=5"}
+	r.Load = LoadInfo{Models: []string{"a", "b", "c"}, Cost: []float64{1, 2, 3}, TargetCounts: map[string]int{"a": 1}}
+	// A constant feature's NaN must survive both formats.
+	r.Filter.Removed = append(r.Filter.Removed, Removal{Removed: "flat", R: math.NaN(), Reason: "constant on every image"})
+	dir := t.TempDir()
+	if err := WriteRecords(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	var man Manifest
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil || json.Unmarshal(b, &man) != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	for _, base := range []string{"correlation", "correlation_removed", "mi_ranking", "elimination_path",
+		"kept_features", "importance", "sweep", "targets"} {
+		for _, ext := range []string{".csv", ".json"} {
+			if !slices.ContainsFunc(man.Files, func(f OutputFile) bool { return f.File == base+ext }) {
+				t.Errorf("manifest lacks %s%s", base, ext)
+			}
+			if _, err := os.Stat(filepath.Join(dir, base+ext)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	f, _ := os.Open(filepath.Join(dir, "correlation_removed.csv"))
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(recs) != 3 || recs[2][2] != "" || recs[1][1] != "signal" {
+		t.Errorf("correlation_removed.csv %v %v", recs, err)
+	}
+	var rem []map[string]any
+	b, _ = os.ReadFile(filepath.Join(dir, "correlation_removed.json"))
+	if err := json.Unmarshal(b, &rem); err != nil || rem[1]["r"] != nil {
+		t.Errorf("correlation_removed.json %s %v", b, err)
+	}
+	var imp []Importance
+	b, _ = os.ReadFile(filepath.Join(dir, "importance.json"))
+	if err := json.Unmarshal(b, &imp); err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, x := range imp {
+		sum += x.Percent
+	}
+	if math.Abs(sum-100) > 1e-9 {
+		t.Errorf("importance.json sums to %v", sum)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "| signal_copy | signal |") || !strings.Contains(string(md), "Table 4 analogue") {
+		t.Errorf("report.md:\n%s", md)
+	}
+}

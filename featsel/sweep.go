@@ -1,0 +1,90 @@
+package featsel
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/modelpick/modelpick/features"
+)
+
+// SweepPoint is one point of Fig 13: a feature set's CV accuracy and the
+// time to extract it.
+type SweepPoint struct {
+	NFeatures int      `json:"n_features"`
+	Features  []string `json:"features"`
+	Accuracy  float64  `json:"cv_accuracy"`
+	// ExtractMS is the mean time per image to decode JPEG bytes and extract
+	// the set (one core); nil when not measured.
+	ExtractMS *float64 `json:"extract_ms_per_image,omitempty"`
+	// Stage is "all" (every feature, before the filter) or "elimination".
+	Stage string `json:"stage"`
+}
+
+// Sweep lists the accuracy against the number of features: all features
+// (allAccuracy, from the same evaluator), then every set on the elimination
+// path. times, when not nil, holds ExtractMS for each point in that order
+// (see TimeSets).
+func Sweep(all []string, allAccuracy float64, el Elimination, times []float64) ([]SweepPoint, error) {
+	pts := []SweepPoint{{NFeatures: len(all), Features: all, Accuracy: allAccuracy, Stage: "all"}}
+	for _, s := range el.Path {
+		pts = append(pts, SweepPoint{NFeatures: s.NFeatures, Features: s.Features, Accuracy: s.Accuracy, Stage: "elimination"})
+	}
+	if times != nil {
+		if len(times) != len(pts) {
+			return nil, fmt.Errorf("featsel: %d times for %d sweep points", len(times), len(pts))
+		}
+		for i := range pts {
+			pts[i].ExtractMS = &times[i]
+		}
+	}
+	return pts, nil
+}
+
+// SweepSets returns the feature sets of Sweep's points, in order, for
+// timing before the points are built.
+func SweepSets(all []string, el Elimination) [][]string {
+	sets := [][]string{all}
+	for _, s := range el.Path {
+		sets = append(sets, s.Features)
+	}
+	return sets
+}
+
+// TimeSets measures, for each feature set, the mean time per image to
+// extract it from encoded image bytes (decode included, as at run time),
+// single-threaded. The sets are interleaved image by image, so load from
+// other processes falls on all of them alike; reps passes are made over the
+// images after one untimed warm-up pass.
+func TimeSets(sets [][]string, images [][]byte, opts features.Options, reps int) ([]float64, error) {
+	if len(images) == 0 {
+		return nil, fmt.Errorf("featsel: no images to time extraction on")
+	}
+	exs := make([]*features.Extractor, len(sets))
+	for i, s := range sets {
+		ex, err := features.NewExtractor(s, opts)
+		if err != nil {
+			return nil, fmt.Errorf("featsel: time set %d: %w", i, err)
+		}
+		exs[i] = ex
+	}
+	total := make([]time.Duration, len(sets))
+	for rep := -1; rep < max(reps, 1); rep++ {
+		for _, img := range images {
+			for i, ex := range exs {
+				t0 := time.Now()
+				if _, err := ex.ExtractBytes(img); err != nil {
+					return nil, fmt.Errorf("featsel: time extraction: %w", err)
+				}
+				if rep >= 0 {
+					total[i] += time.Since(t0)
+				}
+			}
+		}
+	}
+	out := make([]float64, len(sets))
+	n := float64(len(images) * max(reps, 1))
+	for i, d := range total {
+		out[i] = float64(d) / float64(time.Millisecond) / n
+	}
+	return out, nil
+}
