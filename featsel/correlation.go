@@ -64,7 +64,7 @@ type Score struct {
 // FilterResult is the outcome of the correlation filter.
 type FilterResult struct {
 	Threshold float64   `json:"threshold"`
-	Matrix    Matrix    `json:"-"` // written as its own record
+	Matrix    Matrix    `json:"-"`       // written as its own record
 	Ranking   []Score   `json:"ranking"` // the order features were visited in
 	Kept      []string  `json:"kept"`    // in Table 2 order
 	Removed   []Removal `json:"removed"` // in the order they were removed

@@ -310,7 +310,7 @@ func maxCol(rows [][]float64, j int) float64 {
 type constant struct{ calls *int }
 
 func (c constant) Fit([][]float64, []int, int, int64) error { *c.calls++; return nil }
-func (c constant) Predict([]float64) (int, error)          { return 0, nil }
+func (c constant) Predict([]float64) (int, error)           { return 0, nil }
 
 func TestSelectUsesTheFactoryAndWritesRecords(t *testing.T) {
 	ctx := context.Background()
