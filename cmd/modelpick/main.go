@@ -28,11 +28,13 @@ type command struct {
 // commands is the explicit registry of subcommands.
 func commands() map[string]command {
 	return map[string]command{
-		"profile": {"profile models on a labelled image set into a store", runProfile},
-		"merge":   {"merge shard stores into one", runMerge},
-		"export":  {"export a store to CSV files with a manifest", runExport},
-		"summary": {"print per-model accuracy and cost of a store (markdown)", runSummary},
-		"version": {"print versions of modelpick and its runtimes", runVersion},
+		"profile":         {"profile models on a labelled image set into a store", runProfile},
+		"merge":           {"merge shard stores into one", runMerge},
+		"export":          {"export a store to CSV files with a manifest", runExport},
+		"summary":         {"print per-model accuracy and cost of a store (markdown)", runSummary},
+		"features":        {"extract the image features of a labelled set into a store", runFeatures},
+		"select-features": {"choose the premodel's features (correlation filter, backward elimination)", runSelectFeatures},
+		"version":         {"print versions of modelpick and its runtimes", runVersion},
 	}
 }
 
