@@ -15,8 +15,8 @@ import (
 
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/extract"
-	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/featsel"
+	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/store"
 )
 
