@@ -9,27 +9,28 @@ import (
 	"sync"
 
 	"github.com/modelpick/modelpick/datasets"
+	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/selection"
 )
 
-// Classifier is the premodel as selection needs it. Fit receives min-max
-// scaled rows and targets in 0..classes-1 or selection.None; Predict one
-// scaled row. Every evaluation gets a fresh Classifier from the Factory, and
-// evaluations run concurrently, so a Classifier need not be safe for
-// concurrent use.
-type Classifier interface {
-	Fit(x [][]float64, y []int, classes int, seed int64) error
-	Predict(x []float64) (int, error)
-}
+// Factory makes an unfitted premodel. Every evaluation gets a fresh one,
+// and evaluations run concurrently, so a learner need not be safe for
+// concurrent use while it is fitted.
+type Factory func() learners.Learner
 
-// Factory makes an unfitted Classifier.
-type Factory func() Classifier
+// DefaultK is the paper's premodel's number of neighbours (K = 5).
+const DefaultK = 5
+
+// DefaultLearner is the premodel selection cross-validates by default: the
+// multi-class kNN of package learners with K = 5 (Euclidean, majority vote,
+// None a class of its own).
+func DefaultLearner() learners.Learner { return learners.NewKNN(learners.Params{K: DefaultK}) }
 
 // CVOptions configure cross-validation.
 type CVOptions struct {
 	Folds int   // k of k-fold (default 10, the paper's)
 	Seed  int64 // folds and Fit
-	// New makes the premodel (default: NewKNN with K = 5).
+	// New makes the premodel (default: DefaultLearner).
 	New Factory
 	// Workers evaluate feature sets concurrently (default GOMAXPROCS).
 	Workers int
@@ -60,7 +61,7 @@ func NewEvaluator(t Table, o CVOptions) (*Evaluator, error) {
 		o.Folds = 10
 	}
 	if o.New == nil {
-		o.New = func() Classifier { return NewKNN(DefaultK) }
+		o.New = DefaultLearner
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -72,9 +73,21 @@ func NewEvaluator(t Table, o CVOptions) (*Evaluator, error) {
 	e := &Evaluator{t: t, folds: folds, newC: o.New, seed: o.Seed, workers: o.Workers}
 	for f := range folds {
 		trainIdx := datasets.TrainIndices(folds, f)
-		sc := fitMinMax(t.X, trainIdx)
-		e.train = append(e.train, sc.applyRows(t.X, trainIdx))
-		e.test = append(e.test, sc.applyRows(t.X, folds[f]))
+		// The run-time scaler (clipping included), fitted on this fold's
+		// training rows only.
+		sc, err := learners.FitScaler(rowsOf(t.X, trainIdx))
+		if err != nil {
+			return nil, fmt.Errorf("featsel: fold %d: %w", f, err)
+		}
+		tr, err := sc.TransformAll(rowsOf(t.X, trainIdx))
+		if err != nil {
+			return nil, fmt.Errorf("featsel: fold %d: %w", f, err)
+		}
+		te, err := sc.TransformAll(rowsOf(t.X, folds[f]))
+		if err != nil {
+			return nil, fmt.Errorf("featsel: fold %d: %w", f, err)
+		}
+		e.train, e.test = append(e.train, tr), append(e.test, te)
 		y := make([]int, len(trainIdx))
 		for i, r := range trainIdx {
 			y[i] = t.Y[r]
@@ -111,8 +124,9 @@ func (e *Evaluator) accuracy(cols []int) (float64, error) {
 			continue
 		}
 		c := e.newC()
-		if err := c.Fit(project(e.train[f], cols), e.trainY[f], e.t.Classes, e.seed); err != nil {
-			return 0, fmt.Errorf("featsel: fit fold %d: %w", f, err)
+		d := learners.Data{X: project(e.train[f], cols), Y: e.trainY[f], Classes: e.t.Classes}
+		if err := c.Fit(d, e.seed); err != nil {
+			return 0, fmt.Errorf("featsel: fit %s on fold %d: %w", c.Name(), f, err)
 		}
 		row := make([]float64, len(cols))
 		for k, i := range test {
@@ -121,9 +135,9 @@ func (e *Evaluator) accuracy(cols []int) (float64, error) {
 			}
 			p, err := c.Predict(row)
 			if err != nil {
-				return 0, fmt.Errorf("featsel: predict fold %d: %w", f, err)
+				return 0, fmt.Errorf("featsel: %s predict on fold %d: %w", c.Name(), f, err)
 			}
-			if p == e.t.Y[i] {
+			if p.Class == e.t.Y[i] {
 				hits++
 			}
 		}
@@ -195,38 +209,11 @@ func majority(y []int) int {
 	return best
 }
 
-// minMax is a min-max scaler: x' = (x - min) / (max - min), clipped to
-// [0, 1] so a value outside the training range (as at run time) cannot
-// outweigh the other features; a column constant on the training rows
-// scales to 0.
-type minMax struct{ lo, hi []float64 }
-
-func fitMinMax(x [][]float64, rows []int) minMax {
-	d := len(x[rows[0]])
-	s := minMax{lo: slices.Clone(x[rows[0]]), hi: slices.Clone(x[rows[0]])}
-	for _, i := range rows {
-		for j := range d {
-			s.lo[j] = min(s.lo[j], x[i][j])
-			s.hi[j] = max(s.hi[j], x[i][j])
-		}
-	}
-	return s
-}
-
-func (s minMax) apply(x []float64) []float64 {
-	out := make([]float64, len(x))
-	for j, v := range x {
-		if span := s.hi[j] - s.lo[j]; span > 0 {
-			out[j] = min(max((v-s.lo[j])/span, 0), 1)
-		}
-	}
-	return out
-}
-
-func (s minMax) applyRows(x [][]float64, rows []int) [][]float64 {
-	out := make([][]float64, len(rows))
-	for i, r := range rows {
-		out[i] = s.apply(x[r])
+// rowsOf returns the rows of x at idx (shared, not copied).
+func rowsOf(x [][]float64, idx []int) [][]float64 {
+	out := make([][]float64, len(idx))
+	for i, r := range idx {
+		out[i] = x[r]
 	}
 	return out
 }

@@ -44,10 +44,12 @@
 // # The premodel inside
 //
 // Cross-validation uses the same folds for every evaluation (stratified by
-// target, seeded). In each fold a min-max scaler is fitted on the training
-// rows only and applied to both parts, test values clipped to [0, 1] as at
-// run time; the scaled rows go to a Classifier made by a Factory, so the
-// full premodel replaces the default (KNN: K = 5, Euclidean, majority vote)
-// without any change here. Accuracy is the share of all images whose
-// predicted target equals their target, pooled over the folds, in percent.
+// target, seeded). In each fold the run-time min-max scaler
+// (learners.Scaler) is fitted on the training rows only and applied to both
+// parts, test values clipped to [0, 1] as at run time; the scaled rows go to
+// a learners.Learner made by a Factory, so any premodel (the kNN cascade, a
+// tree, an X.Y.Z hierarchy) replaces the default (learners' kNN, K = 5,
+// Euclidean, majority vote with None a class of its own) without any change
+// here. Accuracy is the share of all images whose predicted target equals
+// their target, pooled over the folds, in percent.
 package featsel

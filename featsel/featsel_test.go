@@ -14,6 +14,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/selection"
 )
 
@@ -226,49 +227,6 @@ func TestNormalise(t *testing.T) {
 	}
 }
 
-func TestKNN(t *testing.T) {
-	x := [][]float64{{0, 0}, {0, 0.1}, {0.1, 0}, {1, 1}, {1, 0.9}, {0.9, 1}, {0.5, 0.5}}
-	y := []int{0, 0, 0, 1, 1, 1, selection.None}
-	m := NewKNN(3)
-	if _, err := m.Predict([]float64{0, 0}); err == nil {
-		t.Error("an unfitted KNN predicted")
-	}
-	if err := m.Fit(x, y, 2, 0); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		q    []float64
-		want int
-	}{{[]float64{0.05, 0.05}, 0}, {[]float64{0.95, 0.95}, 1}} {
-		if got, err := m.Predict(c.q); err != nil || got != c.want {
-			t.Errorf("Predict(%v) = %v, %v; want %d", c.q, got, err, c.want)
-		}
-	}
-	// K = 2 on a query between a 0 and a None: the vote ties, the nearer wins.
-	m2 := NewKNN(2)
-	_ = m2.Fit([][]float64{{0}, {1}}, []int{0, selection.None}, 1, 0)
-	if got, _ := m2.Predict([]float64{0.6}); got != selection.None {
-		t.Errorf("tie went to %d, want the nearer (None)", got)
-	}
-	if _, err := m.Predict([]float64{1}); err == nil {
-		t.Error("wrong width accepted")
-	}
-}
-
-func TestMinMaxClips(t *testing.T) {
-	x := [][]float64{{0, 5}, {10, 5}, {5, 5}}
-	s := fitMinMax(x, []int{0, 1, 2})
-	if got := s.apply([]float64{5, 5}); !slices.Equal(got, []float64{0.5, 0}) {
-		t.Errorf("apply = %v", got)
-	}
-	if got := s.apply([]float64{-3, 9}); !slices.Equal(got, []float64{0, 0}) {
-		t.Errorf("below range: %v", got)
-	}
-	if got := s.apply([]float64{20, 1}); got[0] != 1 {
-		t.Errorf("above range: %v", got)
-	}
-}
-
 // TestScalerSeesTrainingFoldOnly: a test row far outside the training
 // range must be clipped, which only happens if the scaler did not see it.
 func TestScalerSeesTrainingFoldOnly(t *testing.T) {
@@ -306,11 +264,17 @@ func maxCol(rows [][]float64, j int) float64 {
 	return m
 }
 
-// factoryCalls shows Select takes any premodel through the Factory.
-type constant struct{ calls *int }
+// constant is a premodel that always picks model 0 and counts its fits,
+// to show Select takes any learners.Learner through the Factory.
+type constant struct {
+	*learners.KNN
+	calls *int
+}
 
-func (c constant) Fit([][]float64, []int, int, int64) error { *c.calls++; return nil }
-func (c constant) Predict([]float64) (int, error)           { return 0, nil }
+func (c constant) Fit(learners.Data, int64) error { *c.calls++; return nil }
+func (c constant) Predict([]float64) (learners.Decision, error) {
+	return learners.Decision{Class: 0}, nil
+}
 
 func TestSelectUsesTheFactoryAndWritesRecords(t *testing.T) {
 	ctx := context.Background()
@@ -324,7 +288,7 @@ func TestSelectUsesTheFactoryAndWritesRecords(t *testing.T) {
 
 	calls := 0
 	o := DefaultOptions()
-	o.CV.New = func() Classifier { return constant{&calls} }
+	o.CV.New = func() learners.Learner { return constant{learners.NewKNN(learners.Params{}), &calls} }
 	if _, err := Select(ctx, tab, o); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/modelpick/modelpick/extract"
 	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/features"
+	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -96,6 +97,7 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		threshold  = fs.Float64("threshold", featsel.DefaultThreshold, "|Pearson r| above which two features are redundant (the paper's 0.75)")
 		tolerance  = fs.Float64("tolerance", featsel.DefaultTolerance, "percentage points CV accuracy may fall below the best seen while features are removed")
 		maxSide    = fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features to read (0 = %d)", features.DefaultMaxSide))
+		learner    = fs.String("learner", "knn", "premodel cross-validated inside selection: a learners name (knn, knn-cascade, dt, svm) or an X.Y.Z hierarchy")
 		workers    = fs.Int("workers", runtime.GOMAXPROCS(0), "feature sets cross-validated at once")
 		timingData = fs.String("timing-data", "", "image folder to time extraction on (default: the folder recorded when the features were extracted)")
 		timingN    = fs.Int("timing-images", 50, "images to time extraction on (0: no timing)")
@@ -120,6 +122,15 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("%w: select-features: -tolerance %v is negative", errUsage, *tolerance)
 	case *timingN < 0 || *timingReps < 1 || *workers < 1:
 		return fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps and -workers at least 1", errUsage)
+	}
+	// The premodel's settings: K = 5 as in the paper; other fields default.
+	params := learners.Params{K: featsel.DefaultK}
+	if _, err := learners.New(*learner, params); err != nil {
+		return fmt.Errorf("%w: select-features: -learner: %v", errUsage, err)
+	}
+	newLearner := func() learners.Learner {
+		l, _ := learners.New(*learner, params) // validated above
+		return l
 	}
 	if _, err := os.Stat(*storePath); err != nil {
 		return fmt.Errorf("select-features: store %w", err)
@@ -147,7 +158,7 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, "select-features: no latencies in the store for every model: targets ordered by the specs' mmacs")
 	}
 	o := featsel.Options{Threshold: *threshold, Tolerance: *tolerance,
-		CV: featsel.CVOptions{Folds: *folds, Seed: *seed, Workers: *workers, New: premodel}}
+		CV: featsel.CVOptions{Folds: *folds, Seed: *seed, Workers: *workers, New: newLearner}}
 	timingFiles, timingSource, err := timingImages(ctx, st, info.Datasets, *timingData, *timingN)
 	if err != nil {
 		return err
@@ -183,7 +194,8 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 	rep.Load = info
 	rep.Manifest = featsel.Manifest{
 		Command: "modelpick select-features " + strings.Join(args, " "), Store: st.Path(), Criterion: crit,
-		Folds: *folds, Seed: *seed, Threshold: *threshold, Tolerance: *tolerance, Learner: premodelName,
+		Folds: *folds, Seed: *seed, Threshold: *threshold, Tolerance: *tolerance,
+		Learner:         fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", *learner, params.K),
 		FeaturesVersion: features.Version, ConfigKey: ex.ConfigKey(), Models: modelsSHA,
 		TimingImages: len(timingFiles), TimingReps: *timingReps, TimingSource: timingSource,
 		Revision: revision(), GoVersion: runtime.Version(), CreatedAt: time.Now().UTC().Format(time.RFC3339),
@@ -196,12 +208,6 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stdout, "\nrecords written to %s\n", *out)
 	return nil
 }
-
-// premodelName describes the learner inside selection.
-const premodelName = "kNN, K=5, Euclidean, majority vote (featsel.KNN) on min-max scaled features, scaler fitted on each training fold"
-
-// premodel makes the premodel that selection cross-validates.
-func premodel() featsel.Classifier { return featsel.NewKNN(featsel.DefaultK) }
 
 // timingImages picks up to n readable images to time extraction on: from
 // dir when given, else from the folder a features or profile run recorded

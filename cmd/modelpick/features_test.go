@@ -94,6 +94,7 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 		{[]string{"select-features", "-store", db, "-out", res, "-criterion", "top3"}, "top3"},
 		{[]string{"select-features", "-store", filepath.Join(dir, "none.db"), "-out", res}, "none.db"},
 		{[]string{"select-features", "-store", db, "-out", res, "-threshold", "1.5"}, "-threshold"},
+		{[]string{"select-features", "-store", db, "-out", res, "-learner", "nope"}, "nope"},
 	} {
 		if _, _, err := cli(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err %v, want it to mention %q", c.args, err, c.want)
