@@ -40,10 +40,6 @@ func attrInts(name string, v ...int64) *onnx.AttributeProto {
 	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_INTS, Ints: v}
 }
 
-func attrFloat(name string, v float32) *onnx.AttributeProto {
-	return &onnx.AttributeProto{Name: name, Type: onnx.AttributeProto_FLOAT, F: v}
-}
-
 // initializer adds a constant; raw is little-endian, dims empty for a scalar.
 func (c *converter) initializer(prefix string, ty onnx.TensorProto_DataType, shape []int64, raw []byte) string {
 	name := c.fresh(prefix)

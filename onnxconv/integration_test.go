@@ -2,7 +2,6 @@ package onnxconv
 
 import (
 	"bufio"
-	"flag"
 	"fmt"
 	"image"
 	"image/draw"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -25,8 +23,6 @@ import (
 // Tests on the shared model ladder (../shared/assets). They fail, rather
 // than skip, when the assets are missing: a silent skip would hide a broken
 // setup.
-
-var accuracy = flag.Bool("accuracy", false, "run TestAccuracy: every ladder model on all of imagenet-val-dev (about a minute)")
 
 // ladder lists the shared models as chains of files (the v1 1.0 model is an
 // embedding extractor feeding a head), with the facts assets/README.md
@@ -283,55 +279,6 @@ func TestLadder(t *testing.T) {
 	if total := 4 * len(ladder()); hits < total/2 {
 		t.Errorf("top-5 hits %d of %d", hits, total)
 	}
-}
-
-// TestAccuracy is the acceptance check: every ladder model's top-1 and top-5
-// on all of imagenet-val-dev within 1.5 points of assets/README.md. Opt in
-// with -accuracy; it also reports single-threaded latency.
-func TestAccuracy(t *testing.T) {
-	if !*accuracy {
-		t.Skip("run with -accuracy")
-	}
-	dir := assetsDir(t)
-	imgDir := filepath.Join(dir, "images", "imagenet-val-dev")
-	images := readLabels(t, imgDir)
-	for _, lm := range ladder() {
-		chain := openChain(t, dir, lm, options{})
-		size := int(chain[0].info.InputShape[1])
-		top1, top5 := 0, 0
-		for _, im := range images {
-			preprocess(t, filepath.Join(imgDir, im.file), size, chain[0].in.GetData())
-			best := topK(run(t, chain), 5)
-			if best[0] == im.label {
-				top1++
-			}
-			if slices.Contains(best, im.label) {
-				top5++
-			}
-		}
-		p1 := 100 * float64(top1) / float64(len(images))
-		p5 := 100 * float64(top5) / float64(len(images))
-		ms := latency(t, chain, 50)
-		t.Logf("%-48s top-1 %5.1f (ref %4.1f)  top-5 %5.1f (ref %4.1f)  %6.2f ms", lm.files[0], p1, lm.top1, p5, lm.top5, ms)
-		if math.Abs(p1-lm.top1) > 1.5 || math.Abs(p5-lm.top5) > 1.5 {
-			t.Errorf("%s: top-1 %.1f top-5 %.1f, reference %.1f %.1f (tolerance 1.5)", lm.files[0], p1, p5, lm.top1, lm.top5)
-		}
-	}
-}
-
-// latency is the best of five rounds' mean over n runs, in milliseconds
-// (the minimum filters out other processes on a shared machine).
-func latency(t testing.TB, chain []*session, n int) float64 {
-	run(t, chain)
-	best := math.Inf(1)
-	for range 5 {
-		start := time.Now()
-		for range n / 5 {
-			run(t, chain)
-		}
-		best = min(best, float64(time.Since(start).Microseconds())/1000/float64(n/5))
-	}
-	return best
 }
 
 // BenchmarkLowering compares the converter's variants on the ladder,
