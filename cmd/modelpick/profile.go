@@ -34,7 +34,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		ortLib     = fs.String("ort-lib", "", "ONNX Runtime library (default $MODELPICK_ORT_LIB or the Makefile's cache)")
 		correct    = fs.Bool("correctness", true, "profile per-image top-5 correctness (hardware independent, shardable)")
 		cost       = fs.Bool("cost", true, "profile per-model latency/energy on this machine (not with -shard)")
-		minRuns    = fs.Int("min-runs", 10, "cost: minimum timed runs")
+		minRuns    = fs.Int("min-runs", 30, "cost: minimum timed runs (enough samples for a stable t-interval)")
 		maxRuns    = fs.Int("max-runs", 1000, "cost: maximum timed runs")
 		warmup     = fs.Int("warmup", 5, "cost: untimed warm-up runs")
 		relCI      = fs.Float64("ci-width", 0.05, "cost: stop when the 95% CI half-width is within this fraction of the mean (paper: 5%)")
@@ -104,8 +104,10 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "profiled %s: %d images (%d already done, %d unreadable), %d predictions written\n",
-		set.Name, sum.Images, sum.Skipped, sum.Failed, sum.Predictions)
+	if *correct {
+		fmt.Fprintf(stdout, "profiled %s: %d images (%d already done, %d unreadable), %d predictions written\n",
+			set.Name, sum.Images, sum.Skipped, sum.Failed, sum.Predictions)
+	}
 	for _, c := range sum.Costs {
 		e := c.EnergyStatus
 		if c.EnergyJ != nil {
