@@ -29,12 +29,13 @@ import (
 //     distances).
 //
 // The goal of a decision at 50,000 rows costing at most 1.5x one at 1,000
-// is not met, and no exact search can meet it on such data: the rows whose
-// distance must be computed to prove the 5 nearest grow from 312 to 701 per
-// query (2.25x, see TestKNNDecisionScaling), in good part because at 1,000
-// rows the neighbour ball is so large that the cube's faces cut it. Meeting it would
-// take an approximate search (a cap on visited leaves), which would break
-// the equality with brute force that the cascade tests rely on.
+// is not met, and an exact kd-tree search cannot meet it on such data: the
+// rows whose distance must be computed to prove the 5 nearest grow from 312
+// to 701 per query (2.25x, see TestKNNDecisionScaling), in good part
+// because at 1,000 rows the neighbour ball is so large that the cube's faces
+// cut it. Meeting the goal would take an approximate search (a cap on
+// visited leaves), which would break the equality with brute force that
+// the cascade tests rely on.
 type kdTree struct {
 	dims  int
 	pts   []float64 // rows in tree order, dims values each
