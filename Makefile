@@ -29,10 +29,10 @@ deps: sysdeps ort gomod
 # OpenCV (gocv) and libsvm come from Debian; install them when missing.
 sysdeps:
 	@if ! command -v go >/dev/null; then echo "missing: the Go toolchain (go 1.26+) is not on PATH" >&2; exit 1; fi
-	@if pkg-config --exists opencv4 && [ -f /usr/include/svm.h ]; then exit 0; fi; \
+	@if pkg-config --exists opencv4 && [ -f /usr/include/libsvm/svm.h ]; then exit 0; fi; \
 	echo "installing libopencv-dev libsvm-dev (Debian packages) ..." >&2; \
 	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
-	if ! command -v apt-get >/dev/null; then echo "missing: OpenCV 4 development files (pkg-config opencv4) and libsvm (svm.h), and no apt-get to install them; install libopencv-dev and libsvm-dev with your package manager" >&2; exit 1; fi; \
+	if ! command -v apt-get >/dev/null; then echo "missing: OpenCV 4 development files (pkg-config opencv4) and libsvm (libsvm/svm.h), and no apt-get to install them; install libopencv-dev and libsvm-dev with your package manager" >&2; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libopencv-dev libsvm-dev pkg-config >/dev/null \
 	  || { echo "missing: could not apt-get install libopencv-dev libsvm-dev (need root or sudo, and the Debian mirror)" >&2; exit 1; }; \
 	pkg-config --exists opencv4 || { echo "missing: opencv4 still not found by pkg-config after install" >&2; exit 1; }
