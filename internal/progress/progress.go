@@ -1,12 +1,14 @@
 // Package progress prints the one self-overwriting status line that the
 // long stages (profiling, feature extraction) show on stderr: count,
 // percentage, rate and ETA, at most once a second, so long runs show life
-// without flooding logs.
+// without flooding logs. When stderr is not a terminal (CI, make logs) it
+// prints whole lines every ten seconds instead of carriage returns.
 package progress
 
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -17,12 +19,20 @@ type Line struct {
 	label       string
 	total, n    int
 	start, last time.Time
+	every       time.Duration
+	lines       bool // whole lines, for logs that are not terminals
 }
 
 // New starts a line for total items; a nil w prints nothing.
 func New(w io.Writer, label string, total int) *Line {
 	now := time.Now()
-	return &Line{w: w, label: label, total: total, start: now, last: now}
+	p := &Line{w: w, label: label, total: total, start: now, last: now, every: time.Second}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice == 0 {
+			p.lines, p.every = true, 10*time.Second
+		}
+	}
+	return p
 }
 
 // Step counts one finished item and reprints the line when a second has
@@ -32,7 +42,7 @@ func (p *Line) Step() {
 	if p.w == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(p.last) >= time.Second || p.n == p.total {
+	if now := time.Now(); now.Sub(p.last) >= p.every || p.n == p.total {
 		p.last = now
 		p.print(now)
 	}
@@ -52,6 +62,10 @@ func (p *Line) print(now time.Time) {
 	if p.total > 0 {
 		pct = 100 * float64(p.n) / float64(p.total)
 	}
+	if p.lines {
+		fmt.Fprintf(p.w, "%s: %d/%d (%.1f%%) %.1f img/s ETA %s\n", p.label, p.n, p.total, pct, rate, eta)
+		return
+	}
 	fmt.Fprintf(p.w, "\r%s: %d/%d (%.1f%%) %.1f img/s ETA %s   ", p.label, p.n, p.total, pct, rate, eta)
 }
 
@@ -63,5 +77,7 @@ func (p *Line) Finish() {
 	if p.n != p.total {
 		p.print(time.Now())
 	}
-	fmt.Fprintln(p.w)
+	if !p.lines {
+		fmt.Fprintln(p.w)
+	}
 }

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -24,4 +25,20 @@ func TestLine(t *testing.T) {
 		t.Fatalf("final line %q", b.String())
 	}
 	New(nil, "silent", 5).Step() // a nil writer prints nothing and does not panic
+}
+
+func TestLinesWhenNotATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := New(f, "profile x", 2)
+	p.Step()
+	p.Step()
+	p.Finish()
+	b, _ := os.ReadFile(f.Name())
+	if strings.Contains(string(b), "\r") || strings.Count(string(b), "\n") != 1 || !strings.Contains(string(b), "2/2") {
+		t.Fatalf("log output %q: want one whole line, no carriage returns", b)
+	}
 }
