@@ -1,0 +1,204 @@
+package baselines
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Result summarises a routing policy on a profile.
+type Result struct {
+	Images int `json:"images"`
+	// Hits is the number of images answered correctly; Accuracy the same in
+	// percent.
+	Hits     int     `json:"hits"`
+	Accuracy float64 `json:"accuracy_pct"`
+	// MeanMS and P95MS are the per-image latency: the premodel overhead (if
+	// any) plus the costs of every model the image ran.
+	MeanMS float64 `json:"mean_ms"`
+	P95MS  float64 `json:"p95_ms"`
+	// Share is the percentage of images answered by each model, keyed by
+	// model name.
+	Share map[string]float64 `json:"share_pct"`
+	// Runs is the mean number of models run per image.
+	Runs float64 `json:"models_run_per_image"`
+}
+
+// tally accumulates per-image outcomes into a Result.
+type tally struct {
+	p       Profile
+	hits    int
+	ms      []float64
+	answers []int // per model column
+	runs    int
+}
+
+func newTally(p Profile) *tally {
+	return &tally{p: p, ms: make([]float64, 0, len(p.Images)), answers: make([]int, len(p.Models))}
+}
+
+// add records one image answered by model column j after running ran
+// models at a total latency of ms.
+func (t *tally) add(i, j int, ms float64, ran int) {
+	if t.p.Hit[i][j] {
+		t.hits++
+	}
+	t.ms = append(t.ms, ms)
+	t.answers[j]++
+	t.runs += ran
+}
+
+func (t *tally) result() Result {
+	n := len(t.ms)
+	r := Result{Images: n, Hits: t.hits, Share: map[string]float64{}}
+	if n == 0 {
+		return r
+	}
+	sum := 0.0
+	for _, v := range t.ms {
+		sum += v
+	}
+	r.Accuracy = 100 * float64(t.hits) / float64(n)
+	r.MeanMS = sum / float64(n)
+	r.P95MS = quantile(t.ms, 0.95)
+	r.Runs = float64(t.runs) / float64(n)
+	for j, a := range t.answers {
+		if a > 0 {
+			r.Share[t.p.Models[j]] = 100 * float64(a) / float64(n)
+		}
+	}
+	return r
+}
+
+// quantile is the q-quantile of v with linear interpolation between order
+// statistics (type 7, numpy's default).
+func quantile(v []float64, q float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(s)-1)
+	return s[lo] + (pos-float64(lo))*(s[hi]-s[lo])
+}
+
+// EvaluateChoices scores a premodel's choices: image i runs model column
+// choice[i] once, after overheadMS of premodel work. It is how every
+// one-shot router (a premodel, the knob, random routing, a single model)
+// is scored.
+func EvaluateChoices(p Profile, choice []int, overheadMS float64) (Result, error) {
+	if err := p.Check(); err != nil {
+		return Result{}, err
+	}
+	if len(choice) != len(p.Images) {
+		return Result{}, fmt.Errorf("baselines: %d choices for %d images: %w", len(choice), len(p.Images), ErrProfile)
+	}
+	if math.IsNaN(overheadMS) || overheadMS < 0 {
+		return Result{}, fmt.Errorf("baselines: premodel overhead %v ms: %w", overheadMS, ErrProfile)
+	}
+	t := newTally(p)
+	for i, j := range choice {
+		if j < 0 || j >= len(p.Models) {
+			return Result{}, fmt.Errorf("baselines: image %d routed to model %d, outside 0..%d: %w", i, j, len(p.Models)-1, ErrProfile)
+		}
+		t.add(i, j, overheadMS+p.Cost[j], 1)
+	}
+	return t.result(), nil
+}
+
+// Single is the result of running one model on every image.
+func Single(p Profile, model int) (Result, error) {
+	choice := make([]int, len(p.Images))
+	for i := range choice {
+		choice[i] = model
+	}
+	return EvaluateChoices(p, choice, 0)
+}
+
+// Oracle is a perfect premodel over levels (in cost order): each image runs
+// its cheapest correct model; an image no level gets right runs the
+// cheapest level (any answer is wrong, so the oracle spends the least).
+func Oracle(p Profile, levels []int) (Result, error) {
+	if err := p.Check(); err != nil {
+		return Result{}, err
+	}
+	if err := p.checkLevels(levels); err != nil {
+		return Result{}, err
+	}
+	choice := make([]int, len(p.Images))
+	for i, l := range p.Targets(levels) {
+		if l < 0 {
+			l = 0
+		}
+		choice[i] = levels[l]
+	}
+	return EvaluateChoices(p, choice, 0)
+}
+
+// Objective is what a calibration aims at: set exactly one field.
+type Objective struct {
+	// BudgetMS: maximise accuracy subject to mean latency <= BudgetMS.
+	BudgetMS float64 `json:"budget_ms,omitempty"`
+	// TargetAcc: minimise mean latency subject to accuracy >= TargetAcc
+	// (percent).
+	TargetAcc float64 `json:"target_accuracy_pct,omitempty"`
+}
+
+// ErrObjective reports an objective with neither or both fields set, or a
+// value out of range.
+var ErrObjective = errors.New("bad objective")
+
+func (o Objective) check() error {
+	switch {
+	case (o.BudgetMS > 0) == (o.TargetAcc > 0):
+		return fmt.Errorf("baselines: objective %+v: set exactly one of a latency budget or a target accuracy: %w", o, ErrObjective)
+	case math.IsInf(o.BudgetMS, 0) || math.IsNaN(o.BudgetMS) || math.IsNaN(o.TargetAcc) || o.TargetAcc > 100:
+		return fmt.Errorf("baselines: objective %+v out of range: %w", o, ErrObjective)
+	}
+	return nil
+}
+
+func (o Objective) String() string {
+	if o.BudgetMS > 0 {
+		return fmt.Sprintf("mean latency <= %.4g ms", o.BudgetMS)
+	}
+	return fmt.Sprintf("accuracy >= %.4g%%", o.TargetAcc)
+}
+
+// slack absorbs the rounding of a mean of float costs, so that a setting
+// whose mean latency equals the budget on paper is not refused for a last
+// bit.
+const slack = 1e-9
+
+// meets reports whether r satisfies o.
+func (o Objective) meets(r Result) bool {
+	if o.BudgetMS > 0 {
+		return r.MeanMS <= o.BudgetMS*(1+slack)
+	}
+	// Compare counts, not percentages: hits >= target * n / 100.
+	return float64(r.Hits)*100 >= o.TargetAcc*float64(r.Images)*(1-slack)
+}
+
+// better reports whether a is preferred to b under o: a setting that meets
+// the constraint beats one that does not; between two that meet it, the
+// objective decides, then the other quantity; between two that do not,
+// the one nearer the constraint wins.
+func (o Objective) better(a, b Result) bool {
+	ma, mb := o.meets(a), o.meets(b)
+	if ma != mb {
+		return ma
+	}
+	budget := o.BudgetMS > 0
+	switch {
+	case budget && ma, !budget && !ma: // more hits first, then lower latency
+		if a.Hits != b.Hits {
+			return a.Hits > b.Hits
+		}
+		return a.MeanMS < b.MeanMS
+	default: // lower latency first, then more hits
+		if a.MeanMS != b.MeanMS {
+			return a.MeanMS < b.MeanMS
+		}
+		return a.Hits > b.Hits
+	}
+}
