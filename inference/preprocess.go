@@ -7,23 +7,47 @@ import (
 	"os"
 
 	"gocv.io/x/gocv"
+
+	"github.com/modelpick/modelpick/internal/imghdr"
 )
 
-// DecodeImage decodes an encoded image (JPEG, PNG, ...) into 8-bit BGR with
-// OpenCV. Grayscale and alpha images become 3-channel BGR. The caller closes
-// the Mat. A corrupt, truncated or non-image input is an error, never a panic.
+// ErrDecode marks every failure to turn bytes into an image (empty, not an
+// image, unsupported format, corrupt, too large), as opposed to I/O errors.
+var ErrDecode = errors.New("cannot decode image")
+
+// MaxPixels is DecodeImage's limit: one decode stays under about 800 MB.
+const MaxPixels = 1 << 28
+
+// DecodeImage decodes an encoded image (JPEG, PNG, BMP, TIFF or WebP) into
+// 8-bit BGR with OpenCV. Grayscale and alpha images become 3-channel BGR.
+// The caller closes the Mat. A corrupt, truncated, oversized or non-image
+// input is an error wrapping ErrDecode, never a panic. Images above
+// MaxPixels are refused; see DecodeImageMax.
 func DecodeImage(data []byte) (gocv.Mat, error) {
-	if len(data) == 0 {
-		return gocv.NewMat(), errors.New("decode image: empty input")
+	return DecodeImageMax(data, MaxPixels)
+}
+
+// DecodeImageMax is DecodeImage with a limit of maxPixels. The header is
+// read first (package imghdr): OpenCV aborts the process on sizes beyond
+// its own limits, so only formats whose size can be checked reach it.
+// A truncated JPEG is still decoded (libjpeg fills the rest with grey), as
+// profiling always has; callers that must refuse it check imghdr's Complete.
+func DecodeImageMax(data []byte, maxPixels int64) (gocv.Mat, error) {
+	h, err := imghdr.Read(data)
+	if err == nil {
+		err = h.Check(maxPixels)
+	}
+	if err != nil {
+		return gocv.NewMat(), fmt.Errorf("decode image: %w: %w", ErrDecode, err)
 	}
 	m, err := gocv.IMDecode(data, gocv.IMReadColor)
 	if err != nil {
 		m.Close()
-		return gocv.NewMat(), fmt.Errorf("decode image: %w", err)
+		return gocv.NewMat(), fmt.Errorf("decode image: %w: %w", ErrDecode, err)
 	}
 	if m.Empty() || m.Rows() < 1 || m.Cols() < 1 {
 		m.Close()
-		return gocv.NewMat(), errors.New("decode image: not a readable image (corrupt, truncated or unsupported format)")
+		return gocv.NewMat(), fmt.Errorf("decode image: %w: not readable (corrupt, truncated or unsupported variant)", ErrDecode)
 	}
 	return m, nil
 }
