@@ -183,12 +183,19 @@ func onnxFile(path, sha, cacheDir string) (string, error) {
 	if strings.EqualFold(filepath.Ext(path), ".onnx") {
 		return path, nil
 	}
-	dst := filepath.Join(cacheDir, "onnx", fmt.Sprintf("%s-%s-v%s.onnx",
-		strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), sha[:16], onnxconv.Version))
+	return importTFLite(path, sha, cacheDir, "", onnxconv.ConvertFile)
+}
+
+// importTFLite converts a .tflite file with convert into the cache, under a
+// name that holds its content hash, the importer's version and variant
+// (the same file imported differently must not share a cache entry).
+func importTFLite(path, sha, cacheDir, variant string, convert func(string) ([]byte, onnxconv.Info, error)) (string, error) {
+	dst := filepath.Join(cacheDir, "onnx", fmt.Sprintf("%s-%s-v%s%s.onnx",
+		strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), sha[:16], onnxconv.Version, variant))
 	if _, err := os.Stat(dst); err == nil {
 		return dst, nil
 	}
-	data, _, err := onnxconv.ConvertFile(path)
+	data, _, err := convert(path)
 	if err != nil {
 		return "", fmt.Errorf("import %s: %w", path, err)
 	}

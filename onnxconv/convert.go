@@ -68,6 +68,11 @@ type Info struct {
 	// OpCounts counts each.
 	Ops      []string
 	OpCounts map[string]int
+	// EmbeddingName and EmbeddingShape name the second output of a model
+	// converted by ConvertFileWithEmbedding: the dequantised output of the
+	// last global pooling operator (float32, [1, channels]). Empty otherwise.
+	EmbeddingName  string
+	EmbeddingShape []int64
 	// Nodes is the number of ONNX nodes produced.
 	Nodes int
 	// SHA256 is the hex digest of the source file (ConvertFile only).
@@ -84,6 +89,16 @@ func Convert(m *tflite.Model, name string) (*onnx.ModelProto, Info, error) {
 // serialised ONNX model; its metadata records the file's sha256.
 func ConvertFile(path string) ([]byte, Info, error) {
 	return convertFile(path, options{})
+}
+
+// ConvertFileWithEmbedding is ConvertFile with a second graph output, the
+// image embedding: the output of the model's last global pooling operator
+// (AVERAGE_POOL_2D or MEAN over the whole feature map), dequantised and
+// flattened to [1, channels] (see Info.EmbeddingName). A premodel built on
+// a frozen ladder backbone reads it; the class scores still come out, so
+// one run yields both the embedding and the model's own answer.
+func ConvertFileWithEmbedding(path string) ([]byte, Info, error) {
+	return convertFile(path, options{embedding: true})
 }
 
 func convertFile(path string, opt options) ([]byte, Info, error) {
@@ -156,6 +171,11 @@ func convert(m *tflite.Model, name string, opt options) (*onnx.ModelProto, Info,
 	}
 	if err := c.output(sg.Outputs[0], &info); err != nil {
 		return nil, info, fmt.Errorf("convert %s: output: %w", name, err)
+	}
+	if opt.embedding {
+		if err := c.embedding(&info); err != nil {
+			return nil, info, fmt.Errorf("convert %s: embedding: %w", name, err)
+		}
 	}
 	info.Nodes = len(c.g.Node)
 
@@ -253,6 +273,49 @@ func (c *converter) output(idx int32, info *Info) error {
 		c.node("DequantizeLinear", "", []string{src, c.scalarF32(q.scale), c.zeroPoint(q.zp, q.ty)}, name)
 	}
 	c.g.Output = append(c.g.Output, valueInfo(name, onnx.TensorProto_FLOAT, shape))
+	return nil
+}
+
+// embeddingOutput is the graph name of the embedding output.
+const embeddingOutput = "embedding"
+
+// embedding adds the dequantised output of the last global pooling
+// operator as a second graph output of shape [1, channels].
+func (c *converter) embedding(info *Info) error {
+	pool := int32(-1)
+	for _, op := range c.sg.Operators {
+		if op.Opcode != tflite.OpAveragePool2D && op.Opcode != tflite.OpMean {
+			continue
+		}
+		if len(op.Outputs) != 1 {
+			continue
+		}
+		s := c.sg.Tensors[op.Outputs[0]].Shape
+		if len(s) == 4 && s[0] == 1 && s[1] == 1 && s[2] == 1 { // global: 1x1 spatial
+			pool = op.Outputs[0]
+		}
+	}
+	if pool < 0 {
+		return fmt.Errorf("no global pooling operator (AVERAGE_POOL_2D or MEAN to 1x1): %w", ErrUnsupported)
+	}
+	t := &c.sg.Tensors[pool]
+	if t.Type == tflite.Float32 {
+		return fmt.Errorf("float pooled tensor %q: %w", t.Name, ErrUnsupported)
+	}
+	q, err := c.act(t)
+	if err != nil {
+		return err
+	}
+	src, err := c.native(pool)
+	if err != nil {
+		return err
+	}
+	ch := int64(t.Shape[3])
+	flat := c.fresh("embedding_q")
+	c.node("Reshape", "", []string{src, c.int64s("embedding_shape", []int64{1, ch})}, flat)
+	c.node("DequantizeLinear", "", []string{flat, c.scalarF32(q.scale), c.zeroPoint(q.zp, q.ty)}, embeddingOutput)
+	info.EmbeddingName, info.EmbeddingShape = embeddingOutput, []int64{1, ch}
+	c.g.Output = append(c.g.Output, valueInfo(embeddingOutput, onnx.TensorProto_FLOAT, info.EmbeddingShape))
 	return nil
 }
 

@@ -47,6 +47,9 @@ type options struct {
 	keepInt8Activations bool
 	// weights selects the stored weight type (weightsInt8 by default).
 	weights weightMode
+	// embedding adds the pooled embedding as a second output
+	// (ConvertFileWithEmbedding).
+	embedding bool
 }
 
 // weightMode is the 8-bit type QLinearConv weights are stored in. Moving
