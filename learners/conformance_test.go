@@ -293,7 +293,7 @@ func paramTag(p learners.Params) string {
 }
 
 func TestNewUnknown(t *testing.T) {
-	for _, name := range []string{"", "cnn", "knn.cnn", "knn-cascade.dt", "knn..dt"} {
+	for _, name := range []string{"", "cnn.dt", "knn.cnn", "knn-cascade.dt", "knn..dt"} {
 		if _, err := learners.New(name, learners.Params{}); err == nil {
 			t.Errorf("New(%q) succeeded", name)
 		}

@@ -23,6 +23,9 @@
 //     [KNNCascade] for the labelling rule);
 //   - "dt": a CART decision tree (Gini, maximum depth, minimum leaf);
 //   - "svm": an RBF-kernel SVM through LIBSVM (package learners/libsvm);
+//   - "cnn": the head of the CNN premodel, multinomial logistic regression
+//     on a frozen ladder backbone's pooled embedding (see [CNNHead] for why
+//     not a CNN trained on pixels); not a hierarchy level;
 //   - "X.Y.Z", e.g. "knn.svm.dt": a [Hierarchy], the cascade of Fig 10 whose
 //     levels are any of knn, dt, svm.
 //
@@ -31,7 +34,8 @@
 // features go through before any learner, fitted on the training rows.
 //
 // Randomness: none of the learners needs any except the SVM's probability
-// fit, which takes the seed passed to Fit. Nothing here uses a global
+// fit and the CNN head's choice of penalty (its cross-validation folds),
+// which take the seed passed to Fit. Nothing here uses a global
 // random generator or keeps package-level state (apart from the lock the
 // libsvm package needs around LIBSVM's own global state).
 package learners

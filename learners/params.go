@@ -25,6 +25,10 @@ type Params struct {
 	C           float64 `json:"c,omitempty"`
 	Gamma       float64 `json:"gamma,omitempty"`
 	Probability bool    `json:"probability,omitempty"`
+
+	// L2 is the CNN head's weight penalty per training row; 0 chooses it
+	// by cross-validation on the training set (see CNNHead).
+	L2 float64 `json:"l2,omitempty"`
 }
 
 const (

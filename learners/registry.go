@@ -20,6 +20,9 @@ func registry() []entry {
 		{"knn-cascade", false, func(p Params) Learner { return NewKNNCascade(p) }},
 		{"dt", true, func(p Params) Learner { return NewTree(p) }},
 		{"svm", true, func(p Params) Learner { return NewSVM(p) }},
+		// Not a level: its rows are a backbone's embedding, not the
+		// image features the other levels of a hierarchy share.
+		{"cnn", false, func(p Params) Learner { return NewCNNHead(p) }},
 	}
 }
 
