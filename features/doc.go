@@ -26,14 +26,20 @@
 // the products its chosen features need, so a premodel that keeps five
 // features pays for five.
 //
-// Every image is first shrunk (INTER_AREA) so its longest side is at most
-// Options.MaxSide (default 256): features are then computed at about the
-// resolution the classifiers see (their inputs are 224–299 px, usually
-// cropped from an image resized to 256), memory is bounded whatever the
-// input size, and an image and a resized copy of it give nearly the same
-// values. Lengths (edge_length bins, area_by_perim) are measured relative to
-// the working image's longest side so that images smaller than MaxSide, which
-// are never enlarged, stay comparable.
+// Every image is first shrunk so its longest side is at most
+// Options.MaxSide (default 128): Gaussian-pyramid halvings (pyrDown) while
+// the image is at least twice that size, then one bilinear step. Features
+// are then computed at the resolution of the cheapest ladder model's input,
+// memory is bounded whatever the input size, and an image and a resized copy
+// of it give nearly the same values. Lengths (edge_length bins,
+// area_by_perim) are measured relative to the working image's longest side
+// so that images smaller than MaxSide, which are never enlarged, stay
+// comparable.
+//
+// features-v1 used 256 px and INTER_AREA; features-v2 (128 px, pyramid,
+// Canny computed in Go on shared Sobel gradients, equal to cv::Canny pixel
+// for pixel) cut the cost of all 29 features to about a quarter, because
+// the premodel must cost less than the models it chooses between.
 //
 // # Decoding
 //
@@ -43,7 +49,7 @@
 // empty, corrupt, truncated, unsupported or absurdly large inputs.
 // Extractor.ExtractBytes and ExtractFile are the canonical path for stored
 // values: they decode large JPEGs at 1/2, 1/4 or 1/8 scale inside libjpeg
-// (never below MaxSide) before the final INTER_AREA resize, which keeps a
+// (never below MaxSide) before the final shrink, which keeps a
 // 12000x12000 photograph at about 7 MB instead of 432 MB.
 //
 // # Versioning

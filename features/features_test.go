@@ -2,6 +2,7 @@ package features
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -78,7 +79,7 @@ func TestNewExtractorErrors(t *testing.T) {
 	if !slices.Equal(ex.Names(), []string{"hue2", "contrast"}) || ex.MaxSide() != DefaultMaxSide {
 		t.Errorf("Names %v MaxSide %d", ex.Names(), ex.MaxSide())
 	}
-	if k := ex.ConfigKey(); !strings.Contains(k, Version) || !strings.Contains(k, "256") {
+	if k := ex.ConfigKey(); !strings.Contains(k, Version) || !strings.Contains(k, fmt.Sprint(DefaultMaxSide)) {
 		t.Errorf("ConfigKey %q lacks version or MaxSide", k)
 	}
 }

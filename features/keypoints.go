@@ -12,7 +12,7 @@ const (
 	fastType      = gocv.FastFeatureDetectorType916
 )
 
-const defNKeypoints = "Number of FAST keypoints (Rosten & Drummond 2006; OpenCV FastFeatureDetector, TYPE_9_16, threshold 20, non-maximum suppression on) detected on the 8-bit luma of the working image (longest side ≤ MaxSide, default 256 px). A count, not a rate: its scale depends on MaxSide."
+const defNKeypoints = "Number of FAST keypoints (Rosten & Drummond 2006; OpenCV FastFeatureDetector, TYPE_9_16, threshold 20, non-maximum suppression on) detected on the 8-bit luma of the working image (longest side ≤ MaxSide, default 128 px). A count, not a rate: its scale depends on MaxSide."
 
 // keypointCount runs FAST on the grey image. A detector is created per image:
 // it is cheap, and sharing one across goroutines is not documented as safe.

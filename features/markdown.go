@@ -12,9 +12,9 @@ func MarkdownTable() string {
 	fmt.Fprintf(&b, "# Image features (Table 2 of Taylor et al., LCTES 2018)\n\n")
 	fmt.Fprintf(&b, "Generated from the code by `features.MarkdownTable` (version `%s`; regenerate with\n", Version)
 	fmt.Fprintf(&b, "`go test ./features -run TestDefinitionsFile -update`). Every feature is computed on the\n")
-	fmt.Fprintf(&b, "working image: the decoded image as 8-bit BGR, shrunk with INTER_AREA so its longest side is\n")
-	fmt.Fprintf(&b, "at most MaxSide (default %d px; smaller images are not enlarged). L is the working image's\n", DefaultMaxSide)
-	fmt.Fprintf(&b, "longest side.\n\n")
+	fmt.Fprintf(&b, "working image: the decoded image as 8-bit BGR, shrunk so its longest side is at most MaxSide\n")
+	fmt.Fprintf(&b, "(default %d px; Gaussian-pyramid halvings while at least twice MaxSide, then one bilinear step;\n", DefaultMaxSide)
+	fmt.Fprintf(&b, "smaller images are not enlarged). L is the working image's longest side.\n\n")
 	b.WriteString("| # | name | kind | definition |\n|---|---|---|---|\n")
 	for i, f := range registry() {
 		fmt.Fprintf(&b, "| %d | `%s` | %s | %s |\n", i+1, f.Name, f.Kind, strings.ReplaceAll(f.Definition, "|", `\|`))

@@ -30,7 +30,7 @@ type frame struct {
 
 	gray       *gocv.Mat
 	smooth     *gocv.Mat // luma after a 3x3 Gaussian, input of Canny and Sobel
-	canny      *gocv.Mat
+	edges      *[]byte   // Canny edge map, 1 on edges
 	luma       *meanRMS
 	hsp        *meanRMS
 	nKeypoints *int
