@@ -30,8 +30,8 @@ type Step struct {
 	// one ("" for the starting set), chosen among Candidates.
 	Removed    string      `json:"removed,omitempty"`
 	Candidates []Candidate `json:"candidates,omitempty"`
-	// Holds says Accuracy is within Tolerance of the best accuracy of the
-	// path up to here.
+	// Holds says Accuracy is within Tolerance of the best accuracy on the
+	// whole path.
 	Holds bool `json:"holds"`
 }
 
@@ -47,6 +47,7 @@ type Importance struct {
 type Elimination struct {
 	Tolerance    float64      `json:"tolerance_points"`
 	Folds        int          `json:"folds"`
+	Repeats      int          `json:"repeats"`
 	Path         []Step       `json:"path"` // from the start set down to one feature
 	Kept         []string     `json:"kept"` // Table 4
 	KeptAccuracy float64      `json:"kept_cv_accuracy"`
@@ -57,11 +58,12 @@ type Elimination struct {
 
 // Eliminate runs greedy backward elimination from start (see the package
 // documentation): each step removes the feature whose removal leaves the
-// highest CV accuracy (ties: the one later in the table's column order); the
-// kept set is the last set before accuracy falls more than tolerance below
-// the best seen. It then measures each kept feature's importance.
+// highest CV accuracy (ties: the one later in the table's column order),
+// down to one feature. The kept set is the smallest set on that path whose
+// accuracy holds: within tolerance of the best accuracy on the path. It then
+// measures each kept feature's importance.
 func Eliminate(ctx context.Context, e *Evaluator, start []string, tolerance float64) (Elimination, error) {
-	res := Elimination{Tolerance: tolerance, Folds: e.Folds()}
+	res := Elimination{Tolerance: tolerance, Folds: e.Folds(), Repeats: e.Repeats()}
 	if len(start) == 0 {
 		return res, fmt.Errorf("featsel: elimination needs at least one feature")
 	}
@@ -77,10 +79,7 @@ func Eliminate(ctx context.Context, e *Evaluator, start []string, tolerance floa
 	if err != nil {
 		return res, err
 	}
-	res.Path = []Step{{NFeatures: len(cur), Features: e.names(cur), Accuracy: acc, Holds: true}}
-	best := acc
-	res.Kept, res.KeptAccuracy = e.names(cur), acc
-	stopped := false
+	res.Path = []Step{{NFeatures: len(cur), Features: e.names(cur), Accuracy: acc}}
 	for len(cur) > 1 {
 		sets := make([][]int, len(cur))
 		for i := range cur {
@@ -98,18 +97,20 @@ func Eliminate(ctx context.Context, e *Evaluator, start []string, tolerance floa
 				pick = i
 			}
 		}
-		step := Step{NFeatures: len(cur) - 1, Features: e.names(sets[pick]), Accuracy: accs[pick],
-			Removed: e.t.Names[cur[pick]], Candidates: cands, Holds: accs[pick] >= best-tolerance-eps}
-		if !stopped && step.Holds {
-			res.Kept, res.KeptAccuracy = step.Features, step.Accuracy
-		} else {
-			stopped = true
-		}
-		best = max(best, step.Accuracy)
-		res.Path = append(res.Path, step)
+		res.Path = append(res.Path, Step{NFeatures: len(cur) - 1, Features: e.names(sets[pick]), Accuracy: accs[pick],
+			Removed: e.t.Names[cur[pick]], Candidates: cands})
 		cur = sets[pick]
 	}
-	res.BestAccuracy = best
+	res.BestAccuracy = res.Path[0].Accuracy
+	for _, s := range res.Path {
+		res.BestAccuracy = max(res.BestAccuracy, s.Accuracy)
+	}
+	for i := range res.Path {
+		s := &res.Path[i]
+		if s.Holds = s.Accuracy >= res.BestAccuracy-tolerance-eps; s.Holds {
+			res.Kept, res.KeptAccuracy = s.Features, s.Accuracy // the path shrinks: the last that holds is the smallest
+		}
+	}
 	if res.Baseline, err = e.accuracy(nil); err != nil {
 		return res, err
 	}

@@ -187,10 +187,16 @@ func TestEliminationKeepsTheInformativeFeature(t *testing.T) {
 	if math.Abs(total-100) > 1e-9 {
 		t.Errorf("importance sums to %v%%", total)
 	}
-	// The kept set is where accuracy last held within tolerance of the best.
+	// The kept set is the smallest set within tolerance of the best.
 	for _, s := range el.Path {
-		if s.Holds && s.NFeatures < len(el.Kept) && !pathBrokeBefore(el.Path, s.NFeatures) {
-			t.Errorf("step to %d features held but elimination stopped at %d", s.NFeatures, len(el.Kept))
+		if s.Holds != (s.Accuracy >= el.BestAccuracy-DefaultTolerance-eps) {
+			t.Errorf("step to %d features: holds=%v at %.2f%% (best %.2f%%)", s.NFeatures, s.Holds, s.Accuracy, el.BestAccuracy)
+		}
+		if s.Holds && s.NFeatures < len(el.Kept) {
+			t.Errorf("%d features hold, yet %d were kept", s.NFeatures, len(el.Kept))
+		}
+		if s.Accuracy > el.BestAccuracy {
+			t.Errorf("best accuracy %.2f is below a step's %.2f", el.BestAccuracy, s.Accuracy)
 		}
 	}
 	// Same seed, same answer.
@@ -204,17 +210,6 @@ func TestEliminationKeepsTheInformativeFeature(t *testing.T) {
 	if string(a) != string(b) {
 		t.Error("elimination is not deterministic across worker counts")
 	}
-}
-
-// pathBrokeBefore reports whether some step with more than n features
-// failed to hold.
-func pathBrokeBefore(path []Step, n int) bool {
-	for _, s := range path {
-		if s.NFeatures > n && !s.Holds {
-			return true
-		}
-	}
-	return false
 }
 
 func TestNormalise(t *testing.T) {
@@ -236,21 +231,21 @@ func TestScalerSeesTrainingFoldOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for f, fold := range e.folds {
-		k := slices.Index(fold, 0)
+	for _, sp := range e.splits {
+		k := slices.Index(sp.test, 0)
 		if k < 0 {
 			continue
 		}
-		if v := e.test[f][k][2]; v != 1 {
+		if v := sp.xte[k][2]; v != 1 {
 			t.Errorf("outlier scaled to %v in its test fold, want clipped to 1", v)
 		}
-		for _, row := range e.train[f] {
+		for _, row := range sp.train {
 			if row[2] < 0 || row[2] > 1 {
 				t.Errorf("training value %v outside [0,1]", row[2])
 			}
 		}
 		// Had the scaler seen the outlier, every other value would be ~0.
-		if spread := maxCol(e.train[f], 2); spread < 0.9 {
+		if spread := maxCol(sp.train, 2); spread < 0.9 {
 			t.Errorf("training column spans up to %v: the scaler saw the test fold", spread)
 		}
 	}
@@ -367,5 +362,32 @@ func TestSelectUsesTheFactoryAndWritesRecords(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 	if !strings.Contains(string(md), "| signal_copy | signal |") || !strings.Contains(string(md), "Table 4 analogue") {
 		t.Errorf("report.md:\n%s", md)
+	}
+}
+
+// TestRepeatsAverageSplits: repeated CV is the mean of single runs on the
+// seeds Seed, Seed+1, ...
+func TestRepeatsAverageSplits(t *testing.T) {
+	tab := informative(150, 5)
+	names := []string{"signal", "noise1"}
+	e3, err := NewEvaluator(tab, CVOptions{Folds: 5, Seed: 4, Repeats: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e3.Accuracy(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := 0.0
+	for r := range int64(3) {
+		e, _ := NewEvaluator(tab, CVOptions{Folds: 5, Seed: 4 + r})
+		a, err := e.Accuracy(names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mean += a / 3
+	}
+	if math.Abs(got-mean) > 1e-9 || e3.Repeats() != 3 {
+		t.Errorf("3 repeats: %v, mean of single runs %v", got, mean)
 	}
 }

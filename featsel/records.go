@@ -30,6 +30,7 @@ type Manifest struct {
 	Store           string            `json:"store"`
 	Criterion       Criterion         `json:"criterion"`
 	Folds           int               `json:"folds"`
+	Repeats         int               `json:"repeats"`
 	Seed            int64             `json:"seed"`
 	Threshold       float64           `json:"threshold"`
 	Tolerance       float64           `json:"tolerance_points"`
@@ -110,6 +111,7 @@ func WriteRecords(dir string, r Report) error {
 	w.records("kept_features", []string{"feature"}, kept, map[string]any{"kept": r.Elimination.Kept,
 		"cv_accuracy": r.Elimination.KeptAccuracy, "best_cv_accuracy": r.Elimination.BestAccuracy,
 		"all_features_cv_accuracy": r.AllAccuracy, "no_feature_cv_accuracy": r.Elimination.Baseline,
+		"holds":            "cv accuracy within tolerance_points of best_cv_accuracy (the best on the elimination path); kept is the smallest set that holds",
 		"tolerance_points": r.Elimination.Tolerance})
 
 	var imp [][]string
@@ -220,8 +222,8 @@ func Markdown(r Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Feature selection (%s, %d images of %s)\n\n", r.Manifest.Criterion, r.Load.Images,
 		strings.Join(r.Load.Datasets, ", "))
-	fmt.Fprintf(&b, "Targets: optimum model per image by %s; %d-fold CV (seed %d) of %s.\n\n",
-		r.Load.CostSource, r.Manifest.Folds, r.Manifest.Seed, r.Manifest.Learner)
+	fmt.Fprintf(&b, "Targets: optimum model per image by %s; %d-fold CV (seed %d, %d repeat(s)) of %s.\n\n",
+		r.Load.CostSource, r.Manifest.Folds, r.Manifest.Seed, max(r.Manifest.Repeats, 1), r.Manifest.Learner)
 	fmt.Fprintf(&b, "## Correlated features removed (|r| > %g; Table 3 analogue)\n\n| removed | kept | r |\n|---|---|---|\n", r.Filter.Threshold)
 	for _, x := range r.Filter.Removed {
 		kept := x.Kept

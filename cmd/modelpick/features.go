@@ -94,6 +94,7 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		dataset    = fs.String("dataset", "", "comma-separated data sets of the store (default all with predictions)")
 		folds      = fs.Int("folds", 10, "k of the k-fold cross-validation (the paper's 10)")
 		seed       = fs.Int64("seed", 1, "seed of the folds and of the learner")
+		repeats    = fs.Int("repeats", 1, "repeated k-fold runs on different random folds, averaged (seeds seed, seed+1, ...)")
 		threshold  = fs.Float64("threshold", featsel.DefaultThreshold, "|Pearson r| above which two features are redundant (the paper's 0.75)")
 		tolerance  = fs.Float64("tolerance", featsel.DefaultTolerance, "percentage points CV accuracy may fall below the best seen while features are removed")
 		maxSide    = fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features to read (0 = %d)", features.DefaultMaxSide))
@@ -120,8 +121,8 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		return fmt.Errorf("%w: select-features: -threshold %v, want (0, 1]", errUsage, *threshold)
 	case *tolerance < 0:
 		return fmt.Errorf("%w: select-features: -tolerance %v is negative", errUsage, *tolerance)
-	case *timingN < 0 || *timingReps < 1 || *workers < 1:
-		return fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps and -workers at least 1", errUsage)
+	case *timingN < 0 || *timingReps < 1 || *workers < 1 || *repeats < 1:
+		return fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps, -workers and -repeats at least 1", errUsage)
 	}
 	// The premodel's settings: K = 5 as in the paper; other fields default.
 	params := learners.Params{K: featsel.DefaultK}
@@ -158,7 +159,7 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, "select-features: no latencies in the store for every model: targets ordered by the specs' mmacs")
 	}
 	o := featsel.Options{Threshold: *threshold, Tolerance: *tolerance,
-		CV: featsel.CVOptions{Folds: *folds, Seed: *seed, Workers: *workers, New: newLearner}}
+		CV: featsel.CVOptions{Folds: *folds, Seed: *seed, Repeats: *repeats, Workers: *workers, New: newLearner}}
 	timingFiles, timingSource, err := timingImages(ctx, st, info.Datasets, *timingData, *timingN)
 	if err != nil {
 		return err
@@ -177,8 +178,8 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		notes = append(notes, "extraction time not measured: "+timingSource)
 		fmt.Fprintln(stderr, "select-features: extraction time not measured:", timingSource)
 	}
-	fmt.Fprintf(stderr, "select-features: %d images, %d models (%s), %d-fold CV ...\n",
-		info.Images, len(info.Models), info.CostSource, *folds)
+	fmt.Fprintf(stderr, "select-features: %d images, %d models (%s), %d x %d-fold CV ...\n",
+		info.Images, len(info.Models), info.CostSource, *repeats, *folds)
 	rep, err := featsel.Select(ctx, tab, o)
 	if err != nil {
 		return err
@@ -194,7 +195,7 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 	rep.Load = info
 	rep.Manifest = featsel.Manifest{
 		Command: "modelpick select-features " + strings.Join(args, " "), Store: st.Path(), Criterion: crit,
-		Folds: *folds, Seed: *seed, Threshold: *threshold, Tolerance: *tolerance,
+		Folds: *folds, Repeats: *repeats, Seed: *seed, Threshold: *threshold, Tolerance: *tolerance,
 		Learner:         fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", *learner, params.K),
 		FeaturesVersion: features.Version, ConfigKey: ex.ConfigKey(), Models: modelsSHA,
 		TimingImages: len(timingFiles), TimingReps: *timingReps, TimingSource: timingSource,

@@ -46,7 +46,7 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 	}
 
 	res := filepath.Join(dir, "sel")
-	out, _, err = cli(t, "select-features", "-store", db, "-criterion", "top1", "-folds", "5", "-seed", "3",
+	out, _, err = cli(t, "select-features", "-store", db, "-criterion", "top1", "-folds", "5", "-seed", "3", "-repeats", "2",
 		"-timing-images", "5", "-timing-reps", "1", "-out", res)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &man) != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}
-	if man.Seed != 3 || man.Folds != 5 || man.Load.Images != 40 || len(man.Load.Models) != 2 ||
+	if man.Seed != 3 || man.Folds != 5 || man.Repeats != 2 || man.Load.Images != 40 || len(man.Load.Models) != 2 ||
 		!strings.HasPrefix(man.Load.CostSource, "costs table") || man.TimingImages != 5 || man.ConfigKey == "" {
 		t.Errorf("manifest %+v", man)
 	}
