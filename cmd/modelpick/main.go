@@ -34,6 +34,12 @@ func commands() map[string]command {
 		"summary":         {"print per-model accuracy and cost of a store (markdown)", runSummary},
 		"features":        {"extract the image features of a labelled set into a store", runFeatures},
 		"select-features": {"choose the premodel's features (correlation filter, backward elimination)", runSelectFeatures},
+		"select-models":   {"run Algorithm 1 on a store and write its trace (Figs 5, 6)", runSelectModels},
+		"train":           {"train a premodel on a store and write its bundle", runTrain},
+		"classify":        {"classify images with a premodel bundle (one JSON line each)", runClassify},
+		"evaluate":        {"evaluate a bundle on a separately profiled test store", runEvaluate},
+		"embed":           {"store a ladder backbone's image embeddings (the CNN premodel's input) in a store", runEmbed},
+		"baselines":       {"softmax cascade, one-knob premodels and random routing: calibrate on one store, test on another", runBaselines},
 		"version":         {"print versions of modelpick and its runtimes", runVersion},
 	}
 }
