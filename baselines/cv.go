@@ -3,6 +3,7 @@ package baselines
 import (
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/modelpick/modelpick/learners"
 )
@@ -14,32 +15,53 @@ type Factory func() (learners.Learner, error)
 // features x and targets y (class l = candidate l, or learners.None), and
 // returns its decisions on the raw rows of test, scaled by the same scaler.
 func FitPredict(newLearner Factory, x [][]float64, y []int, classes int, test [][]float64, seed int64) ([]learners.Decision, error) {
+	f, err := fit(newLearner, x, y, classes, seed)
+	if err != nil {
+		return nil, err
+	}
+	dec, _, err := f.predict(test)
+	return dec, err
+}
+
+// fitted is a scaler and the premodel trained behind it.
+type fitted struct {
+	sc *learners.Scaler
+	l  learners.Learner
+}
+
+func fit(newLearner Factory, x [][]float64, y []int, classes int, seed int64) (fitted, error) {
 	sc, err := learners.FitScaler(x)
 	if err != nil {
-		return nil, fmt.Errorf("baselines: premodel: %w", err)
+		return fitted{}, fmt.Errorf("baselines: premodel: %w", err)
 	}
 	xs, err := sc.TransformAll(x)
 	if err != nil {
-		return nil, fmt.Errorf("baselines: premodel: training %w", err)
+		return fitted{}, fmt.Errorf("baselines: premodel: training %w", err)
 	}
 	l, err := newLearner()
 	if err != nil {
-		return nil, fmt.Errorf("baselines: premodel: %w", err)
+		return fitted{}, fmt.Errorf("baselines: premodel: %w", err)
 	}
 	if err := l.Fit(learners.Data{X: xs, Y: y, Classes: classes}, seed); err != nil {
-		return nil, fmt.Errorf("baselines: premodel: %w", err)
+		return fitted{}, fmt.Errorf("baselines: premodel: %w", err)
 	}
-	out := make([]learners.Decision, len(test))
-	for i, row := range test {
-		r, err := sc.Transform(row)
+	return fitted{sc, l}, nil
+}
+
+// predict scales and decides every raw row, and returns the time spent.
+func (f fitted) predict(rows [][]float64) ([]learners.Decision, time.Duration, error) {
+	out := make([]learners.Decision, len(rows))
+	start := time.Now()
+	for i, row := range rows {
+		r, err := f.sc.Transform(row)
 		if err != nil {
-			return nil, fmt.Errorf("baselines: premodel: test row %d: %w", i, err)
+			return nil, 0, fmt.Errorf("baselines: premodel: row %d: %w", i, err)
 		}
-		if out[i], err = l.Predict(r); err != nil {
-			return nil, fmt.Errorf("baselines: premodel: test row %d: %w", i, err)
+		if out[i], err = f.l.Predict(r); err != nil {
+			return nil, 0, fmt.Errorf("baselines: premodel: row %d: %w", i, err)
 		}
 	}
-	return out, nil
+	return out, time.Since(start), nil
 }
 
 // OutOfFold returns, for every row of x, the decision of a premodel fitted

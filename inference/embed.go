@@ -100,5 +100,9 @@ func (e *Embedder) Embed(img gocv.Mat) ([]float32, error) {
 	if err := e.Run(); err != nil {
 		return nil, err
 	}
-	return append([]float32(nil), e.emb.GetData()...), nil
+	return append([]float32(nil), e.Embedding()...), nil
 }
+
+// Embedding is the embedding of the last Run; it is overwritten by the
+// next Run.
+func (e *Embedder) Embedding() []float32 { return e.emb.GetData() }
