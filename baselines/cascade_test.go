@@ -201,6 +201,10 @@ func TestSingleAndOracle(t *testing.T) {
 	if got := p.ByCost([]int{2, 0, 1}); !slices.Equal(got, []int{0, 1, 2}) {
 		t.Errorf("ByCost %v", got)
 	}
+	// B costs more than A for the same 2 hits: off the frontier.
+	if got := p.Frontier([]int{2, 1, 0}); !slices.Equal(got, []int{0, 2}) {
+		t.Errorf("Frontier %v, want [0 2]", got)
+	}
 }
 
 func TestBadInput(t *testing.T) {

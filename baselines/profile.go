@@ -121,3 +121,33 @@ func (p Profile) Targets(levels []int) []int {
 	}
 	return out
 }
+
+// Frontier returns the models of set that no other model of set beats on
+// both cost and hits over p (at most the cost and at least the hits, one
+// of them strictly), in cost order. A cascade or knob runs its candidates
+// in cost order and falls back to the last: a model that is slower and
+// less accurate than another candidate only makes both worse.
+func (p Profile) Frontier(set []int) []int {
+	hits := make(map[int]int, len(set))
+	for _, j := range set {
+		for i := range p.Images {
+			if p.Hit[i][j] {
+				hits[j]++
+			}
+		}
+	}
+	var out []int
+	for _, j := range set {
+		dominated := false
+		for _, k := range set {
+			if k != j && p.Cost[k] <= p.Cost[j] && hits[k] >= hits[j] && (p.Cost[k] < p.Cost[j] || hits[k] > hits[j]) {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
+			out = append(out, j)
+		}
+	}
+	return p.ByCost(out)
+}

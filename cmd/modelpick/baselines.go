@@ -59,6 +59,7 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		criterion = fs.String("criterion", "top1", "correctness criterion: top1 or top5")
 		models    = fs.String("models", "", "comma-separated candidate models (default: Algorithm 1 on the training store)")
 		theta     = fs.Float64("theta", 0.5, "Algorithm 1's threshold in percentage points, when -models is not given")
+		frontier  = fs.Bool("frontier", true, "drop candidates another candidate beats on both training accuracy and cost")
 		budgets   = fs.String("budget-ms", "", "comma-separated mean-latency budgets (default: the cost of the most accurate candidate on the training set)")
 		targets   = fs.String("target-acc", "", "comma-separated target accuracies, percent (default: that candidate's training accuracy)")
 		rules     = fs.String("rules", "shared,greedy", "softmax-cascade calibration rules: shared, greedy")
@@ -228,6 +229,22 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			cands = append(cands, train.Models[j])
 		}
 		man.CandidatesFrom = fmt.Sprintf("Algorithm 1 on the training store, theta %g pp", *theta)
+	}
+	if *frontier {
+		var idx []int
+		for _, name := range cands {
+			j, err := train.ModelIndex(name)
+			if err != nil {
+				return fmt.Errorf("%w: baselines: -models: %v", errUsage, err)
+			}
+			idx = append(idx, j)
+		}
+		before := len(cands)
+		cands = cands[:0]
+		for _, j := range train.Frontier(idx) {
+			cands = append(cands, train.Models[j])
+		}
+		man.CandidatesFrom += fmt.Sprintf("; %d of %d on the training cost/accuracy frontier", len(cands), before)
 	}
 	var objs []baselines.Objective
 	for _, b := range budgetList {
