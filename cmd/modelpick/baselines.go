@@ -269,7 +269,10 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				best, bestR = j, r
 			}
 		}
-		objs = []baselines.Objective{{BudgetMS: train.Cost[best]}, {TargetAcc: bestR.Accuracy}}
+		objs = []baselines.Objective{{BudgetMS: train.Cost[best]}}
+		if bestR.Accuracy > 0 { // a target of 0% is no target
+			objs = append(objs, baselines.Objective{TargetAcc: bestR.Accuracy})
+		}
 	}
 	for _, o := range objs {
 		man.Objectives = append(man.Objectives, o.String())

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelpick/modelpick/baselines"
+	"github.com/modelpick/modelpick/internal/imgtest"
+	"github.com/modelpick/modelpick/tflite/tflitetest"
+)
+
+// TestBaselinesEndToEnd runs profile → features → embed → baselines on
+// tiny generated models (two ONNX classifiers and a TFLite one whose
+// pooled embedding feeds the CNN premodel) and two generated image sets.
+func TestBaselinesEndToEnd(t *testing.T) {
+	dir, spec, data := tinyProject(t, 24)
+	if err := os.WriteFile(filepath.Join(dir, "pooled.tflite"),
+		tflitetest.Encode(tflitetest.PooledClassifier(), tflitetest.Options{}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(spec, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("  - {name: pooled, files: [pooled.tflite], input_size: 8, mean: [128, 128, 128], std: [128, 128, 128], " +
+		"crop_fraction: 1, label_offset: 1, num_classes: 10}\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	labels := []int{8, 9, 7, 9}
+	testData := filepath.Join(dir, "test-set")
+	if _, err := imgtest.WriteSet(testData, 12, 20, func(i int) int { return labels[i%4] }); err != nil {
+		t.Fatal(err)
+	}
+	trainDB, testDB := filepath.Join(dir, "train.db"), filepath.Join(dir, "test.db")
+	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
+		if _, _, err := cli(t, "profile", "-models", spec, "-data", c[0], "-store", c[1], "-quiet",
+			"-min-runs", "5", "-max-runs", "20", "-ci-width", "0.5", "-meter", "none"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := cli(t, "features", "-data", c[0], "-store", c[1], "-quiet"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feats := "contrast,hue1,avg_perceived_brightness"
+	args := func(out string, extra ...string) []string {
+		return append([]string{"baselines", "-train", trainDB, "-test", testDB, "-premodels", "knn@features,cnn@embedding",
+			"-features", feats, "-embedding-model", "pooled", "-folds", "3", "-seed", "3", "-time-decisions=false",
+			"-out", out}, extra...)
+	}
+	// Before embedding: the error names the command to run.
+	if _, _, err := cli(t, args(filepath.Join(dir, "none"))...); err == nil || !strings.Contains(err.Error(), "modelpick embed") {
+		t.Fatalf("baselines without embeddings: %v", err)
+	}
+	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
+		out, _, err := cli(t, "embed", "-models", spec, "-model", "pooled", "-data", c[0], "-store", c[1], "-quiet",
+			"-time-features", feats)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "3 dims") || !strings.Contains(out, "backbone") {
+			t.Errorf("embed output:\n%s", out)
+		}
+	}
+
+	out1 := filepath.Join(dir, "b1")
+	stdout, stderr, err := cli(t, args(out1)...)
+	if err != nil {
+		t.Fatalf("baselines: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"softmax-cascade/greedy", "knob/cnn@embedding", "premodel/knn@features", "oracle over the candidates"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("baselines output lacks %q:\n%s", want, stdout)
+		}
+	}
+	var rep baselines.Report
+	b, err := os.ReadFile(filepath.Join(out1, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.TrainImages != 24 || rep.TestImages != 12 || len(rep.Singles) != 3 || len(rep.Curves) == 0 {
+		t.Errorf("report: %d/%d images, %d singles, %d curve points", rep.TrainImages, rep.TestImages, len(rep.Singles), len(rep.Curves))
+	}
+	var man baselinesManifest
+	mb, _ := os.ReadFile(filepath.Join(out1, "manifest.json"))
+	if err := json.Unmarshal(mb, &man); err != nil {
+		t.Fatal(err)
+	}
+	if man.Overheads["features"] <= 0 || man.Overheads["embedding"] <= 0 || !strings.Contains(man.OverheadFrom["embedding"], "run") ||
+		!strings.HasPrefix(man.EmbeddingKey, "embedding-v1;model=pooled") || len(man.Objectives) != 2 {
+		t.Errorf("manifest %+v", man)
+	}
+
+	// The same seed, the same report (decisions untimed; the overheads come
+	// from the stores' recorded embed runs).
+	out2 := filepath.Join(dir, "b2")
+	if _, _, err := cli(t, args(out2)...); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := os.ReadFile(filepath.Join(out2, "report.json"))
+	if string(b) != string(b2) {
+		t.Error("two runs with the same seed wrote different reports")
+	}
+
+	// Flags: explicit overheads, candidates and objectives.
+	out3 := filepath.Join(dir, "b3")
+	if _, _, err := cli(t, args(out3, "-overhead", "features=0.5,embedding=0.25", "-models", "a,b",
+		"-budget-ms", "1000", "-target-acc", "50", "-rules", "shared")...); err != nil {
+		t.Fatal(err)
+	}
+	mb, _ = os.ReadFile(filepath.Join(out3, "manifest.json"))
+	man = baselinesManifest{}
+	if err := json.Unmarshal(mb, &man); err != nil {
+		t.Fatal(err)
+	}
+	if man.Overheads["features"] != 0.5 || man.Overheads["embedding"] != 0.25 || man.OverheadFrom["features"] != "-overhead flag" {
+		t.Errorf("overheads %v from %v", man.Overheads, man.OverheadFrom)
+	}
+
+	for _, bad := range [][]string{
+		{"baselines", "-train", trainDB, "-test", testDB},
+		args(out3, "-premodels", "knn@pixels"),
+		args(out3, "-premodels", "forest@features"),
+		args(out3, "-rules", "best"),
+		args(out3, "-budget-ms", "-1"),
+		args(out3, "-overhead", "gpu=1"),
+		args(out3, "-criterion", "top3"),
+	} {
+		if _, _, err := cli(t, bad...); err == nil {
+			t.Errorf("%v accepted", bad[len(bad)-2:])
+		}
+	}
+	if _, _, err := cli(t, "baselines", "-train", filepath.Join(dir, "missing.db"), "-test", testDB, "-out", out3); err == nil ||
+		!strings.Contains(err.Error(), "missing.db") {
+		t.Errorf("missing store: %v", err)
+	}
+}
