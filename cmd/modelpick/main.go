@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"embed":           {"store a ladder backbone's image embeddings (the CNN premodel's input) in a store", runEmbed},
 		"baselines":       {"softmax cascade, one-knob premodels and random routing: calibrate on one store, test on another", runBaselines},
 		"version":         {"print versions of modelpick and its runtimes", runVersion},
+		"serve":           {"serve a bundle over HTTP (POST /v1/classify, /healthz, /metrics)", runServe},
+		"loadtest":        {"load-test serve over loopback against the classifier in-process", runLoadtest},
 	}
 }
 

@@ -38,7 +38,7 @@ func cli(t *testing.T, args ...string) (string, string, error) {
 }
 
 // tinyProject writes two tiny ONNX models, their spec and a labelled set.
-func tinyProject(t *testing.T, n int) (dir, spec, data string) {
+func tinyProject(t testing.TB, n int) (dir, spec, data string) {
 	t.Helper()
 	dir = t.TempDir()
 	for name, w := range map[string][][]float32{"a.onnx": nil, "b.onnx": onnxtest.DefaultWeights(11)} {
