@@ -81,6 +81,9 @@ type Options struct {
 	// TimeFeatures, when set, also times the extraction of these image
 	// features (package features) from each computed image's bytes.
 	TimeFeatures []string
+	// Recompute embeds (and times) every image again, replacing stored
+	// values: to measure the overhead on a device after the fact.
+	Recompute bool
 }
 
 // Summary reports what a run did.
@@ -133,9 +136,11 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	key := ConfigKey(o.Spec.Name, e.FilesSHA)
 	names := Names(e.Dims())
 	sum = Summary{Dataset: o.Set.Name, Model: o.Spec.Name, ConfigKey: key, Dims: e.Dims(), Features: o.TimeFeatures}
-	done, err := stored(ctx, o.Store, key, len(names))
-	if err != nil {
-		return sum, fmt.Errorf("embedding %s: %w", o.Set.Name, err)
+	done := map[string]bool{}
+	if !o.Recompute {
+		if done, err = stored(ctx, o.Store, key, len(names)); err != nil {
+			return sum, fmt.Errorf("embedding %s: %w", o.Set.Name, err)
+		}
 	}
 	man, _ := json.Marshal(map[string]any{ // plain values: cannot fail
 		"dataset": o.Set.Name, "dataset_dir": o.Set.Dir, "model": o.Spec.Name, "model_files_sha256": e.FilesSHA,

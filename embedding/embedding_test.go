@@ -110,6 +110,17 @@ func TestRunStoresEmbeddingsAndResumes(t *testing.T) {
 	if again.Skipped != 6 || again.Computed != 0 {
 		t.Errorf("resumed run %+v", again)
 	}
+	o.Recompute = true
+	forced, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if forced.Computed != 3 || forced.Failed != 1 || !(forced.RunMS > 0) || !(forced.PreprocessMS > 0) {
+		t.Errorf("recomputed run %+v", forced)
+	}
+	if rows, _ := st.Features(ctx, sum.ConfigKey); len(rows) != 9 {
+		t.Errorf("%d rows after recomputing, want 9", len(rows))
+	}
 	if got := Names(3); !slices.Equal(got, []string{"emb000", "emb001", "emb002"}) {
 		t.Errorf("Names = %v", got)
 	}

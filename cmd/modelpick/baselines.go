@@ -69,6 +69,7 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		maxSide   = fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features (0 = %d)", features.DefaultMaxSide))
 		embModel  = fs.String("embedding-model", "mobilenet_v1_0.25_128", "backbone of the embedding source (modelpick embed)")
 		overheads = fs.String("overhead", "", "SOURCE=MS,... premodel overhead per image (default: the latest modelpick embed run's timings in -test or -train)")
+		rawOver   = fs.Bool("raw-overhead", false, "take the embed run's timings as they are, not in units of the backbone's profiled cost")
 		folds     = fs.Int("folds", 10, "folds of the out-of-fold scores the knob is calibrated on")
 		seed      = fs.Int64("seed", 1, "seed of folds, learners and random routing")
 		timeDec   = fs.Bool("time-decisions", true, "add the measured premodel decision time to its overhead")
@@ -207,7 +208,13 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if v, ok := overheadFlag[name]; ok {
 			src.OverheadMS, man.OverheadFrom[name] = v, "-overhead flag"
 		} else {
-			v, from, err := measuredOverhead(ctx, name, testSt, trainSt)
+			backbone := -1.0
+			if !*rawOver {
+				if j, err := train.ModelIndex(*embModel); err == nil {
+					backbone = train.Cost[j]
+				}
+			}
+			v, from, err := measuredOverhead(ctx, name, backbone, testSt, trainSt)
 			if err != nil {
 				return err
 			}
@@ -355,8 +362,13 @@ func embeddingKey(ctx context.Context, st *store.Store, model string) (string, i
 }
 
 // measuredOverhead returns a source's overhead from the latest finished
-// embed run that measured it, in the first store that has one.
-func measuredOverhead(ctx context.Context, source string, stores ...*store.Store) (float64, string, error) {
+// embed run that measured it, in the first store that has one. With
+// backboneMS > 0 the time is rescaled by backboneMS / the backbone's run
+// time in the same loop: the embed run times the premodel's work
+// interleaved with the backbone's own run, so the ratio survives a machine
+// busier (or quieter) than when the profile measured the model costs,
+// which the overhead is added to.
+func measuredOverhead(ctx context.Context, source string, backboneMS float64, stores ...*store.Store) (float64, string, error) {
 	for _, st := range stores {
 		runs, err := st.Runs(ctx)
 		if err != nil {
@@ -375,9 +387,15 @@ func measuredOverhead(ctx context.Context, source string, stores ...*store.Store
 			if source == "features" {
 				v = s.FeaturesMS
 			}
-			if v > 0 {
-				return v, fmt.Sprintf("%s run %d (%s, %d images)", st.Path(), r.ID, s.Dataset, s.Computed), nil
+			if v <= 0 {
+				continue
 			}
+			from := fmt.Sprintf("%s run %d (%s, %d images): %.4g ms", st.Path(), r.ID, s.Dataset, s.Computed, v)
+			if backboneMS > 0 && s.RunMS > 0 {
+				from += fmt.Sprintf(" x profiled backbone %.4g ms / its run in the same loop %.4g ms", backboneMS, s.RunMS)
+				v *= backboneMS / s.RunMS
+			}
+			return v, from, nil
 		}
 	}
 	return 0, "", fmt.Errorf("baselines: no measured overhead for source %s: run `modelpick embed ... -time-features %s` on the device, or pass -overhead %s=MS",

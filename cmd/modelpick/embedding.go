@@ -24,6 +24,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		threads    = fs.Int("threads", 1, "ONNX Runtime intra-op threads")
 		ortLib     = fs.String("ort-lib", "", "ONNX Runtime library (default $MODELPICK_ORT_LIB or the Makefile's cache)")
 		timeFeats  = fs.String("time-features", "", "comma-separated image features to time on the same images, for the overhead comparison")
+		recompute  = fs.Bool("recompute", false, "embed and time every image again, replacing stored values (re-measure the overhead)")
 		quiet      = fs.Bool("quiet", false, "no progress line")
 	)
 	if err := parse(fs, args, false); err != nil {
@@ -53,7 +54,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	o := embedding.Options{Set: set, Store: st, Spec: specs[0], Limit: *limit,
-		Inference: inference.Options{Threads: *threads, ORTLibrary: *ortLib}, TimeFeatures: splitList(*timeFeats)}
+		Inference: inference.Options{Threads: *threads, ORTLibrary: *ortLib}, TimeFeatures: splitList(*timeFeats), Recompute: *recompute}
 	if !*quiet {
 		o.Progress = stderr
 	}
