@@ -69,7 +69,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		conc    = fs.Int("c", 16, "concurrent clients")
 		rounds  = fs.Int("rounds", 5, "alternate the modes in this many rounds, so load from elsewhere on the machine hits both alike")
 		images  = fs.String("images", "", "folder of images to send (default: the shared imagenet-val-dev when present, else generated images)")
-		maxImgs = fs.Int("max-images", 256, "at most this many images from -images")
+		maxImgs = fs.Int("max-images", 1000, "at most this many images from -images")
 		maxTime = fs.Duration("max-time", 15*time.Minute, "stop after this long, whatever is left")
 		seed    = fs.Uint64("seed", 1, "seed of the generated images")
 		out     = fs.String("out", "", "also write the report as JSON to this file")
