@@ -93,10 +93,14 @@ type Report struct {
 	CostMS      []float64 `json:"candidate_cost_ms"`
 	TrainImages int       `json:"train_images"`
 	TestImages  int       `json:"test_images"`
-	Singles     []Entry   `json:"singles"` // every model of the test profile
-	Oracle      Entry     `json:"oracle"`  // over the candidates
-	Methods     []Entry   `json:"methods"`
-	Curves      []Curve   `json:"curves"`
+	// TestTargets is the share of test images (percent) whose optimum
+	// candidate is each model, or "none": the class balance a premodel's
+	// selection accuracy is read against.
+	TestTargets map[string]float64 `json:"test_target_share_pct"`
+	Singles     []Entry            `json:"singles"` // every model of the test profile
+	Oracle      Entry              `json:"oracle"`  // over the candidates
+	Methods     []Entry            `json:"methods"`
+	Curves      []Curve            `json:"curves"`
 }
 
 // Compare calibrates every method on the training profile and evaluates
@@ -139,6 +143,14 @@ func Compare(o Options) (Report, error) {
 		rep.CostMS = append(rep.CostMS, o.Train.Cost[j])
 	}
 	rep.TrainImages, rep.TestImages = len(o.Train.Images), len(o.Test.Images)
+	rep.TestTargets = map[string]float64{}
+	for _, l := range o.Test.Targets(levels) {
+		name := "none"
+		if l >= 0 {
+			name = rep.Candidates[l]
+		}
+		rep.TestTargets[name] += 100 / float64(len(o.Test.Images))
+	}
 	if len(o.Objectives) == 0 {
 		return rep, fmt.Errorf("baselines: no objective: %w", ErrObjective)
 	}

@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -87,6 +88,13 @@ func TestCompare(t *testing.T) {
 		if e.Test.MeanMS < 1 || e.OverheadMS != 1 {
 			t.Errorf("cnn premodel: %+v overhead %v", e.Test, e.OverheadMS)
 		}
+	}
+	sum := 0.0
+	for _, v := range rep.TestTargets {
+		sum += v
+	}
+	if math.Abs(sum-100) > 1e-9 || math.Abs(rep.TestTargets["small"]-100.0/3) > 1e-9 {
+		t.Errorf("test targets %v", rep.TestTargets)
 	}
 	if rep.Oracle.Test.Accuracy != 100 {
 		t.Errorf("oracle %v", rep.Oracle.Test.Accuracy)

@@ -16,8 +16,8 @@ import (
 // the oracle.
 func (r Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Candidates (cost order): %s; %d training, %d test images.\n\n",
-		strings.Join(r.Candidates, ", "), r.TrainImages, r.TestImages)
+	fmt.Fprintf(&b, "Candidates (cost order): %s; %d training, %d test images; optimum model of the test images: %s.\n\n",
+		strings.Join(r.Candidates, ", "), r.TrainImages, r.TestImages, shares(r.TestTargets))
 	b.WriteString("| method | objective | train: top-1 %, ms (met) | test top-1 % | test mean ms | p95 ms | models/img | selection % | random at that ms: top-1 % (expected) | share of images |\n")
 	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---|---|\n")
 	for _, e := range r.Methods {
