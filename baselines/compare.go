@@ -49,7 +49,7 @@ type Options struct {
 	// routing.
 	Folds int
 	Seed  int64
-	// TimeDecisions adds the measured mean time of a premodel's decision
+	// TimeDecisions adds the measured median time of a premodel's decision
 	// (scaling + Predict) to its overhead. Off, results are deterministic
 	// under the seed.
 	TimeDecisions bool
@@ -69,7 +69,8 @@ type Entry struct {
 	Test  Result  `json:"test"`
 	// OverheadMS is the premodel's cost per image included in Test.
 	OverheadMS float64 `json:"overhead_ms,omitempty"`
-	// DecisionMS is the measured part of it spent deciding.
+	// DecisionMS is the measured part of it spent deciding (scaling and
+	// Predict; the median over the test rows).
 	DecisionMS float64 `json:"decision_ms,omitempty"`
 	// SelectionAcc is the share of test images whose optimum candidate
 	// (or none) the premodel named, in percent.
@@ -259,7 +260,7 @@ func Compare(o Options) (Report, error) {
 		overhead := src.OverheadMS
 		var decisionMS float64
 		if o.TimeDecisions {
-			decisionMS = took.Seconds() * 1000 / float64(len(src.Test))
+			decisionMS = took.Seconds() * 1000
 			overhead += decisionMS
 		}
 		oof, err := OutOfFold(factory, src.Train, yTrain, len(levels), o.Folds, o.Seed)

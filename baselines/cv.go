@@ -48,11 +48,14 @@ func fit(newLearner Factory, x [][]float64, y []int, classes int, seed int64) (f
 	return fitted{sc, l}, nil
 }
 
-// predict scales and decides every raw row, and returns the time spent.
+// predict scales and decides every raw row, and returns the median time
+// per row: the median, not the mean, because on a shared machine a row
+// that loses the processor mid-decision would otherwise dominate.
 func (f fitted) predict(rows [][]float64) ([]learners.Decision, time.Duration, error) {
 	out := make([]learners.Decision, len(rows))
-	start := time.Now()
+	took := make([]float64, len(rows))
 	for i, row := range rows {
+		start := time.Now()
 		r, err := f.sc.Transform(row)
 		if err != nil {
 			return nil, 0, fmt.Errorf("baselines: premodel: row %d: %w", i, err)
@@ -60,10 +63,13 @@ func (f fitted) predict(rows [][]float64) ([]learners.Decision, time.Duration, e
 		if out[i], err = f.l.Predict(r); err != nil {
 			return nil, 0, fmt.Errorf("baselines: premodel: row %d: %w", i, err)
 		}
+		took[i] = float64(time.Since(start))
 	}
-	return out, time.Since(start), nil
+	if len(rows) == 0 {
+		return out, 0, nil
+	}
+	return out, time.Duration(quantile(took, 0.5)), nil
 }
-
 // OutOfFold returns, for every row of x, the decision of a premodel fitted
 // (scaler included) on the other folds of a seeded k-fold split, so that a
 // threshold calibrated on them is calibrated on unseen images.
