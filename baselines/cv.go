@@ -70,6 +70,7 @@ func (f fitted) predict(rows [][]float64) ([]learners.Decision, time.Duration, e
 	}
 	return out, time.Duration(quantile(took, 0.5)), nil
 }
+
 // OutOfFold returns, for every row of x, the decision of a premodel fitted
 // (scaler included) on the other folds of a seeded k-fold split, so that a
 // threshold calibrated on them is calibrated on unseen images.
