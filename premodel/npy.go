@@ -97,8 +97,13 @@ func npyDecode(b []byte) (string, []int, []byte, error) {
 		shape = append(shape, d)
 	}
 	data := b[start+n:]
+	// No dimension may exceed the values present (which also bounds the
+	// product, so a forged shape can neither overflow nor allocate).
 	count := 1
 	for _, d := range shape {
+		if d > len(data)/8 {
+			return "", nil, nil, fmt.Errorf(".npy of shape %v holds only %d bytes", shape, len(data))
+		}
 		count *= d
 	}
 	if len(data) != 8*count {

@@ -1,6 +1,7 @@
 package premodel
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -584,5 +585,14 @@ func TestReadLabels(t *testing.T) {
 	_ = os.WriteFile(p, []byte("a\n\nb\n"), 0o644)
 	if _, err := ReadLabels(p); err == nil {
 		t.Error("blank line accepted")
+	}
+}
+
+func TestNPYRefusesForgedShapes(t *testing.T) {
+	for _, shape := range [][]int{{1 << 62, 0}, {0, 1 << 62}, {1 << 40, 1 << 40}, {3, 2}} {
+		b := npyEncode("<f8", shape, func(*bytes.Buffer) {})
+		if _, err := npyReadMatrix(b); err == nil {
+			t.Errorf("shape %v with no data accepted", shape)
+		}
 	}
 }
