@@ -12,7 +12,7 @@ import (
 )
 
 // paperSubset is the seven features the paper's selection keeps (its
-// Table 3), a typical premodel's input.
+// Table 4), a typical premodel's input.
 var paperSubset = []string{"n_keypoints", "avg_perceived_brightness", "hue1", "contrast", "area_by_perim", "edge_length1", "aspect_ratio"}
 
 // BenchmarkExtract times the full 29 features and the paper's 7 on a

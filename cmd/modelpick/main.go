@@ -43,6 +43,10 @@ func commands() map[string]command {
 		"version":         {"print versions of modelpick and its runtimes", runVersion},
 		"serve":           {"serve a bundle over HTTP (POST /v1/classify, /healthz, /metrics)", runServe},
 		"loadtest":        {"load-test serve over loopback against the classifier in-process", runLoadtest},
+		"run":             {"run experiment specs through the cached pipeline (experiments/NAME.yaml)", runRun},
+		"reproduce":       {"run every experiment and write REPRODUCE.md", runReproduce},
+		"report":          {"regenerate REPRODUCE.md from results/ alone", runReport},
+		"import":          {"import external per-image results (FILE,PREDICTED[,TRUTH]) into a store", runImport},
 	}
 }
 
@@ -85,7 +89,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-16s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun `modelpick COMMAND -h` for its flags.")
 }
