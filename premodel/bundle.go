@@ -558,8 +558,15 @@ func rebuild(m *Manifest, read func(string) ([]byte, error)) (*Premodel, error) 
 	if p.learner.Name() != m.Learner {
 		return nil, bad("%s holds learner %q, the manifest says %q", m.LearnerFile, p.learner.Name(), m.Learner)
 	}
-	if _, err := p.learner.Predict(p.TrainX[0]); err != nil {
+	if d, err := p.learner.Predict(p.TrainX[0]); err != nil {
 		return nil, bad("%s does not fit the arrays: %v", m.LearnerFile, err)
+	} else if len(d.Scores) != len(p.Candidates) {
+		return nil, bad("%s decides among %d classes, the manifest names %d candidates", m.LearnerFile, len(d.Scores), len(p.Candidates))
+	}
+	for i, y := range p.TrainY {
+		if y < learners.None || y >= len(p.Candidates) {
+			return nil, bad("%s: row %d has class %d, want %d..%d", m.Arrays.TrainY, i, y, learners.None, len(p.Candidates)-1)
+		}
 	}
 	p.nb = learners.NewKNN(learners.Params{K: p.Confidence.K})
 	if err := p.nb.Fit(learners.Data{X: p.TrainX, Y: p.TrainY, Classes: len(p.Candidates)}, 0); err != nil {

@@ -355,6 +355,9 @@ func (p *Premodel) Decide(x []float64) (Decision, error) {
 	if err != nil {
 		return Decision{}, fmt.Errorf("premodel: %w", err)
 	}
+	if d.Class < learners.None || d.Class >= len(p.Candidates) {
+		return Decision{}, fmt.Errorf("premodel: learner chose class %d of %d candidates", d.Class, len(p.Candidates))
+	}
 	dist := d.MeanDist
 	if dist < 0 { // the learner searched no neighbours: search once here
 		nd, err := p.nb.Predict(xs)
