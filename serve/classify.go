@@ -90,11 +90,6 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		s.m.addInFlight(-1)
 		s.m.observe(stageRequest, time.Since(start))
 	}()
-	if s.draining.Load() {
-		// Admitted on a connection accepted before shutdown began: serve
-		// it, as a graceful shutdown promises.
-		s.opts.Log.Debug("request during shutdown")
-	}
 	img, e := s.readImage(w, r)
 	if e != nil {
 		s.fail(w, e)
@@ -188,6 +183,9 @@ func (s *Server) readImage(w http.ResponseWriter, r *http.Request) ([]byte, *api
 	limit := s.opts.MaxBodyBytes
 	if r.ContentLength > limit {
 		return nil, tooBig(limit)
+	}
+	if sw, ok := w.(*statusWriter); ok {
+		w = sw.ResponseWriter // MaxBytesReader tells the server itself to close the connection
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
