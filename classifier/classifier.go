@@ -1,9 +1,12 @@
 package classifier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"runtime"
 	"slices"
 	"sync"
@@ -157,7 +160,41 @@ func newWorker(feats []string, maxSide int, specs []inference.Spec, load inferen
 		}
 		w.models[s.Name] = m
 	}
+	if err := w.warmUp(); err != nil {
+		w.close()
+		return nil, err
+	}
 	return w, nil
+}
+
+// warmUp runs the extractor and every model once on a generated image:
+// OpenCV builds tables and ONNX Runtime allocates on first use, which made
+// a cold first call tens of milliseconds slower than the next ones.
+func (w *worker) warmUp() error {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		return fmt.Errorf("classifier: warm-up image: %w", err)
+	}
+	if w.ex != nil {
+		if _, err := w.ex.ExtractBytes(buf.Bytes()); err != nil {
+			return fmt.Errorf("classifier: warm up the features: %w", err)
+		}
+	}
+	mat, err := inference.DecodeImage(buf.Bytes())
+	if err != nil {
+		return fmt.Errorf("classifier: warm-up image: %w", err)
+	}
+	defer mat.Close()
+	for name, m := range w.models {
+		if _, err := m.Classify(mat, TopK); err != nil {
+			return fmt.Errorf("classifier: warm up %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func (w *worker) close() {
