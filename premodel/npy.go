@@ -16,7 +16,7 @@ import (
 // them (numpy.load), and the header states dtype and shape, so a file
 // swapped for another array is caught on load.
 
-var npyMagic = []byte("\x93NUMPY\x01\x00")
+const npyMagic = "\x93NUMPY\x01\x00"
 
 // npyEncode writes a float64 ('<f8') or int64 ('<i8') array of the given
 // shape; values are in C order.
@@ -35,7 +35,7 @@ func npyEncode(descr string, shape []int, write func(*bytes.Buffer)) []byte {
 	total := len(npyMagic) + 2 + len(header) + 1
 	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
 	var b bytes.Buffer
-	b.Write(npyMagic)
+	b.WriteString(npyMagic)
 	_ = binary.Write(&b, binary.LittleEndian, uint16(len(header)))
 	b.WriteString(header)
 	write(&b)
@@ -73,7 +73,7 @@ var npyHeaderRE = regexp.MustCompile(`^\{'descr': '([<>|][a-z][0-9]+)', 'fortran
 // npyDecode parses an array written by npyEncode and returns its dtype,
 // shape and data bytes.
 func npyDecode(b []byte) (string, []int, []byte, error) {
-	if len(b) < len(npyMagic)+2 || !bytes.Equal(b[:len(npyMagic)], npyMagic) {
+	if len(b) < len(npyMagic)+2 || string(b[:len(npyMagic)]) != npyMagic {
 		return "", nil, nil, errors.New("not a .npy file of format 1.0")
 	}
 	n := int(binary.LittleEndian.Uint16(b[len(npyMagic):]))
