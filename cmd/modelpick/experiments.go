@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/modelpick/modelpick/experiments"
+	"github.com/modelpick/modelpick/external"
+	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/measure"
+	"github.com/modelpick/modelpick/pipeline"
+	"github.com/modelpick/modelpick/report"
+	"github.com/modelpick/modelpick/store"
+)
+
+// expFlags are the flags run and reproduce share.
+type expFlags struct {
+	verify                  *bool
+	limit, folds            *int
+	results, figures, cache *string
+	quiet                   *bool
+	timing                  *measure.TimingOptions // tests only: set by the test binary
+}
+
+// root is the repository root (or the working directory outside one):
+// default outputs and spec folders are relative to it.
+func root() string {
+	if r := settings.RepoRoot(); r != "" {
+		return r
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
+
+func addExpFlags(fs interface {
+	Bool(string, bool, string) *bool
+	Int(string, int, string) *int
+	String(string, string, string) *string
+}) expFlags {
+	r := root()
+	return expFlags{
+		verify:  fs.Bool("verify", false, "re-run cached stages and report any output that differs (nondeterminism)"),
+		limit:   fs.Int("limit", 0, "use only the first N images of every image set (0 = as the specs say)"),
+		folds:   fs.Int("folds", 0, "cross-validation folds for every spec (0 = as the specs say)"),
+		results: fs.String("results", filepath.Join(r, "results"), "results folder"),
+		figures: fs.String("figures", filepath.Join(r, "figures"), "figures folder"),
+		cache:   fs.String("cache", filepath.Join(settings.Cache(), "pipeline"), "pipeline cache folder (outside the repository)"),
+		quiet:   fs.Bool("quiet", false, "no per-stage lines"),
+	}
+}
+
+func (f expFlags) options(stderr io.Writer) (experiments.Options, error) {
+	r, err := pipeline.NewRunner(*f.cache)
+	if err != nil {
+		return experiments.Options{}, err
+	}
+	r.Verify, r.Revision = *f.verify, revision()
+	if r.Revision == "unknown" {
+		r.Revision = ""
+	}
+	if !*f.quiet {
+		r.Log = stderr
+	}
+	return experiments.Options{Runner: r, Results: *f.results, Figures: *f.figures, Root: root(),
+		Limit: *f.limit, Folds: *f.folds, Timing: f.timing, Log: r.Log}, nil
+}
+
+// runRun runs experiment specs: modelpick run [-verify] experiments/NAME.yaml...
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	f := addExpFlags(fs)
+	if err := parse(fs, args, true); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: run: name experiment specs, e.g. modelpick run experiments/fig5.yaml", errUsage)
+	}
+	// Every spec is checked before any stage runs.
+	var specs []*experiments.Spec
+	var errs []error
+	for _, p := range fs.Args() {
+		s, err := experiments.ParseSpec(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		specs = append(specs, s)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	o, err := f.options(stderr)
+	if err != nil {
+		return err
+	}
+	return runSpecs(ctx, specs, o, stdout)
+}
+
+// runSpecs runs specs in order, going on after a failure, and prints one
+// line each; it fails when any failed or verify found a difference.
+func runSpecs(ctx context.Context, specs []*experiments.Spec, o experiments.Options, stdout io.Writer) error {
+	var failed []string
+	differs := 0
+	var log []experiments.Outcome
+	for _, s := range specs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		oc := experiments.Run(ctx, s, o)
+		log = append(log, oc)
+		ran, hit := 0, 0
+		for _, r := range oc.Records {
+			switch r.Status {
+			case pipeline.StatusRan:
+				ran++
+			case pipeline.StatusDiffers:
+				differs++
+				hit++
+			default:
+				hit++
+			}
+		}
+		fmt.Fprintf(stdout, "%-14s %-10s %-14s %6.1f s  stages: %d ran, %d cached\n", s.Name, s.Artifact, oc.Status, oc.Seconds, ran, hit)
+		if oc.Status == experiments.StatusFailed {
+			fmt.Fprintf(stdout, "    %s\n", oc.Reason)
+			failed = append(failed, s.Name)
+		}
+	}
+	writeRunLog(o.Runner, log)
+	if len(failed) > 0 {
+		return fmt.Errorf("%d experiment(s) failed: %s", len(failed), strings.Join(failed, ", "))
+	}
+	if differs > 0 {
+		return fmt.Errorf("verify: %d stage(s) gave outputs that differ from the cache (see the lines marked DIFFERS)", differs)
+	}
+	return nil
+}
+
+// writeRunLog keeps this run's timing record in the cache (not in results/,
+// which must not change when nothing was recomputed).
+func writeRunLog(r *pipeline.Runner, log []experiments.Outcome) {
+	dir := filepath.Join(r.Root, "runs")
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	b, err := json.MarshalIndent(log, "", "  ")
+	if err != nil {
+		return
+	}
+	os.WriteFile(filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000")+".json"), b, 0o644)
+}
+
+// runReproduce runs every spec, then writes REPRODUCE.md.
+func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("reproduce", stderr)
+	f := addExpFlags(fs)
+	r := root()
+	dir := fs.String("dir", filepath.Join(r, "experiments"), "folder of experiment specs (*.yaml)")
+	smoke := fs.Bool("smoke", false, "minimal end-to-end run: 60 images per set, 3 folds, outputs under the cache (not results/)")
+	out := fs.String("out", filepath.Join(r, "REPRODUCE.md"), "REPRODUCE.md to write (- for stdout, \"\" for none)")
+	tmpl := fs.String("template", "", "REPRODUCE template (default DIR/REPRODUCE.tmpl.md)")
+	claims := fs.String("claims", "", "claims file (default DIR/claims.yaml)")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	if *smoke {
+		base := filepath.Join(settings.Cache(), "smoke")
+		set := map[string]bool{}
+		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+		if !set["limit"] {
+			*f.limit = 60
+		}
+		if !set["folds"] {
+			*f.folds = 3
+		}
+		if !set["results"] {
+			*f.results = filepath.Join(base, "results")
+		}
+		if !set["figures"] {
+			*f.figures = filepath.Join(base, "figures")
+		}
+		if !set["out"] {
+			*out = filepath.Join(base, "REPRODUCE.md")
+		}
+	}
+	if *tmpl == "" {
+		*tmpl = filepath.Join(*dir, "REPRODUCE.tmpl.md")
+	}
+	if *claims == "" {
+		*claims = filepath.Join(*dir, experiments.ClaimsFile)
+	}
+	// Specs, claims and template are all checked before any stage runs.
+	specs, err := experiments.ParseAll(*dir)
+	if err != nil {
+		return err
+	}
+	cl, err := report.ReadClaims(*claims)
+	if err != nil {
+		return err
+	}
+	tb, err := os.ReadFile(*tmpl)
+	if err != nil {
+		return fmt.Errorf("reproduce: %w", err)
+	}
+	o, err := f.options(stderr)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	runErr := runSpecs(ctx, specs, o, stdout)
+	fmt.Fprintf(stdout, "all experiments: %.1f s\n", time.Since(start).Seconds())
+	if err := writeReproduce(string(tb), *f.results, cl, *out, stdout); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+func writeReproduce(tmpl, results string, cl []report.Claim, out string, stdout io.Writer) error {
+	if out == "" {
+		return nil
+	}
+	text, err := report.Reproduce(tmpl, results, cl)
+	if err != nil {
+		return err
+	}
+	if out == "-" {
+		_, err := io.WriteString(stdout, text)
+		return err
+	}
+	if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("reproduce: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", out)
+	return nil
+}
+
+// runReport regenerates REPRODUCE.md from results/ alone.
+func runReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("report", stderr)
+	r := root()
+	dir := fs.String("dir", filepath.Join(r, "experiments"), "folder of the template and claims")
+	results := fs.String("results", filepath.Join(r, "results"), "results folder")
+	out := fs.String("out", filepath.Join(r, "REPRODUCE.md"), "file to write (- for stdout)")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	cl, err := report.ReadClaims(filepath.Join(*dir, experiments.ClaimsFile))
+	if err != nil {
+		return err
+	}
+	tb, err := os.ReadFile(filepath.Join(*dir, "REPRODUCE.tmpl.md"))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return writeReproduce(string(tb), *results, cl, *out, stdout)
+}
+
+// runImport imports external per-image results into a store.
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("import", stderr)
+	format := fs.String("format", external.FormatTopK, "input format: topk (topk_ids_MODEL.csv files, rows FILE,PREDICTED[,TRUTH])")
+	dir := fs.String("dir", "", "folder of the result files")
+	storePath := fs.String("store", "", "store file (SQLite); created if missing")
+	dataset := fs.String("dataset", "", "data set name in the store (default: the folder's name)")
+	gt := fs.String("ground-truth", "", "ground truth (FILE INDEX lines) for files without a TRUTH column")
+	only := fs.String("models", "", "comma-separated models to import (default all)")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	if err := required(fs, "dir", "store"); err != nil {
+		return err
+	}
+	if *format != external.FormatTopK {
+		return fmt.Errorf("%w: import: -format %q, want %s", errUsage, *format, external.FormatTopK)
+	}
+	if *dataset == "" {
+		*dataset = filepath.Base(filepath.Clean(*dir))
+	}
+	st, err := store.Open(*storePath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	sum, err := external.ImportTopK(ctx, st, external.Options{Dir: *dir, Dataset: *dataset, GroundTruth: *gt, Models: splitList(*only)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d images x %d models into %s (data set %s); no latency imported\n", sum.Images, len(sum.Models), *storePath, sum.Dataset)
+	for _, m := range sum.Models {
+		fmt.Fprintf(stdout, "  %-32s %6d rows  top-1 %.2f%%  truth from %s\n", m.Model, m.Rows, m.Top1, m.TruthFrom)
+	}
+	return nil
+}

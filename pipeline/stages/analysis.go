@@ -1,0 +1,315 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/modelpick/modelpick/external"
+	"github.com/modelpick/modelpick/featsel"
+	"github.com/modelpick/modelpick/features"
+	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/pipeline"
+	"github.com/modelpick/modelpick/selection"
+	"github.com/modelpick/modelpick/store"
+)
+
+// SelectModelsIn is the input of Algorithm 1.
+type SelectModelsIn struct {
+	Store    pipeline.File `json:"store"`
+	Datasets []string      `json:"datasets"`
+	// Models restricts the profile to these models (all when empty).
+	Models    []string  `json:"models,omitempty"`
+	Criterion Criterion `json:"criterion"`
+	Theta     float64   `json:"theta_pp"`
+	Latency   *Latency  `json:"latency,omitempty"`
+}
+
+// SelectModelsOut is Algorithm 1's choice with its trace (Figs 5, 6) and
+// what the trace's indices mean.
+type SelectModelsOut struct {
+	Models     []string        `json:"models"`
+	Cost       []float64       `json:"cost"`
+	CostSource string          `json:"cost_source"`
+	Images     int             `json:"images"`
+	Excluded   map[string]int  `json:"excluded"`
+	Trace      selection.Trace `json:"trace"`
+	// OracleAll is the oracle accuracy of all models together (%).
+	OracleAll float64 `json:"oracle_all_pct"`
+}
+
+const selectModelsVersion = "1"
+
+// SelectModels runs Algorithm 1 on a store's profile.
+func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
+	return pipeline.Stage[SelectModelsIn, SelectModelsOut]{
+		Name: "select-models", Version: selectModelsVersion,
+		Run: func(ctx context.Context, w *pipeline.Work, in SelectModelsIn) (SelectModelsOut, error) {
+			var out SelectModelsOut
+			st, err := store.Open(in.Store.Path)
+			if err != nil {
+				return out, err
+			}
+			defer st.Close()
+			v, err := LoadView(ctx, st, in.Datasets, in.Models, in.Latency)
+			if err != nil {
+				return out, err
+			}
+			if err := v.CheckCriterion(in.Criterion); err != nil {
+				return out, err
+			}
+			correct := v.Correct(in.Criterion)
+			tr, err := selection.SelectModels(correct, v.Cost, in.Theta)
+			if err != nil {
+				return out, err
+			}
+			all := make([]int, len(v.Models))
+			for i := range all {
+				all[i] = i
+			}
+			return SelectModelsOut{Models: v.Models, Cost: v.Cost, CostSource: v.CostSource, Images: len(v.Images),
+				Excluded: v.Excluded, Trace: tr, OracleAll: selection.Oracle(correct, all)}, nil
+		},
+	}
+}
+
+// ImportIn is the input of the import stage.
+type ImportIn struct {
+	Dir         pipeline.File  `json:"dir"`
+	Format      string         `json:"format"`
+	Dataset     string         `json:"dataset"`
+	GroundTruth *pipeline.File `json:"ground_truth,omitempty"`
+	Models      []string       `json:"models,omitempty"`
+}
+
+// ImportOut is the store of imported results.
+type ImportOut struct {
+	Store   pipeline.File    `json:"store"`
+	Summary external.Summary `json:"summary"`
+}
+
+const importVersion = "1"
+
+// Import reads external per-image results into a store.
+func Import() pipeline.Stage[ImportIn, ImportOut] {
+	return pipeline.Stage[ImportIn, ImportOut]{
+		Name: "import", Version: importVersion,
+		Run: func(ctx context.Context, w *pipeline.Work, in ImportIn) (ImportOut, error) {
+			var out ImportOut
+			if in.Format != external.FormatTopK {
+				return out, fmt.Errorf("import: format %q, want %s", in.Format, external.FormatTopK)
+			}
+			path := w.Path("imported.db")
+			if err := removeStore(path); err != nil {
+				return out, err
+			}
+			st, err := store.Open(path)
+			if err != nil {
+				return out, err
+			}
+			o := external.Options{Dir: in.Dir.Path, Dataset: in.Dataset, Models: in.Models}
+			if in.GroundTruth != nil {
+				o.GroundTruth = in.GroundTruth.Path
+			}
+			if out.Summary, err = external.ImportTopK(ctx, st, o); err != nil {
+				st.Close()
+				return out, err
+			}
+			out.Store, err = closeDigest(ctx, w, st, "imported.db")
+			return out, err
+		},
+	}
+}
+
+// SelectFeaturesIn is the input of feature selection (featsel.Select).
+type SelectFeaturesIn struct {
+	Store     pipeline.File `json:"store"`
+	Datasets  []string      `json:"datasets"`
+	ConfigKey string        `json:"config_key"`
+	Names     []string      `json:"names"`
+	Criterion Criterion     `json:"criterion"`
+	Folds     int           `json:"folds"`
+	Seed      int64         `json:"seed"`
+	Threshold float64       `json:"threshold"`
+	Tolerance float64       `json:"tolerance_pp"`
+	Learner   string        `json:"learner"`
+	K         int           `json:"k"`
+}
+
+// SelectFeaturesOut is what feature selection found, with featsel's own
+// records (WriteRecords) beside it for people.
+type SelectFeaturesOut struct {
+	Records      pipeline.File        `json:"records"`
+	Kept         []string             `json:"kept"`
+	Filtered     []string             `json:"filtered"`
+	Removed      []Removal            `json:"removed"`
+	AllAccuracy  float64              `json:"all_features_cv_accuracy"`
+	KeptAccuracy float64              `json:"kept_cv_accuracy"`
+	Baseline     float64              `json:"no_feature_cv_accuracy"`
+	Importance   []featsel.Importance `json:"importance"`
+	Sweep        []featsel.SweepPoint `json:"sweep"`
+	// Reached[i] is the feature removed to reach Sweep[i] ("" for the
+	// first two points: all features, and the filtered set).
+	Reached   []string         `json:"reached_by_removing"`
+	SweepSets [][]string       `json:"sweep_sets"`
+	Load      featsel.LoadInfo `json:"load"`
+}
+
+// Removal is a feature the correlation filter removed; R is nil for a
+// constant feature (no correlation is defined).
+type Removal struct {
+	Removed string   `json:"removed"`
+	Kept    string   `json:"kept"`
+	R       *float64 `json:"r"`
+	Reason  string   `json:"reason"`
+}
+
+const selectFeaturesVersion = "1"
+
+// SelectFeatures runs the correlation filter, backward elimination,
+// importance and the accuracy sweep; extraction time is a separate,
+// volatile stage (FeatureTiming) so that this one must reproduce exactly.
+func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
+	return pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut]{
+		Name: "select-features", Version: selectFeaturesVersion,
+		Code: []string{goVersion()}, // float sums and sorts of the CV
+		Run: func(ctx context.Context, w *pipeline.Work, in SelectFeaturesIn) (SelectFeaturesOut, error) {
+			var out SelectFeaturesOut
+			st, err := store.Open(in.Store.Path)
+			if err != nil {
+				return out, err
+			}
+			defer st.Close()
+			params := learners.Params{K: in.K}
+			if _, err := learners.New(in.Learner, params); err != nil {
+				return out, err
+			}
+			tab, info, err := featsel.LoadTable(ctx, st, featsel.LoadOptions{Criterion: featsel.Criterion(in.Criterion),
+				Datasets: in.Datasets, ConfigKey: in.ConfigKey, Names: in.Names})
+			if err != nil {
+				return out, err
+			}
+			o := featsel.Options{Threshold: in.Threshold, Tolerance: in.Tolerance, CV: featsel.CVOptions{
+				Folds: in.Folds, Seed: in.Seed, Workers: 2,
+				New: func() learners.Learner { l, _ := learners.New(in.Learner, params); return l }}}
+			rep, err := featsel.Select(ctx, tab, o)
+			if err != nil {
+				return out, err
+			}
+			rep.Load = info
+			// Only inputs and settings: no paths, dates or timings, so the
+			// records reproduce byte for byte.
+			rep.Manifest = featsel.Manifest{Store: in.Store.Identity(), Criterion: featsel.Criterion(in.Criterion),
+				Folds: in.Folds, Seed: in.Seed, Threshold: in.Threshold, Tolerance: in.Tolerance,
+				Learner:         fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", in.Learner, in.K),
+				FeaturesVersion: features.Version, ConfigKey: in.ConfigKey}
+			dir := w.Path("records")
+			if err := os.RemoveAll(dir); err != nil {
+				return out, err
+			}
+			if err := featsel.WriteRecords(dir, rep); err != nil {
+				return out, err
+			}
+			if out.Records, err = w.Runner().HashDir(dir); err != nil {
+				return out, err
+			}
+			out.Kept, out.Filtered = rep.Elimination.Kept, rep.Filter.Kept
+			out.AllAccuracy, out.KeptAccuracy, out.Baseline = rep.AllAccuracy, rep.Elimination.KeptAccuracy, rep.Elimination.Baseline
+			out.SweepSets = featsel.SweepSets(tab.Names, rep.Elimination)
+			out.Load = info
+			for _, x := range rep.Filter.Removed {
+				rm := Removal{Removed: x.Removed, Kept: x.Kept, Reason: x.Reason}
+				if !math.IsNaN(x.R) {
+					r := x.R
+					rm.R = &r
+				}
+				out.Removed = append(out.Removed, rm)
+			}
+			out.Importance = rep.Elimination.Importance
+			out.Sweep = rep.Sweep
+			for i := range rep.Sweep {
+				reached := ""
+				if i >= 2 && i-1 < len(rep.Elimination.Path) {
+					reached = rep.Elimination.Path[i-1].Removed
+				}
+				out.Reached = append(out.Reached, reached)
+			}
+			return out, nil
+		},
+	}
+}
+
+// FeatureTimingIn is the input of the extraction-time measurement.
+type FeatureTimingIn struct {
+	Sets    [][]string      `json:"sets"`
+	Images  []pipeline.File `json:"images"`
+	MaxSide int             `json:"max_side"`
+	Reps    int             `json:"reps"`
+	// Platform names the machine: a time belongs to a device.
+	Platform string `json:"platform"`
+}
+
+// FeatureTimingOut is the mean extraction time per image of each set.
+type FeatureTimingOut struct {
+	MS []float64 `json:"ms_per_image"`
+}
+
+// FeatureTiming measures, single-threaded, the time to decode an image and
+// extract each feature set (featsel.TimeSets).
+func FeatureTiming() pipeline.Stage[FeatureTimingIn, FeatureTimingOut] {
+	return pipeline.Stage[FeatureTimingIn, FeatureTimingOut]{
+		Name: "feature-timing", Version: "1",
+		Code:     []string{"features " + features.Version, opencvVersion()},
+		Volatile: []string{"ms_per_image"},
+		Run: func(ctx context.Context, w *pipeline.Work, in FeatureTimingIn) (FeatureTimingOut, error) {
+			imgs := make([][]byte, len(in.Images))
+			for i, f := range in.Images {
+				b, err := os.ReadFile(f.Path)
+				if err != nil {
+					return FeatureTimingOut{}, err
+				}
+				imgs[i] = b
+			}
+			ms, err := featsel.TimeSets(in.Sets, imgs, features.Options{MaxSide: in.MaxSide}, in.Reps)
+			for _, v := range ms {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return FeatureTimingOut{}, fmt.Errorf("feature timing: non-finite time %v", v)
+				}
+			}
+			return FeatureTimingOut{MS: ms}, err
+		},
+	}
+}
+
+// TimingImages returns the first n images of the set that extract, hashed.
+func TimingImages(r *pipeline.Runner, d DataSet, n int) ([]pipeline.File, error) {
+	set, err := d.Load()
+	if err != nil {
+		return nil, err
+	}
+	ex, err := features.NewExtractor(nil, features.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var out []pipeline.File
+	for _, i := range d.Items(set) {
+		if len(out) == n {
+			break
+		}
+		p := filepath.Join(set.Dir, filepath.FromSlash(set.Items[i].File))
+		if _, err := ex.ExtractFile(p); err != nil {
+			continue
+		}
+		f, err := r.HashFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no image of %s extracts", d.Name)
+	}
+	return out, nil
+}

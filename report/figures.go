@@ -1,0 +1,379 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Figure is one or more plots laid out in a grid, at a size.
+type Figure struct {
+	Plots         [][]*plot.Plot
+	Width, Height vg.Length
+}
+
+// single wraps one plot.
+func single(p *plot.Plot, w, h vg.Length) Figure {
+	return Figure{Plots: [][]*plot.Plot{{p}}, Width: w, Height: h}
+}
+
+// pngDPI is the PNG resolution: sharp enough for a README, small in git.
+const pngDPI = 110
+
+// Encode renders the figure as "svg" or "png".
+func (f Figure) Encode(format string) ([]byte, error) {
+	if len(f.Plots) == 0 || len(f.Plots[0]) == 0 {
+		return nil, errors.New("figure: no plots")
+	}
+	var buf bytes.Buffer
+	switch format {
+	case "svg":
+		cv := vgsvg.New(f.Width, f.Height)
+		f.draw(draw.New(cv))
+		if _, err := cv.WriteTo(&buf); err != nil {
+			return nil, fmt.Errorf("figure: svg: %w", err)
+		}
+	case "png":
+		cv := vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(f.Width, f.Height), vgimg.UseDPI(pngDPI))}
+		f.draw(draw.New(cv))
+		if _, err := cv.WriteTo(&buf); err != nil {
+			return nil, fmt.Errorf("figure: png: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("figure: format %q, want svg or png", format)
+	}
+	return buf.Bytes(), nil
+}
+
+func (f Figure) draw(dc draw.Canvas) {
+	rows, cols := len(f.Plots), len(f.Plots[0])
+	if rows == 1 && cols == 1 {
+		f.Plots[0][0].Draw(dc)
+		return
+	}
+	t := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align(f.Plots, t, dc)
+	for i := range f.Plots {
+		for j, p := range f.Plots[i] {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+}
+
+// Colours: a blue for ordinary bars, an orange for what a figure
+// highlights (the chosen model); series cycles for grouped bars.
+var (
+	blue   = color.RGBA{R: 55, G: 110, B: 180, A: 255}
+	orange = color.RGBA{R: 230, G: 130, B: 30, A: 255}
+)
+
+func series(i int) color.Color {
+	cs := []color.RGBA{blue, orange, {R: 80, G: 160, B: 80, A: 255}, {R: 170, G: 60, B: 60, A: 255}}
+	return cs[i%len(cs)]
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	p.Y.Min = 0
+	return p
+}
+
+// rotateX slants the x tick labels so long model names fit.
+func rotateX(p *plot.Plot) {
+	p.X.Tick.Label.Rotation = math.Pi / 5
+	p.X.Tick.Label.XAlign = draw.XRight
+	p.X.Tick.Label.YAlign = draw.YCenter
+}
+
+// bars adds one bar per value, highlighted where hi[i] is true.
+func bars(p *plot.Plot, vals []float64, hi []bool, width vg.Length, col, hiCol color.Color) error {
+	base := make(plotter.Values, len(vals))
+	top := make(plotter.Values, len(vals))
+	for i, v := range vals {
+		if hi != nil && hi[i] {
+			top[i] = v
+		} else {
+			base[i] = v
+		}
+	}
+	b, err := plotter.NewBarChart(base, width)
+	if err != nil {
+		return err
+	}
+	b.Color, b.LineStyle.Width = col, 0
+	p.Add(b)
+	if hi != nil {
+		h, err := plotter.NewBarChart(top, width)
+		if err != nil {
+			return err
+		}
+		h.Color, h.LineStyle.Width = hiCol, 0
+		p.Add(h)
+	}
+	return nil
+}
+
+// SharesFigure is Fig 5: the share of images for which each model is the
+// optimum, models in cost order, the models Algorithm 1 chose highlighted,
+// and the share no model gets right.
+func SharesFigure(title string, rows []OptimumShare, nonePct float64) (Figure, error) {
+	rows = append([]OptimumShare(nil), rows...)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Cost < rows[j].Cost })
+	p := newPlot(title, "", "images for which it is the optimum (%)")
+	var names []string
+	var vals []float64
+	var hi []bool
+	for _, r := range rows {
+		names = append(names, r.Model)
+		vals = append(vals, r.SharePct)
+		hi = append(hi, r.Chosen)
+	}
+	names = append(names, "none correct")
+	vals = append(vals, nonePct)
+	hi = append(hi, false)
+	if err := bars(p, vals, hi, vg.Points(14), blue, orange); err != nil {
+		return Figure{}, err
+	}
+	p.NominalX(names...)
+	rotateX(p)
+	p.Legend.Top = true
+	p.Legend.Add("chosen by Algorithm 1", swatchOf(orange))
+	return single(p, 16*vg.Centimeter, 11*vg.Centimeter), nil
+}
+
+// swatchThumb is a legend entry of a colour.
+type swatchThumb struct{ c color.Color }
+
+func (s swatchThumb) Thumbnail(c *draw.Canvas) {
+	pts := []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Min.X, Y: c.Max.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Max.X, Y: c.Min.Y}}
+	poly := c.ClipPolygonY(pts)
+	c.FillPolygon(s.c, poly)
+}
+
+func swatchOf(c color.Color) plot.Thumbnailer { return swatchThumb{c} }
+
+// SubsetAccuracyFigure is Fig 6: each model's accuracy on all images (a),
+// on those the first chosen model fails (b), and on those the first two
+// fail (c); the model Algorithm 1 picks at each step highlighted.
+func SubsetAccuracyFigure(rows []SubsetAccuracy) (Figure, error) {
+	var panels []string
+	byPanel := map[string][]SubsetAccuracy{}
+	for _, r := range rows {
+		if _, ok := byPanel[r.Panel]; !ok {
+			panels = append(panels, r.Panel)
+		}
+		byPanel[r.Panel] = append(byPanel[r.Panel], r)
+	}
+	if len(panels) == 0 {
+		return Figure{}, errors.New("fig 6: no rows")
+	}
+	var plots []*plot.Plot
+	for _, pn := range panels {
+		rs := byPanel[pn]
+		p := newPlot(fmt.Sprintf("(%s) %s (%d images)", pn, rs[0].Subset, rs[0].Images), "", "accuracy (%)")
+		p.Y.Max = 100
+		var names []string
+		var vals []float64
+		var hi []bool
+		for _, r := range rs {
+			names, vals, hi = append(names, r.Model), append(vals, r.AccuracyPct), append(hi, r.Picked)
+		}
+		if err := bars(p, vals, hi, vg.Points(10), blue, orange); err != nil {
+			return Figure{}, err
+		}
+		p.NominalX(names...)
+		rotateX(p)
+		plots = append(plots, p)
+	}
+	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 11 * vg.Centimeter, Height: 11 * vg.Centimeter}, nil
+}
+
+// ImageTimeFigure is Fig 1d: each model's inference time on each of the
+// motivation study's images, with its 95% confidence interval.
+func ImageTimeFigure(rows []ImageTime) (Figure, error) {
+	var images []int
+	byImage := map[int][]ImageTime{}
+	for _, r := range rows {
+		if _, ok := byImage[r.Image]; !ok {
+			images = append(images, r.Image)
+		}
+		byImage[r.Image] = append(byImage[r.Image], r)
+	}
+	if len(images) == 0 {
+		return Figure{}, errors.New("fig 1d: no rows")
+	}
+	var plots []*plot.Plot
+	for _, im := range images {
+		rs := byImage[im]
+		p := newPlot(fmt.Sprintf("image %d: %s", im, rs[0].Role), "", "inference time (ms)")
+		var names []string
+		vals := make(plotter.Values, len(rs))
+		errs := make(plotter.YErrors, len(rs))
+		xys := make(plotter.XYs, len(rs))
+		for i, r := range rs {
+			names = append(names, r.Model)
+			vals[i] = r.MeanMS
+			xys[i] = plotter.XY{X: float64(i), Y: r.MeanMS}
+			errs[i].Low, errs[i].High = r.MeanMS-r.CILowMS, r.CIHighMS-r.MeanMS
+		}
+		b, err := plotter.NewBarChart(vals, vg.Points(16))
+		if err != nil {
+			return Figure{}, err
+		}
+		b.Color, b.LineStyle.Width = blue, 0
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{xys, errs})
+		if err != nil {
+			return Figure{}, err
+		}
+		p.Add(b, eb)
+		p.NominalX(names...)
+		rotateX(p)
+		plots = append(plots, p)
+	}
+	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 9 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+}
+
+// ImportanceFigure is Figs 7 and 12: each kept feature's importance, one
+// bar per criterion.
+func ImportanceFigure(title string, rows []Importance) (Figure, error) {
+	var crits, feats []string
+	val := map[[2]string]float64{}
+	seenC, seenF := map[string]bool{}, map[string]bool{}
+	for _, r := range rows {
+		if !seenC[r.Criterion] {
+			seenC[r.Criterion] = true
+			crits = append(crits, r.Criterion)
+		}
+		if !seenF[r.Feature] {
+			seenF[r.Feature] = true
+			feats = append(feats, r.Feature)
+		}
+		val[[2]string{r.Criterion, r.Feature}] = r.ImportancePct
+	}
+	if len(feats) == 0 {
+		return Figure{}, errors.New("importance: no rows")
+	}
+	p := newPlot(title, "", "importance (%)")
+	w := vg.Points(12)
+	for k, c := range crits {
+		vs := make(plotter.Values, len(feats))
+		for i, f := range feats {
+			vs[i] = val[[2]string{c, f}]
+		}
+		b, err := plotter.NewBarChart(vs, w)
+		if err != nil {
+			return Figure{}, err
+		}
+		b.Color, b.LineStyle.Width = series(k), 0
+		b.Offset = w * vg.Length(float64(k)-float64(len(crits)-1)/2)
+		p.Add(b)
+		if len(crits) > 1 {
+			p.Legend.Add(c, b)
+		}
+	}
+	p.Legend.Top = true
+	p.NominalX(feats...)
+	rotateX(p)
+	return single(p, vg.Length(4+1.4*float64(len(feats)))*vg.Centimeter, 11*vg.Centimeter), nil
+}
+
+// SweepFigure is Fig 13: the premodel's CV accuracy and the extraction
+// time per image against the number of features.
+func SweepFigure(rows []SweepPoint) (Figure, error) {
+	if len(rows) == 0 {
+		return Figure{}, errors.New("sweep: no rows")
+	}
+	acc := newPlot("premodel accuracy", "number of features", "CV accuracy (%)")
+	tim := newPlot("feature extraction time", "number of features", "ms per image")
+	var a, t plotter.XYs
+	for _, r := range rows {
+		a = append(a, plotter.XY{X: float64(r.NFeatures), Y: r.AccuracyPct})
+		if r.ExtractMS != nil {
+			t = append(t, plotter.XY{X: float64(r.NFeatures), Y: *r.ExtractMS})
+		}
+	}
+	sort.Slice(a, func(i, j int) bool { return a[i].X < a[j].X })
+	sort.Slice(t, func(i, j int) bool { return t[i].X < t[j].X })
+	l, s, err := plotter.NewLinePoints(a)
+	if err != nil {
+		return Figure{}, err
+	}
+	l.Color, s.Color = blue, blue
+	acc.Add(l, s)
+	plots := []*plot.Plot{acc}
+	if len(t) > 0 {
+		l, s, err := plotter.NewLinePoints(t)
+		if err != nil {
+			return Figure{}, err
+		}
+		l.Color, s.Color = orange, orange
+		tim.Add(l, s)
+		plots = append(plots, tim)
+	}
+	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 11 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+}
+
+// AccuracyLatencyFigure plots each model's top-1 accuracy against its
+// latency (log scale), the models Algorithm 1 chose highlighted and named.
+func AccuracyLatencyFigure(title, xLabel string, rows []ModelSummary) (Figure, error) {
+	if len(rows) == 0 {
+		return Figure{}, errors.New("accuracy-latency: no rows")
+	}
+	p := plot.New() // not newPlot: the y axis fits the accuracies, not from 0
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, "top-1 accuracy (%)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	var all, chosen plotter.XYs
+	var lab plotter.XYLabels
+	for _, r := range rows {
+		xy := plotter.XY{X: r.LatencyMS, Y: r.Top1Pct}
+		all = append(all, xy)
+		lab.XYs = append(lab.XYs, xy)
+		lab.Labels = append(lab.Labels, " "+r.Model)
+		if r.Chosen {
+			chosen = append(chosen, xy)
+		}
+	}
+	sa, err := plotter.NewScatter(all)
+	if err != nil {
+		return Figure{}, err
+	}
+	sa.Color = blue
+	p.Add(sa)
+	if len(chosen) > 0 {
+		sc, err := plotter.NewScatter(chosen)
+		if err != nil {
+			return Figure{}, err
+		}
+		sc.Color, sc.Radius = orange, vg.Points(5)
+		p.Add(sc)
+		p.Legend.Add("chosen by Algorithm 1", sc)
+	}
+	ls, err := plotter.NewLabels(lab)
+	if err != nil {
+		return Figure{}, err
+	}
+	for i := range ls.TextStyle {
+		ls.TextStyle[i].Font.Size = vg.Points(7)
+	}
+	p.Add(ls)
+	p.Legend.Top, p.Legend.Left = true, true
+	return single(p, 18*vg.Centimeter, 12*vg.Centimeter), nil
+}

@@ -1,0 +1,136 @@
+package report
+
+// Record types: one per kind of row an experiment writes. JSON names are
+// also the CSV header. Percentages are 0..100.
+
+// OptimumShare is one model's share of images for which it is the optimum
+// (Fig 5).
+type OptimumShare struct {
+	Model string `json:"model"`
+	// Cost is the model's cost in CostUnit (ms, or MMACs).
+	Cost     float64 `json:"cost"`
+	CostUnit string  `json:"cost_unit"`
+	// AccuracyPct is the model's accuracy on all images under the criterion.
+	AccuracyPct float64 `json:"accuracy_pct"`
+	Images      int     `json:"images"`
+	SharePct    float64 `json:"share_pct"`
+	// Chosen says Algorithm 1 picked the model; Order is its position in
+	// the chosen set (1 = first), 0 when not chosen.
+	Chosen bool `json:"chosen"`
+	Order  int  `json:"order"`
+}
+
+// SubsetAccuracy is one model's accuracy on a subset of images (Fig 6:
+// a = all images, b = those the first chosen model fails, c = those the
+// first two fail).
+type SubsetAccuracy struct {
+	Panel       string  `json:"panel"`
+	Subset      string  `json:"subset"`
+	Images      int     `json:"images"`
+	Model       string  `json:"model"`
+	AccuracyPct float64 `json:"accuracy_pct"`
+	// Picked says Algorithm 1 picked this model at this step.
+	Picked bool `json:"picked"`
+}
+
+// SelectionStep is one iteration of Algorithm 1.
+type SelectionStep struct {
+	Step      int     `json:"step"`
+	Candidate string  `json:"candidate"`
+	Failed    int     `json:"failed_before"`
+	GainPP    float64 `json:"gain_pp"`
+	OraclePct float64 `json:"oracle_pct"`
+	Added     bool    `json:"added"`
+	Set       string  `json:"set"`
+}
+
+// MotivationCell is one model's answer on one image of the motivation
+// study (Table 1).
+type MotivationCell struct {
+	Image     int     `json:"image"`
+	Role      string  `json:"role"`
+	File      string  `json:"file"`
+	Label     int     `json:"label"`
+	Model     string  `json:"model"`
+	CostMS    float64 `json:"cost_ms"`
+	Top1      bool    `json:"top1"`
+	Top5      bool    `json:"top5"`
+	Predicted int     `json:"predicted"`
+}
+
+// ImageTime is one model's inference time on one image (Fig 1d).
+type ImageTime struct {
+	Image    int     `json:"image"`
+	Role     string  `json:"role"`
+	File     string  `json:"file"`
+	Model    string  `json:"model"`
+	N        int     `json:"n"`
+	MeanMS   float64 `json:"mean_ms"`
+	CILowMS  float64 `json:"ci_low_ms"`
+	CIHighMS float64 `json:"ci_high_ms"`
+}
+
+// FeatureDef is one candidate feature (Table 2).
+type FeatureDef struct {
+	Index      int    `json:"index"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	Definition string `json:"definition"`
+}
+
+// CorrelationRemoval is one feature the correlation filter removed
+// (Table 3).
+type CorrelationRemoval struct {
+	Removed string  `json:"removed"`
+	Kept    string  `json:"kept"`
+	R       float64 `json:"r"`
+	Reason  string  `json:"reason"`
+}
+
+// KeptFeature is one feature of the final set (Table 4).
+type KeptFeature struct {
+	Feature       string  `json:"feature"`
+	Kind          string  `json:"kind"`
+	ImportancePct float64 `json:"importance_pct"`
+}
+
+// Importance is one feature's importance under a criterion (Figs 7, 12):
+// the CV accuracy lost when it alone is removed, normalised to 100%.
+type Importance struct {
+	Criterion          string  `json:"criterion"`
+	Feature            string  `json:"feature"`
+	AccuracyWithoutPct float64 `json:"accuracy_without_pct"`
+	DropPP             float64 `json:"drop_pp"`
+	ImportancePct      float64 `json:"importance_pct"`
+}
+
+// SweepPoint is the premodel's CV accuracy and the extraction time with
+// a number of features (Fig 13).
+type SweepPoint struct {
+	NFeatures   int     `json:"n_features"`
+	Stage       string  `json:"stage"`
+	AccuracyPct float64 `json:"accuracy_pct"`
+	// ExtractMS is nil when not measured.
+	ExtractMS *float64 `json:"extract_ms"`
+	Removed   string   `json:"removed"`
+	Features  string   `json:"features"`
+}
+
+// ModelSummary is one candidate model of a profile: accuracy, cost and
+// what Algorithm 1 did with it.
+type ModelSummary struct {
+	Model           string  `json:"model"`
+	Top1Pct         float64 `json:"top1_pct"`
+	LatencyMS       float64 `json:"latency_ms"`
+	LatencySource   string  `json:"latency_source"`
+	OptimumSharePct float64 `json:"optimum_share_pct"`
+	Chosen          bool    `json:"chosen"`
+	Order           int     `json:"order"`
+}
+
+// Scalar is one named number of an experiment's summary.
+type Scalar struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}

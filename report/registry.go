@@ -1,0 +1,118 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+)
+
+// View renders records of a results folder: a markdown table and, for
+// some, a figure. Both read only the folder's record files.
+type View struct {
+	Table  func(dir string) (string, error)
+	Figure func(dir, title string) (Figure, error) // nil: no figure
+}
+
+// Views is the registry of views, by the name an experiment's result
+// lists.
+func Views() map[string]View {
+	return map[string]View{
+		"shares": {
+			Table: func(dir string) (string, error) {
+				rows, err := ReadRecords[OptimumShare](dir, "shares")
+				if err != nil {
+					return "", err
+				}
+				none, err := scalar(dir, "none_share_pct")
+				if err != nil {
+					return "", err
+				}
+				n, err := scalar(dir, "none_images")
+				if err != nil {
+					return "", err
+				}
+				return SharesTable(rows, none, int(n)), nil
+			},
+			Figure: func(dir, title string) (Figure, error) {
+				rows, err := ReadRecords[OptimumShare](dir, "shares")
+				if err != nil {
+					return Figure{}, err
+				}
+				none, err := scalar(dir, "none_share_pct")
+				if err != nil {
+					return Figure{}, err
+				}
+				return SharesFigure(title, rows, none)
+			},
+		},
+		"steps":           table("steps", StepsTable),
+		"subset-accuracy": withFigure(table("subset_accuracy", SubsetAccuracyTable), func(dir, _ string) (Figure, error) { return figure(dir, "subset_accuracy", SubsetAccuracyFigure) }),
+		"motivation":      table("motivation", MotivationTable),
+		"image-times": withFigure(table("image_times", ImageTimeTable), func(dir, _ string) (Figure, error) {
+			return figure(dir, "image_times", ImageTimeFigure)
+		}),
+		"features": table("features", FeatureTable),
+		"removed":  table("removed", RemovalTable),
+		"kept":     table("kept", KeptTable),
+		"importance": withFigure(table("importance", ImportanceTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "importance", func(rows []Importance) (Figure, error) { return ImportanceFigure(title, rows) })
+		}),
+		"sweep": withFigure(table("sweep", SweepTable), func(dir, _ string) (Figure, error) { return figure(dir, "sweep", SweepFigure) }),
+		"models": withFigure(table("models", ModelTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "models", func(rows []ModelSummary) (Figure, error) {
+				x := "latency (ms, log scale)"
+				if len(rows) > 0 && rows[0].LatencySource != "" {
+					x = "latency (ms, log scale; " + rows[0].LatencySource + ")"
+				}
+				return AccuracyLatencyFigure(title, x, rows)
+			})
+		}),
+		"scalars": table("scalars", ScalarTable),
+	}
+}
+
+// ViewNames lists the registered views, sorted.
+func ViewNames() []string {
+	var out []string
+	for n := range Views() {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func table[T any](records string, render func([]T) string) View {
+	return View{Table: func(dir string) (string, error) {
+		rows, err := ReadRecords[T](dir, records)
+		if err != nil {
+			return "", err
+		}
+		return render(rows), nil
+	}}
+}
+
+func withFigure(v View, f func(dir, title string) (Figure, error)) View {
+	v.Figure = f
+	return v
+}
+
+func figure[T any](dir, records string, draw func([]T) (Figure, error)) (Figure, error) {
+	rows, err := ReadRecords[T](dir, records)
+	if err != nil {
+		return Figure{}, err
+	}
+	return draw(rows)
+}
+
+// scalar reads one named value from dir/scalars.json.
+func scalar(dir, name string) (float64, error) {
+	rows, err := ReadRecords[Scalar](dir, "scalars")
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		if r.Name == name {
+			return r.Value, nil
+		}
+	}
+	return 0, fmt.Errorf("%s/scalars.json has no %s", dir, name)
+}
