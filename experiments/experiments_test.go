@@ -70,7 +70,9 @@ func (tp *tiny) runAll(t *testing.T, o Options) map[string]Outcome {
 
 // volatileKeys are measured quantities: masked before comparing goldens.
 var volatileKeys = map[string]bool{"mean_ms": true, "ci_low_ms": true, "ci_high_ms": true, "n": true,
-	"latency_ratio_largest_to_cheapest": true, "latency_order": true, "timing": true}
+	"latency_ratio_largest_to_cheapest": true, "latency_order": true, "timing": true,
+	// the premodel's overhead, timed, and what depends on it
+	"mean_min_ms": true, "mean_max_ms": true, "overhead_ms": true}
 
 // normalise masks what may change between equal runs: measured times,
 // and the manifest (paths, dates, platform), which is checked apart.
@@ -88,12 +90,32 @@ func normalise(name, file string, b []byte) []byte {
 		header := strings.Split(lines[0], ",")
 		for i := 1; i < len(lines); i++ {
 			cells := strings.Split(lines[i], ",")
+			random := strings.Contains(lines[i], "random routing")
 			for j := range cells {
-				if j < len(header) && volatileKeys[header[j]] {
+				if j < len(header) && (isVolatile(header[j]) || (random && j > 3)) {
 					cells[j] = "#"
 				}
 			}
 			lines[i] = strings.Join(cells, ",")
+		}
+		return []byte(strings.Join(lines, "\n"))
+	case file == "table.md" && (name == "fig8" || name == "fig9" || name == "fig10" || name == "fig11"):
+		// mean ms and premodel ms are timed; random routing follows them.
+		lines := strings.Split(string(b), "\n")
+		for i, l := range lines {
+			cells := strings.Split(l, "|")
+			if !strings.HasPrefix(l, "|") || len(cells) < 8 || strings.Contains(l, "---") || strings.Contains(l, "method") {
+				if strings.HasPrefix(l, "- ") && strings.Contains(l, " ms per image") {
+					lines[i] = "- (timed summary)"
+				}
+				continue
+			}
+			for j := 3; j < len(cells)-1; j++ {
+				if j == 5 || j == 6 || strings.Contains(l, "random routing") {
+					cells[j] = " # "
+				}
+			}
+			lines[i] = strings.Join(cells, "|")
 		}
 		return []byte(strings.Join(lines, "\n"))
 	case file == "table.md" && name == "fig1d":
@@ -112,11 +134,36 @@ func normalise(name, file string, b []byte) []byte {
 	return b
 }
 
+// volatilePrefixes are measures that depend on the premodel's timed
+// overhead (random routing is matched to the latency it makes).
+var volatilePrefixes = []string{"premodel_mean_ms", "premodel_overhead_ms", "speedup_vs_best_single", "random_top1",
+	"premodel_minus_random_pp", "overhead_ms_"}
+
+func isVolatile(k string) bool {
+	if volatileKeys[k] {
+		return true
+	}
+	for _, p := range volatilePrefixes {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func mask(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
+		if m, ok := x["method"].(string); ok && strings.HasPrefix(m, "random routing") {
+			for k, c := range x {
+				if _, num := c.(float64); num {
+					x[k] = "#"
+				}
+			}
+			return x
+		}
 		for k, c := range x {
-			if volatileKeys[k] {
+			if isVolatile(k) {
 				x[k] = "#"
 			} else {
 				x[k] = mask(c)
@@ -137,7 +184,7 @@ func TestExperimentsEndToEnd(t *testing.T) {
 	tp := newTiny(t)
 	o := tp.options(t, false)
 	outcomes := tp.runAll(t, o)
-	if oc := outcomes["pending"]; oc.Status != StatusPending || !strings.Contains(oc.Reason, "issue 4") {
+	if oc := outcomes["pending"]; oc.Status != StatusPending || !strings.Contains(oc.Reason, "not wired") {
 		t.Errorf("pending kind: %+v", oc)
 	}
 	for name := range tp.specs {

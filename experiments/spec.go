@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/learners"
 )
 
 // Spec is one experiment: an artifact of the paper and its inputs.
@@ -35,6 +36,7 @@ type Spec struct {
 	Criterion string      `yaml:"criterion"`
 	Criteria  []string    `yaml:"criteria"`
 	Learner   string      `yaml:"learner"`
+	Learners  []string    `yaml:"learners"`
 	K         int         `yaml:"k"`
 	Folds     int         `yaml:"folds"`
 	Seed      int64       `yaml:"seed"`
@@ -197,7 +199,7 @@ func walkLines(n *yaml.Node, prefix string, lines map[string]int, byLine map[int
 // knownFields lists the spec's YAML keys.
 func knownFields() []string {
 	return []string{"name", "artifact", "title", "kind", "images", "models", "only", "criterion", "criteria",
-		"learner", "k", "folds", "seed", "theta", "threshold", "tolerance", "timing_images", "import", "latency", "notes"}
+		"learner", "learners", "k", "folds", "seed", "theta", "threshold", "tolerance", "timing_images", "import", "latency", "notes"}
 }
 
 // always are the fields every kind accepts.
@@ -303,8 +305,18 @@ func (s *Spec) validateValues() error {
 			return s.errAt("models", "model spec %s does not exist", s.Resolve(s.Models))
 		}
 	}
-	if s.Has("learner") && s.Learner == "" {
-		return s.errAt("learner", "empty")
+	if s.Has("learner") {
+		if _, err := learners.New(s.Learner, learners.Params{K: max(s.K, 1)}); err != nil {
+			return s.errAt("learner", "%v", err)
+		}
+	}
+	if s.Has("learners") && len(s.Learners) == 0 {
+		return s.errAt("learners", "empty list")
+	}
+	for i, l := range s.Learners {
+		if _, err := learners.New(l, learners.Params{K: max(s.K, 1)}); err != nil {
+			return s.errAt(fmt.Sprintf("learners[%d]", i), "%v", err)
+		}
 	}
 	if s.Import != nil {
 		if s.Import.Format != "topk" {

@@ -134,3 +134,46 @@ type Scalar struct {
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 }
+
+// MethodSummary is one method's cross-validated result (Figs 8-11):
+// geometric means over the folds, with the smallest and largest fold.
+type MethodSummary struct {
+	Dataset string `json:"dataset"`
+	// Group is what the figure varies: a learner (Fig 9), a hierarchy
+	// (Fig 10), a number of models (Fig 11); "" for Fig 8.
+	Group      string   `json:"group"`
+	Method     string   `json:"method"`
+	Kind       string   `json:"kind"`
+	Top1Pct    float64  `json:"top1_pct"`
+	Top1MinPct float64  `json:"top1_min_pct"`
+	Top1MaxPct float64  `json:"top1_max_pct"`
+	Top5Pct    *float64 `json:"top5_pct"`
+	MeanMS     float64  `json:"mean_ms"`
+	MeanMinMS  float64  `json:"mean_min_ms"`
+	MeanMaxMS  float64  `json:"mean_max_ms"`
+	// OverheadMS is the premodel's own time per image (features and
+	// decision); 0 for other methods.
+	OverheadMS   float64  `json:"overhead_ms"`
+	PrecisionPct *float64 `json:"precision_pct"`
+	RecallPct    *float64 `json:"recall_pct"`
+	F1Pct        *float64 `json:"f1_pct"`
+	// OfOraclePct is Top1 as a share of the all-model oracle's top-1.
+	OfOraclePct float64 `json:"of_oracle_pct"`
+	// SelectionAccPct is how often the premodel named the optimum
+	// candidate (premodels only).
+	SelectionAccPct *float64 `json:"selection_accuracy_pct"`
+	// EnergyJ is nil when not measured; EnergyStatus says why.
+	EnergyJ      *float64 `json:"energy_j"`
+	EnergyStatus string   `json:"energy_status"`
+	Candidates   string   `json:"candidates"`
+	Folds        int      `json:"folds"`
+}
+
+// CurvePoint is one point of a cost/accuracy curve.
+type CurvePoint struct {
+	Dataset     string  `json:"dataset"`
+	Method      string  `json:"method"`
+	Param       float64 `json:"param"`
+	AccuracyPct float64 `json:"accuracy_pct"`
+	MeanMS      float64 `json:"mean_ms"`
+}

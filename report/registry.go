@@ -67,6 +67,15 @@ func Views() map[string]View {
 			})
 		}),
 		"scalars": table("scalars", ScalarTable),
+		"overall": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows) })
+		}),
+		"groups": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows) })
+		}),
+		"curve": withFigure(table("curve", CurveTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "curve", func(rows []CurvePoint) (Figure, error) { return CurveFigure(title, rows) })
+		}),
 	}
 }
 

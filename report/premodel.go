@@ -1,0 +1,275 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+func opt(v *float64) string {
+	if v == nil {
+		return "—"
+	}
+	return f1(*v)
+}
+
+// MethodTable is Figs 8-11's data, one row per (data set, group, method).
+func MethodTable(rows []MethodSummary) string {
+	var out [][]string
+	for _, r := range rows {
+		e := r.EnergyStatus
+		if r.EnergyJ != nil {
+			e = fmt.Sprintf("%.4f J", *r.EnergyJ)
+		}
+		name := r.Method
+		if r.Group != "" {
+			name = r.Group + ": " + r.Method
+		}
+		out = append(out, []string{r.Dataset, name, fmt.Sprintf("%s [%s, %s]", f1(r.Top1Pct), f1(r.Top1MinPct), f1(r.Top1MaxPct)),
+			opt(r.Top5Pct), fmt.Sprintf("%s [%s, %s]", f2(r.MeanMS), f2(r.MeanMinMS), f2(r.MeanMaxMS)), f2(r.OverheadMS),
+			opt(r.PrecisionPct), opt(r.RecallPct), opt(r.F1Pct), f1(r.OfOraclePct), opt(r.SelectionAccPct), e})
+	}
+	return Markdown([]string{"images", "method", "top-1 % [min, max]", "top-5 %", "mean ms [min, max]", "premodel ms",
+		"precision %", "recall %", "F1 %", "of oracle %", "selection %", "energy"}, out)
+}
+
+// CurveTable lists the curves' points.
+func CurveTable(rows []CurvePoint) string {
+	var out [][]string
+	for _, r := range rows {
+		out = append(out, []string{r.Dataset, r.Method, fmt.Sprintf("%.4g", r.Param), f2(r.AccuracyPct), f2(r.MeanMS)})
+	}
+	return Markdown([]string{"images", "method", "knob", "accuracy (%)", "mean ms"}, out)
+}
+
+// shortMethod trims a method name for an axis.
+func shortMethod(r MethodSummary) string {
+	n := r.Method
+	if r.Group != "" {
+		n = r.Group
+	}
+	n = strings.TrimPrefix(n, "premodel ")
+	n = strings.Replace(n, " (matched latency)", " @lat", 1)
+	return n
+}
+
+// OverallFigure is Fig 8: per data set, (a) mean inference time and
+// (c) top-1 accuracy of every method with the min-max over folds, and
+// (d) precision, recall and F1. Energy (b) is drawn only when measured.
+func OverallFigure(title string, rows []MethodSummary) (Figure, error) {
+	var sets []string
+	by := map[string][]MethodSummary{}
+	for _, r := range rows {
+		if _, ok := by[r.Dataset]; !ok {
+			sets = append(sets, r.Dataset)
+		}
+		by[r.Dataset] = append(by[r.Dataset], r)
+	}
+	if len(sets) == 0 {
+		return Figure{}, errors.New("fig 8: no rows")
+	}
+	var grid [][]*plot.Plot
+	for _, ds := range sets {
+		rs := by[ds]
+		var names []string
+		for _, r := range rs {
+			names = append(names, shortMethod(r))
+		}
+		lat, err := rangeBars(fmt.Sprintf("(a) %s: inference time", ds), "mean ms per image", names, rs,
+			func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanMinMS, r.MeanMaxMS })
+		if err != nil {
+			return Figure{}, err
+		}
+		acc, err := rangeBars(fmt.Sprintf("(c) %s: top-1 accuracy", ds), "top-1 (%)", names, rs,
+			func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1MinPct, r.Top1MaxPct })
+		if err != nil {
+			return Figure{}, err
+		}
+		prf := newPlot(fmt.Sprintf("(d) %s: precision, recall, F1", ds), "", "%")
+		w := vg.Points(5)
+		for k, get := range []func(MethodSummary) *float64{
+			func(r MethodSummary) *float64 { return r.PrecisionPct },
+			func(r MethodSummary) *float64 { return r.RecallPct },
+			func(r MethodSummary) *float64 { return r.F1Pct },
+		} {
+			vs := make(plotter.Values, len(rs))
+			for i, r := range rs {
+				if v := get(r); v != nil {
+					vs[i] = *v
+				}
+			}
+			b, err := plotter.NewBarChart(vs, w)
+			if err != nil {
+				return Figure{}, err
+			}
+			b.Color, b.LineStyle.Width, b.Offset = series(k), 0, w*vg.Length(k-1)
+			prf.Add(b)
+			prf.Legend.Add([]string{"precision", "recall", "F1"}[k], b)
+		}
+		prf.Legend.Top = true
+		prf.NominalX(names...)
+		rotateX(prf)
+		grid = append(grid, []*plot.Plot{lat, acc, prf})
+	}
+	return Figure{Plots: grid, Width: 36 * vg.Centimeter, Height: vg.Length(len(sets)) * 12 * vg.Centimeter}, nil
+}
+
+// rangeBars draws one bar per row with a min-max error bar.
+func rangeBars(title, y string, names []string, rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64)) (*plot.Plot, error) {
+	p := newPlot(title, "", y)
+	vals := make(plotter.Values, len(rs))
+	xys := make(plotter.XYs, len(rs))
+	errs := make(plotter.YErrors, len(rs))
+	hi := make([]bool, len(rs))
+	for i, r := range rs {
+		v, l, h := get(r)
+		vals[i], xys[i] = v, plotter.XY{X: float64(i), Y: v}
+		errs[i].Low, errs[i].High = v-l, h-v
+		hi[i] = r.Kind == "premodel"
+	}
+	if err := bars(p, vals, hi, vg.Points(10), blue, orange); err != nil {
+		return nil, err
+	}
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYs
+		plotter.YErrors
+	}{xys, errs})
+	if err != nil {
+		return nil, err
+	}
+	p.Add(eb)
+	p.NominalX(names...)
+	rotateX(p)
+	return p, nil
+}
+
+// GroupFigure is Figs 9-11: per group (learner, hierarchy, number of
+// models), the premodel's top-1 and its mean inference time, min-max over
+// the folds.
+func GroupFigure(title string, rows []MethodSummary) (Figure, error) {
+	var rs []MethodSummary
+	for _, r := range rows {
+		if r.Kind == "premodel" {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return Figure{}, errors.New("no premodel rows")
+	}
+	var names []string
+	for _, r := range rs {
+		names = append(names, r.Dataset+": "+shortMethod(r))
+	}
+	acc, err := rangeBars("premodel top-1 accuracy", "top-1 (%)", names, rs,
+		func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1MinPct, r.Top1MaxPct })
+	if err != nil {
+		return Figure{}, err
+	}
+	lat, err := rangeBars("inference time (premodel included)", "mean ms per image", names, rs,
+		func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanMinMS, r.MeanMaxMS })
+	if err != nil {
+		return Figure{}, err
+	}
+	sel := newPlot("premodel overhead and selection accuracy", "", "")
+	ov := make(plotter.Values, len(rs))
+	sa := make(plotter.Values, len(rs))
+	for i, r := range rs {
+		ov[i] = r.OverheadMS
+		if r.SelectionAccPct != nil {
+			sa[i] = *r.SelectionAccPct
+		}
+	}
+	w := vg.Points(8)
+	b1, err := plotter.NewBarChart(sa, w)
+	if err != nil {
+		return Figure{}, err
+	}
+	b1.Color, b1.LineStyle.Width, b1.Offset = blue, 0, -w/2
+	b2, err := plotter.NewBarChart(ov, w)
+	if err != nil {
+		return Figure{}, err
+	}
+	b2.Color, b2.LineStyle.Width, b2.Offset = orange, 0, w/2
+	sel.Add(b1, b2)
+	sel.Legend.Add("selection accuracy (%)", b1)
+	sel.Legend.Add("overhead (ms)", b2)
+	sel.Legend.Top = true
+	sel.NominalX(names...)
+	rotateX(sel)
+	return Figure{Plots: [][]*plot.Plot{{acc, lat, sel}}, Width: vg.Length(12+3*len(rs)) * vg.Centimeter, Height: 12 * vg.Centimeter}, nil
+}
+
+// CurveFigure is the budget knob's cost/accuracy curve beside the softmax
+// cascade's, with every single model and the oracle as points.
+func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
+	if len(rows) == 0 {
+		return Figure{}, errors.New("curve: no points")
+	}
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "mean latency per image (ms)", "accuracy (%)"
+	curves := map[string]plotter.XYs{}
+	var order []string
+	var singles, oracle plotter.XYs
+	var labels plotter.XYLabels
+	for _, r := range rows {
+		xy := plotter.XY{X: r.MeanMS, Y: r.AccuracyPct}
+		switch {
+		case strings.HasPrefix(r.Method, "single: "):
+			singles = append(singles, xy)
+			labels.XYs = append(labels.XYs, xy)
+			labels.Labels = append(labels.Labels, " "+strings.TrimPrefix(r.Method, "single: "))
+		case strings.HasPrefix(r.Method, "oracle"):
+			oracle = append(oracle, xy)
+		default:
+			if _, ok := curves[r.Method]; !ok {
+				order = append(order, r.Method)
+			}
+			curves[r.Method] = append(curves[r.Method], xy)
+		}
+	}
+	for k, m := range order {
+		xy := curves[m]
+		sort.Slice(xy, func(i, j int) bool { return xy[i].X < xy[j].X })
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return Figure{}, err
+		}
+		l.Color = series(k)
+		p.Add(l)
+		p.Legend.Add(m, l)
+	}
+	if len(singles) > 0 {
+		s, err := plotter.NewScatter(singles)
+		if err != nil {
+			return Figure{}, err
+		}
+		s.Color = series(3)
+		p.Add(s)
+		p.Legend.Add("single models", s)
+		ls, err := plotter.NewLabels(labels)
+		if err != nil {
+			return Figure{}, err
+		}
+		for i := range ls.TextStyle {
+			ls.TextStyle[i].Font.Size = vg.Points(7)
+		}
+		p.Add(ls)
+	}
+	if len(oracle) > 0 {
+		s, err := plotter.NewScatter(oracle)
+		if err != nil {
+			return Figure{}, err
+		}
+		s.Color, s.Radius = series(2), vg.Points(5)
+		p.Add(s)
+		p.Legend.Add("oracle", s)
+	}
+	p.Legend.Top = false
+	p.Legend.Left = false
+	return single(p, 18*vg.Centimeter, 12*vg.Centimeter), nil
+}
