@@ -1,6 +1,7 @@
 # modelpick — every target installs what it needs and says what is missing.
 #   make reproduce   every table and figure on $(ASSETS) (default ../shared/assets)
 #   make test        unit + integration tests (integration needs $(ASSETS))
+#   make smoke       a minimal end-to-end run of every experiment (< 5 minutes)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -15,10 +16,12 @@ BIN := bin/modelpick
 GO ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps sysdeps ort gomod build test lint reproduce smoke clean
+.PHONY: help deps sysdeps ort gomod build test lint reproduce smoke report clean
 
 help:
-	@echo "make reproduce  - profile the shared ladder on the shared images and write results/ (needs $(MODELPICK_ASSETS))"
+	@echo "make reproduce  - run every experiment (experiments/*.yaml) on $(MODELPICK_ASSETS): results/, figures/, REPRODUCE.md"
+	@echo "make smoke      - every experiment on 60 images per set, 3 folds (outputs under $(MODELPICK_CACHE)/smoke)"
+	@echo "make report     - regenerate REPRODUCE.md from results/ (no computation)"
 	@echo "make test       - vet, gofmt and all tests (unit + integration on $(MODELPICK_ASSETS))"
 	@echo "make build      - build $(BIN)"
 	@echo "make lint       - go vet + staticcheck"
@@ -78,20 +81,22 @@ lint: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# The main job. Later stages (features, premodels, figures) join here as
-# they land; today it profiles the ladder on both shared image sets.
+# The main job: every experiment spec through the cached pipeline (cache in
+# $(MODELPICK_CACHE)/pipeline, never in the repository), then REPRODUCE.md.
+# Only missing stages run: a second `make reproduce` with nothing changed
+# computes nothing. VERIFY=1 re-runs every cached stage and fails on any
+# output that differs (nondeterminism).
+VERIFY ?=
 reproduce: build
 	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
-	@mkdir -p results/profiles
-	$(BIN) profile -models experiments/models/ladder.yaml -data $(MODELPICK_ASSETS)/images/imagenet-val-dev -store results/profiles/imagenet-val-dev.db
-	$(BIN) profile -models experiments/models/ladder.yaml -data $(MODELPICK_ASSETS)/images/imagenet-sample -store results/profiles/imagenet-sample.db -cost=false
-	$(BIN) export -store results/profiles/imagenet-val-dev.db -out results/profiles/imagenet-val-dev
-	$(BIN) export -store results/profiles/imagenet-sample.db -out results/profiles/imagenet-sample
+	$(BIN) reproduce $(if $(VERIFY),-verify)
 
 smoke: build
-	@mkdir -p $(MODELPICK_CACHE)/smoke
-	$(BIN) profile -models experiments/models/ladder.yaml -data $(MODELPICK_ASSETS)/images/imagenet-val-dev -store $(MODELPICK_CACHE)/smoke/smoke.db -limit 20 -cost=false
-	$(BIN) export -store $(MODELPICK_CACHE)/smoke/smoke.db -out $(MODELPICK_CACHE)/smoke/out
+	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
+	$(BIN) reproduce -smoke -quiet
+
+report: build
+	$(BIN) report
 
 clean:
 	rm -rf bin

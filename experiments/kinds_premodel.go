@@ -395,6 +395,9 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 			}
 		}
 		m["best_single_top1_"+d.Name] = best
+		if k, ok := m["knob_ms_at_best_single_"+d.Name].(float64); ok && k > 0 {
+			m["knob_speedup_at_best_single_"+d.Name] = m["best_single_mean_ms_"+d.Name].(float64) / k
+		}
 		m["knob_overhead_ms_"+d.Name] = overhead
 	}
 	return &Result{Records: map[string]any{"curve": rows}, Tables: []string{"curve"}, Figures: []FigureOut{{View: "curve"}},

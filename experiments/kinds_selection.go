@@ -209,7 +209,7 @@ func runPaperScale(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		return nil, err
 	}
 	e.input("per-image results", s.Import.Dir, dir)
-	in := stages.ImportIn{Dir: dir, Format: s.Import.Format, Dataset: s.Import.Dataset, Models: s.Import.Models}
+	in := stages.ImportIn{Dir: dir, Format: s.Import.Format, Dataset: s.Import.Dataset, Models: s.Import.Models, Limit: e.Opt.Limit}
 	if s.Import.GroundTruth != "" {
 		gt, err := e.R.HashFile(s.Resolve(s.Import.GroundTruth))
 		if err != nil {

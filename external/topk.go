@@ -37,6 +37,9 @@ type Options struct {
 	Models []string
 	// BatchSize is the predictions per store transaction (default 20,000).
 	BatchSize int
+	// Limit keeps only the first Limit images in file-name order (0: all),
+	// for a quick run.
+	Limit int
 }
 
 // ModelSummary describes one imported file.
@@ -119,12 +122,33 @@ func ImportTopK(ctx context.Context, st *store.Store, o Options) (Summary, error
 		}
 	}
 	// Parse and check everything first: a bad file leaves the store untouched.
+	var keep map[string]bool
 	rows := map[string][]row{}
 	labels := map[string]int{}
 	for _, m := range names {
 		rs, sha, err := readFile(files[m])
 		if err != nil {
 			return sum, err
+		}
+		if o.Limit > 0 {
+			if keep == nil {
+				var names []string
+				for _, r := range rs {
+					names = append(names, r.file)
+				}
+				sort.Strings(names)
+				keep = map[string]bool{}
+				for _, n := range names[:min(o.Limit, len(names))] {
+					keep[n] = true
+				}
+			}
+			kept := rs[:0]
+			for _, r := range rs {
+				if keep[r.file] {
+					kept = append(kept, r)
+				}
+			}
+			rs = kept
 		}
 		ms := ModelSummary{Model: m, File: filepath.Base(files[m]), SHA256: sha, Rows: len(rs), TruthFrom: "file"}
 		hits := 0

@@ -164,7 +164,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f := addExpFlags(fs)
 	r := root()
 	dir := fs.String("dir", filepath.Join(r, "experiments"), "folder of experiment specs (*.yaml)")
-	smoke := fs.Bool("smoke", false, "minimal end-to-end run: 60 images per set, 3 folds, outputs under the cache (not results/)")
+	smoke := fs.Bool("smoke", false, "minimal end-to-end run: 60 images per set, 3 folds, short cost timing, outputs under the cache (not results/)")
 	out := fs.String("out", filepath.Join(r, "REPRODUCE.md"), "REPRODUCE.md to write (- for stdout, \"\" for none)")
 	tmpl := fs.String("template", "", "REPRODUCE template (default DIR/REPRODUCE.tmpl.md)")
 	claims := fs.String("claims", "", "claims file (default DIR/claims.yaml)")
@@ -190,6 +190,9 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if !set["out"] {
 			*out = filepath.Join(base, "REPRODUCE.md")
 		}
+		// Cost to a loose interval in a second per model: a smoke run
+		// checks that everything runs, not the milliseconds.
+		f.timing = &measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 200, Confidence: 0.95, RelHalfWidth: 0.2, MaxDuration: time.Second}
 	}
 	if *tmpl == "" {
 		*tmpl = filepath.Join(*dir, "REPRODUCE.tmpl.md")

@@ -82,6 +82,8 @@ type ImportIn struct {
 	Dataset     string         `json:"dataset"`
 	GroundTruth *pipeline.File `json:"ground_truth,omitempty"`
 	Models      []string       `json:"models,omitempty"`
+	// Limit keeps the first Limit images (0: all).
+	Limit int `json:"limit,omitempty"`
 }
 
 // ImportOut is the store of imported results.
@@ -109,7 +111,7 @@ func Import() pipeline.Stage[ImportIn, ImportOut] {
 			if err != nil {
 				return out, err
 			}
-			o := external.Options{Dir: in.Dir.Path, Dataset: in.Dataset, Models: in.Models}
+			o := external.Options{Dir: in.Dir.Path, Dataset: in.Dataset, Models: in.Models, Limit: in.Limit}
 			if in.GroundTruth != nil {
 				o.GroundTruth = in.GroundTruth.Path
 			}
