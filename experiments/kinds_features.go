@@ -176,7 +176,8 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		}
 		rows = append(rows, r)
 	}
-	m := map[string]any{"n_kept": len(out.Kept), "kept_cv_accuracy": out.KeptAccuracy, "all_cv_accuracy": out.AllAccuracy}
+	m := map[string]any{"n_kept": len(out.Kept), "kept_cv_accuracy": out.KeptAccuracy, "all_cv_accuracy": out.AllAccuracy,
+		"kept_minus_all": out.KeptAccuracy - out.AllAccuracy}
 	if len(ms) > 1 {
 		m["extract_ms_all"] = ms[0]
 		// The kept set's point: the sweep entry with as many features.

@@ -283,6 +283,13 @@ func groupMeasures(rows []report.MethodSummary) map[string]any {
 		if best != nil {
 			m["best_group_"+ds] = best.Group
 			m["best_top1_"+ds] = best.Top1Pct
+			// The paper's finding is about the learner kind: is the best
+			// premodel kNN at every level (knn or the kNN cascade)?
+			knn := true
+			for _, l := range strings.Split(best.Group, ".") {
+				knn = knn && (l == "knn" || l == "knn-cascade")
+			}
+			m["best_is_knn_"+ds] = knn
 		}
 		for _, r := range rows {
 			if r.Dataset == ds {
@@ -398,6 +405,13 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		if k, ok := m["knob_ms_at_best_single_"+d.Name].(float64); ok && k > 0 {
 			m["knob_speedup_at_best_single_"+d.Name] = m["best_single_mean_ms_"+d.Name].(float64) / k
 		}
+		knobBest := 0.0
+		for _, p := range out.Points {
+			if strings.HasPrefix(p.Method, "budget knob") {
+				knobBest = max(knobBest, p.Accuracy)
+			}
+		}
+		m["knob_best_minus_best_single_pp_"+d.Name] = knobBest - best
 		m["knob_overhead_ms_"+d.Name] = overhead
 	}
 	return &Result{Records: map[string]any{"curve": rows}, Tables: []string{"curve"}, Figures: []FigureOut{{View: "curve"}},

@@ -362,7 +362,12 @@ func freshDir(results, name string) (string, error) {
 	if err := os.MkdirAll(results, 0o755); err != nil {
 		return "", err
 	}
-	return os.MkdirTemp(results, "."+name+".tmp-")
+	dir, err := os.MkdirTemp(results, "."+name+".tmp-")
+	if err != nil {
+		return "", err
+	}
+	// MkdirTemp makes 0700; results are for everyone to read.
+	return dir, os.Chmod(dir, 0o755)
 }
 
 // swap replaces dst by the folder tmp.

@@ -96,7 +96,12 @@ func newPlot(title, x, y string) *plot.Plot {
 func rotateX(p *plot.Plot) {
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight
-	p.X.Tick.Label.YAlign = draw.YCenter
+	p.X.Tick.Label.YAlign = draw.YTop
+}
+
+// headroom leaves space above the tallest bar (and its error bar).
+func headroom(p *plot.Plot) {
+	p.Y.Max += 0.08 * (p.Y.Max - p.Y.Min)
 }
 
 // bars adds one bar per value, highlighted where hi[i] is true.
@@ -150,6 +155,7 @@ func SharesFigure(title string, rows []OptimumShare, nonePct float64) (Figure, e
 	}
 	p.NominalX(names...)
 	rotateX(p)
+	headroom(p)
 	p.Legend.Top = true
 	p.Legend.Add("chosen by Algorithm 1", swatchOf(orange))
 	return single(p, 16*vg.Centimeter, 11*vg.Centimeter), nil
@@ -184,7 +190,12 @@ func SubsetAccuracyFigure(rows []SubsetAccuracy) (Figure, error) {
 	var plots []*plot.Plot
 	for _, pn := range panels {
 		rs := byPanel[pn]
-		p := newPlot(fmt.Sprintf("(%s) %s (%d images)", pn, rs[0].Subset, rs[0].Images), "", "accuracy (%)")
+		// The subset's full name (which models) is in the table; titles stay short.
+		title := fmt.Sprintf("(%s) all %d images", pn, rs[0].Images)
+		if pn != "a" {
+			title = fmt.Sprintf("(%s) the %d images the set so far gets wrong", pn, rs[0].Images)
+		}
+		p := newPlot(title, "", "accuracy (%)")
 		p.Y.Max = 100
 		var names []string
 		var vals []float64
@@ -245,6 +256,7 @@ func ImageTimeFigure(rows []ImageTime) (Figure, error) {
 		p.Add(b, eb)
 		p.NominalX(names...)
 		rotateX(p)
+		headroom(p)
 		plots = append(plots, p)
 	}
 	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 9 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
@@ -291,6 +303,7 @@ func ImportanceFigure(title string, rows []Importance) (Figure, error) {
 	p.Legend.Top = true
 	p.NominalX(feats...)
 	rotateX(p)
+	headroom(p)
 	return single(p, vg.Length(4+1.4*float64(len(feats)))*vg.Centimeter, 11*vg.Centimeter), nil
 }
 

@@ -111,9 +111,10 @@ func OverallFigure(title string, rows []MethodSummary) (Figure, error) {
 			prf.Add(b)
 			prf.Legend.Add([]string{"precision", "recall", "F1"}[k], b)
 		}
-		prf.Legend.Top = true
+		prf.Legend.Top, prf.Legend.Left = true, true
 		prf.NominalX(names...)
 		rotateX(prf)
+		headroom(prf)
 		grid = append(grid, []*plot.Plot{lat, acc, prf})
 	}
 	return Figure{Plots: grid, Width: 36 * vg.Centimeter, Height: vg.Length(len(sets)) * 12 * vg.Centimeter}, nil
@@ -145,6 +146,7 @@ func rangeBars(title, y string, names []string, rs []MethodSummary, get func(Met
 	p.Add(eb)
 	p.NominalX(names...)
 	rotateX(p)
+	headroom(p)
 	return p, nil
 }
 
@@ -201,6 +203,7 @@ func GroupFigure(title string, rows []MethodSummary) (Figure, error) {
 	sel.Legend.Top = true
 	sel.NominalX(names...)
 	rotateX(sel)
+	headroom(sel)
 	return Figure{Plots: [][]*plot.Plot{{acc, lat, sel}}, Width: vg.Length(12+3*len(rs)) * vg.Centimeter, Height: 12 * vg.Centimeter}, nil
 }
 

@@ -128,7 +128,7 @@ func runSpecs(ctx context.Context, specs []*experiments.Spec, o experiments.Opti
 				hit++
 			}
 		}
-		fmt.Fprintf(stdout, "%-14s %-10s %-14s %6.1f s  stages: %d ran, %d cached\n", s.Name, s.Artifact, oc.Status, oc.Seconds, ran, hit)
+		fmt.Fprintf(stdout, "%-12s %-22s %-14s %6.1f s  stages: %d ran, %d cached\n", s.Name, s.Artifact, oc.Status, oc.Seconds, ran, hit)
 		if oc.Status == experiments.StatusFailed {
 			fmt.Fprintf(stdout, "    %s\n", oc.Reason)
 			failed = append(failed, s.Name)
