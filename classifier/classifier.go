@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -55,6 +56,24 @@ type Result struct {
 	Scores   []float32         `json:"scores"`
 	Decision premodel.Decision `json:"decision"`
 	Timings  Timings           `json:"timings_ms"`
+	// Runs lists every model run for the image, in order, when a softmax
+	// cascade ran more than its answer's model (absent otherwise: only
+	// Model ran).
+	Runs []Run `json:"runs,omitempty"`
+}
+
+// Run is one model run of a cascade.
+type Run struct {
+	Model string  `json:"model"`
+	Top1  float32 `json:"top1_score"`
+	// MS is the model's preprocessing and run.
+	MS float64 `json:"ms"`
+}
+
+// escalator is a router that escalates on the answering model's top-1
+// score (premodel.SoftmaxCascade).
+type escalator interface {
+	Next(level int, top1 float64) string
 }
 
 // Label is one class of a result.
@@ -104,7 +123,7 @@ func Open(dir string, o Options) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(Config{Router: b.Premodel, Specs: b.Specs, Labels: b.Labels, MaxSide: b.Manifest.Features.MaxSide}, o)
+	return New(Config{Router: b.Router, Specs: b.Specs, Labels: b.Labels, MaxSide: b.Manifest.Features.MaxSide}, o)
 }
 
 // New loads every model the router may choose, once per worker, and
@@ -270,6 +289,27 @@ func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
 		return r, fmt.Errorf("classify: %w", err)
 	}
 	r.Timings.Inference = ms(time.Since(t))
+	if esc, ok := c.router.(escalator); ok {
+		r.Runs = []Run{{Model: r.Model, Top1: top1(top.Score), MS: r.Timings.Inference}}
+		for level := 0; ; level++ {
+			next := esc.Next(level, float64(top1(top.Score)))
+			if next == "" {
+				break
+			}
+			m = w.models[next]
+			if m == nil {
+				return r, fmt.Errorf("classify: the cascade escalated to %s, which it did not list among its models", next)
+			}
+			t = time.Now()
+			if top, err = m.Classify(img, TopK); err != nil {
+				return r, fmt.Errorf("classify: %w", err)
+			}
+			d := ms(time.Since(t))
+			r.Timings.Inference += d
+			r.Model = next
+			r.Runs = append(r.Runs, Run{Model: next, Top1: top1(top.Score), MS: d})
+		}
+	}
 	r.Labels = make([]Label, len(top.Index))
 	for i, k := range top.Index {
 		r.Labels[i] = Label{Index: k}
@@ -292,6 +332,15 @@ func (c *Classifier) Close() {
 			(<-c.pool).close()
 		}
 	})
+}
+
+// top1 is the best score of a top-k list (-Inf when empty, so a cascade
+// escalates).
+func top1(s []float32) float32 {
+	if len(s) == 0 {
+		return float32(math.Inf(-1))
+	}
+	return s[0]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -51,7 +51,8 @@ type Manifest struct {
 	CreatedAt string `json:"created_at"`
 	Revision  string `json:"modelpick_revision"`
 	GoVersion string `json:"go"`
-	// Router is the kind of router: "learner" (a Premodel) for now.
+	// Router is the kind of router: "learner" (a Premodel; the default
+	// when absent) or "softmax-cascade" (Cascade set).
 	Router    string          `json:"router"`
 	Criterion Criterion       `json:"criterion"`
 	Learner   string          `json:"learner"`
@@ -71,6 +72,9 @@ type Manifest struct {
 	LearnerFile    string      `json:"learner_file"`
 	TraceFile      string      `json:"trace_file,omitempty"`
 	Training       Training    `json:"training"`
+	// Cascade holds the levels and thresholds of a "softmax-cascade"
+	// bundle.
+	Cascade *CascadeInfo `json:"cascade,omitempty"`
 	// Files lists every file of the bundle but the manifest, with its
 	// SHA-256: LoadBundle refuses a bundle whose files differ.
 	Files []FileInfo `json:"files"`
@@ -151,7 +155,11 @@ type BundleInput struct {
 type Bundle struct {
 	Dir      string
 	Manifest Manifest
+	// Router is what the bundle routes with: Premodel for a "learner"
+	// bundle, Cascade for a "softmax-cascade" one (the other is nil).
+	Router   Router
 	Premodel *Premodel
+	Cascade  *SoftmaxCascade
 	// Specs are the models the premodel may run, in Premodel.Models()
 	// order, with files inside the bundle.
 	Specs  []inference.Spec
@@ -226,7 +234,7 @@ func assemble(tmp string, p *Premodel, in BundleInput, maxSide int) (Manifest, e
 	s := in.Set
 	m := Manifest{
 		Format: BundleFormat, Version: BundleVersion, CreatedAt: time.Now().UTC().Format(time.RFC3339),
-		Revision: in.Revision, GoVersion: runtime.Version(), Router: "learner",
+		Revision: in.Revision, GoVersion: runtime.Version(), Router: RouterLearner,
 		Criterion: p.Criterion, Learner: p.LearnerName, Params: p.Params, Seed: p.Seed, ThetaPP: p.Theta,
 		CandidatesFrom: "algorithm 1", Candidates: p.Candidates, Fallback: orNone(p.Fallback), Confidence: p.Confidence,
 		Features:    FeatureInfo{Names: p.FeatureNames, ConfigKey: p.ConfigKey, MaxSide: maxSide},
@@ -421,11 +429,23 @@ func LoadBundle(dir string) (*Bundle, error) {
 		}
 		return data, nil
 	}
-	p, err := rebuild(m, read)
-	if err != nil {
-		return nil, fmt.Errorf("load bundle %s: %w", dir, err)
+	if m.Router == "" {
+		m.Router = RouterLearner
 	}
-	b.Premodel = p
+	switch m.Router {
+	case RouterSoftmaxCascade:
+		c, err := rebuildCascade(m)
+		if err != nil {
+			return nil, fmt.Errorf("load bundle %s: %w", dir, err)
+		}
+		b.Cascade, b.Router = c, c
+	default:
+		p, err := rebuild(m, read)
+		if err != nil {
+			return nil, fmt.Errorf("load bundle %s: %w", dir, err)
+		}
+		b.Premodel, b.Router = p, p
+	}
 	if m.Labels.File != "" {
 		data, err := read(m.Labels.File)
 		if err != nil {
@@ -433,7 +453,7 @@ func LoadBundle(dir string) (*Bundle, error) {
 		}
 		b.Labels = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	}
-	for _, name := range p.Models() {
+	for _, name := range b.Router.Models() {
 		i := slices.IndexFunc(m.Models, func(mi ModelInfo) bool { return mi.Name == name })
 		if i < 0 {
 			return fail("model %s is used but has no entry in %s", name, manifestFile)
@@ -491,8 +511,9 @@ func verifyFiles(dir string, list []FileInfo) (map[string][]byte, error) {
 // rebuild restores the premodel from the manifest and the verified files.
 func rebuild(m *Manifest, read func(string) ([]byte, error)) (*Premodel, error) {
 	bad := func(format string, a ...any) error { return fmt.Errorf(format+": %w", append(a, ErrBundle)...) }
-	if m.Router != "learner" {
-		return nil, bad("router kind %q: this build reads \"learner\"", m.Router)
+	if m.Router != RouterLearner {
+		return nil, bad("router kind %q: this build reads %q and %q: use the modelpick version that wrote the bundle, or retrain it",
+			m.Router, RouterLearner, RouterSoftmaxCascade)
 	}
 	if _, err := ParseCriterion(string(m.Criterion)); err != nil {
 		return nil, bad("%v", err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/classifier"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
@@ -26,7 +27,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		storePath  = fs.String("store", "", "store with predictions and costs (modelpick profile) and features (modelpick features)")
 		criterion  = fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5")
-		learner    = fs.String("learner", "knn-cascade", "premodel: "+strings.Join(learners.Names(), ", ")+", or an X.Y.Z hierarchy of "+strings.Join(learners.LevelNames(), ", ")+" (one level per candidate)")
+		learner    = fs.String("learner", "knn-cascade", "premodel: "+strings.Join(learners.Names(), ", ")+", softmax (a max-softmax confidence cascade), or an X.Y.Z hierarchy of "+strings.Join(learners.LevelNames(), ", ")+" (one level per candidate)")
 		out        = fs.String("out", "", "bundle folder to write (replaced if it holds a bundle)")
 		featList   = fs.String("features", "", "comma-separated feature names (default: -features-from, else all 29)")
 		featFrom   = fs.String("features-from", "", "select-features output folder (or its kept_features.json): use its kept features")
@@ -43,6 +44,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		labels     = fs.String("labels", "", "class names: synset_words.txt or a labels file (default: the training set's synset_words.txt, else the shared ImageNet labels)")
 		dataset    = fs.String("dataset", "", "comma-separated data sets of the store to train on (default all)")
 		threads    = fs.Int("threads", 0, "take model latencies measured at this thread count (0: 1 if present)")
+		budget     = fs.Float64("budget-ms", 0, "-learner softmax: calibrate for this mean-latency budget (default: the cost of the most accurate level)")
+		targetAcc  = fs.Float64("target-acc", 0, "-learner softmax: calibrate for this accuracy, percent, at the least mean latency (instead of -budget-ms)")
+		rule       = fs.String("rule", string(baselines.RuleGreedy), "-learner softmax: threshold calibration rule, shared or greedy")
 	)
 	if err := parse(fs, args, false); err != nil {
 		return err
@@ -53,6 +57,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	crit, err := premodel.ParseCriterion(*criterion)
 	if err != nil {
 		return fmt.Errorf("%w: train: -criterion: %v", errUsage, err)
+	}
+	if *learner == learnerSoftmax {
+		return trainSoftmax(ctx, softmaxArgs{store: *storePath, out: *out, crit: crit, theta: *theta, candidates: splitList(*candidates),
+			models: *modelsPath, labels: *labels, datasets: splitList(*dataset), threads: *threads,
+			obj: baselines.Objective{BudgetMS: *budget, TargetAcc: *targetAcc}, rule: baselines.Rule(*rule),
+			command: "modelpick train " + strings.Join(args, " ")}, stdout, stderr)
+	}
+	if *budget != 0 || *targetAcc != 0 {
+		return fmt.Errorf("%w: train: -budget-ms and -target-acc apply to -learner softmax only", errUsage)
 	}
 	p := learners.Params{}
 	if *params != "" {
@@ -368,6 +381,9 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
+	if b.Cascade != nil {
+		return evaluateCascade(ctx, b, st, *bundle, *out, splitList(*dataset), *threads, stdout)
+	}
 	p := b.Premodel
 	set, err := premodel.Load(ctx, st, premodel.SetOptions{
 		ProfileOptions: premodel.ProfileOptions{Criterion: p.Criterion, Datasets: splitList(*dataset), Threads: *threads},
