@@ -114,6 +114,15 @@ type Classifier struct {
 type worker struct {
 	ex     *features.Extractor
 	models map[string]*inference.Model
+	// emb is the backbone of a CNN premodel (nil otherwise): it computes
+	// the embedding the router reads, and its own answer.
+	emb *inference.Embedder
+}
+
+// embedded is a router that reads a backbone's embedding instead of image
+// features (a CNN premodel).
+type embedded interface {
+	BackboneModel() string
 }
 
 // Open loads a bundle (premodel.LoadBundle: version and hashes checked) and
@@ -150,8 +159,27 @@ func New(cfg Config, o Options) (*Classifier, error) {
 	}
 	c := &Classifier{router: cfg.Router, labels: cfg.Labels, feats: cfg.Router.Features(),
 		pool: make(chan *worker, o.Workers), done: make(chan struct{})}
+	var backbone *inference.Spec
+	if e, ok := cfg.Router.(embedded); ok && e.BackboneModel() != "" {
+		j := slices.IndexFunc(cfg.Specs, func(s inference.Spec) bool { return s.Name == e.BackboneModel() })
+		if j < 0 {
+			return nil, fmt.Errorf("classifier: the router reads the embedding of %s, but no spec names it", e.BackboneModel())
+		}
+		backbone = &cfg.Specs[j]
+		c.feats = nil // the embedding, not image features
+		// The embedder answers for the backbone's own model.
+		specs = slices.DeleteFunc(slices.Clone(specs), func(s inference.Spec) bool { return s.Name == backbone.Name })
+	}
 	for range o.Workers {
 		w, err := newWorker(c.feats, cfg.MaxSide, specs, o.Load)
+		if err == nil && backbone != nil {
+			if w.emb, err = inference.LoadEmbedder(*backbone, o.Load); err != nil {
+				w.close()
+				err = fmt.Errorf("classifier: backbone: %w", err)
+			} else if err = w.warmUp(); err != nil {
+				w.close()
+			}
+		}
 		if err != nil {
 			c.Close()
 			return nil, err
@@ -213,12 +241,20 @@ func (w *worker) warmUp() error {
 			return fmt.Errorf("classifier: warm up %s: %w", name, err)
 		}
 	}
+	if w.emb != nil {
+		if _, err := w.emb.Embed(mat); err != nil {
+			return fmt.Errorf("classifier: warm up the backbone: %w", err)
+		}
+	}
 	return nil
 }
 
 func (w *worker) close() {
 	for _, m := range w.models {
 		m.Close()
+	}
+	if w.emb != nil {
+		w.emb.Close()
 	}
 }
 
@@ -247,6 +283,9 @@ func (c *Classifier) Classify(ctx context.Context, image []byte) (Result, error)
 }
 
 func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
+	if w.emb != nil {
+		return c.classifyEmbedded(w, image)
+	}
 	var r Result
 	start := time.Now()
 	in := premodel.Input{Image: image}
@@ -310,6 +349,13 @@ func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
 			r.Runs = append(r.Runs, Run{Model: next, Top1: top1(top.Score), MS: d})
 		}
 	}
+	c.answer(&r, top)
+	r.Timings.Total = ms(time.Since(start))
+	return r, nil
+}
+
+// answer fills the labels and scores of r from the model's top classes.
+func (c *Classifier) answer(r *Result, top inference.TopK) {
 	r.Labels = make([]Label, len(top.Index))
 	for i, k := range top.Index {
 		r.Labels[i] = Label{Index: k}
@@ -318,6 +364,58 @@ func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
 		}
 	}
 	r.Scores = top.Score
+}
+
+// classifyEmbedded serves a CNN premodel: one decode, the backbone's
+// embedding and the head's decision (both in Timings.Premodel), then the
+// chosen model on the same decoded image; when the router picks the
+// backbone's own model, its scores from the embedding run are the answer.
+func (c *Classifier) classifyEmbedded(w *worker, image []byte) (Result, error) {
+	var r Result
+	start := time.Now()
+	img, err := inference.DecodeImage(image)
+	if err != nil {
+		return r, fmt.Errorf("classify: %w", err)
+	}
+	defer img.Close()
+	r.Timings.Decode = ms(time.Since(start))
+	t := time.Now()
+	v, err := w.emb.Embed(img)
+	if err != nil {
+		return r, fmt.Errorf("classify: backbone: %w", err)
+	}
+	x := make([]float64, len(v))
+	for i, f := range v {
+		x[i] = float64(f)
+	}
+	dec, err := c.router.Route(premodel.Input{Features: x, Image: image})
+	if err != nil {
+		return r, fmt.Errorf("classify: %w", err)
+	}
+	r.Timings.Premodel = ms(time.Since(t))
+	r.Decision, r.Model = dec, dec.Model
+	if dec.Model == "" {
+		r.NoPrediction = true
+		r.Labels, r.Scores = []Label{}, []float32{}
+		r.Timings.Total = ms(time.Since(start))
+		return r, nil
+	}
+	var top inference.TopK
+	if dec.Model == w.emb.Spec.Name {
+		sp := w.emb.Spec
+		top = inference.Top(w.emb.Scores(), TopK, sp.LabelOffset, sp.NumClasses)
+	} else {
+		m := w.models[dec.Model]
+		if m == nil {
+			return r, fmt.Errorf("classify: the router chose %s, which it did not list among its models", dec.Model)
+		}
+		t = time.Now()
+		if top, err = m.Classify(img, TopK); err != nil {
+			return r, fmt.Errorf("classify: %w", err)
+		}
+		r.Timings.Inference = ms(time.Since(t))
+	}
+	c.answer(&r, top)
 	r.Timings.Total = ms(time.Since(start))
 	return r, nil
 }

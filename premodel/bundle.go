@@ -75,6 +75,9 @@ type Manifest struct {
 	// Cascade holds the levels and thresholds of a "softmax-cascade"
 	// bundle.
 	Cascade *CascadeInfo `json:"cascade,omitempty"`
+	// Backbone is the frozen model whose embedding a "cnn" bundle's head
+	// reads; its spec and files are among Models.
+	Backbone *Backbone `json:"backbone,omitempty"`
 	// Files lists every file of the bundle but the manifest, with its
 	// SHA-256: LoadBundle refuses a bundle whose files differ.
 	Files []FileInfo `json:"files"`
@@ -174,6 +177,12 @@ func WriteBundle(dir string, p *Premodel, in BundleInput) error {
 	if p == nil || p.learner == nil || in.Set == nil {
 		return errors.New("write bundle: need a trained premodel and its training set")
 	}
+	if p.Backbone != nil {
+		if err := p.Backbone.check(p.FeatureNames, p.ConfigKey); err != nil {
+			return fmt.Errorf("write bundle: %w", err)
+		}
+		return writeAtomically(dir, func(tmp string) (Manifest, error) { return assemble(tmp, p, in, 0) })
+	}
 	ex, err := features.NewExtractor(p.FeatureNames, features.Options{MaxSide: in.MaxSide})
 	if err != nil {
 		return fmt.Errorf("write bundle: %w", err)
@@ -182,36 +191,17 @@ func WriteBundle(dir string, p *Premodel, in BundleInput) error {
 		return fmt.Errorf("write bundle: features were stored under %s, but max side %d gives %s: pass the -max-side the features were extracted with",
 			p.ConfigKey, in.MaxSide, ex.ConfigKey())
 	}
-	if err := checkTarget(dir); err != nil {
-		return err
+	return writeAtomically(dir, func(tmp string) (Manifest, error) { return assemble(tmp, p, in, ex.MaxSide()) })
+}
+
+// bundleModels are the models a bundle holds: the router's, and a CNN
+// premodel's backbone.
+func bundleModels(r Router) []string {
+	out := r.Models()
+	if p, ok := r.(*Premodel); ok && p.Backbone != nil && !slices.Contains(out, p.Backbone.Model) {
+		out = append(out, p.Backbone.Model)
 	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, ".bundle-*")
-	if err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	defer os.RemoveAll(tmp) // after the rename, nothing is left to remove
-	m, err := assemble(tmp, p, in, ex.MaxSide())
-	if err != nil {
-		return fmt.Errorf("write bundle %s: %w", dir, err)
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write bundle %s: manifest: %w", dir, err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, manifestFile), append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write bundle %s: %w", dir, err)
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("write bundle %s: replace the old bundle: %w", dir, err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("write bundle %s: %w", dir, err)
-	}
-	return nil
+	return out
 }
 
 // checkTarget refuses to overwrite a folder that is not a bundle.
@@ -246,6 +236,9 @@ func assemble(tmp string, p *Premodel, in BundleInput, maxSide int) (Manifest, e
 	if p.Trace == nil {
 		m.CandidatesFrom = "given"
 	}
+	if p.Backbone != nil {
+		m.Router, m.Backbone = RouterCNN, p.Backbone
+	}
 	w := &writer{dir: tmp}
 	lb, err := p.learner.MarshalBinary()
 	if err != nil {
@@ -270,7 +263,7 @@ func assemble(tmp string, p *Premodel, in BundleInput, maxSide int) (Manifest, e
 		w.write(labelsFile, []byte(strings.Join(in.Labels, "\n")+"\n"))
 		m.Labels.File = labelsFile
 	}
-	for _, name := range p.Models() {
+	for _, name := range bundleModels(p) {
 		mi, err := copyModel(w, name, in.Specs, s.Profile)
 		if err != nil {
 			return m, err
@@ -453,7 +446,7 @@ func LoadBundle(dir string) (*Bundle, error) {
 		}
 		b.Labels = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	}
-	for _, name := range b.Router.Models() {
+	for _, name := range bundleModels(b.Router) {
 		i := slices.IndexFunc(m.Models, func(mi ModelInfo) bool { return mi.Name == name })
 		if i < 0 {
 			return fail("model %s is used but has no entry in %s", name, manifestFile)
@@ -476,6 +469,9 @@ func LoadBundle(dir string) (*Bundle, error) {
 			if path.Clean(f) != mi.Files[k].Path {
 				return fail("model %s: spec file %s is not the listed %s", name, f, mi.Files[k].Path)
 			}
+		}
+		if m.Backbone != nil && name == m.Backbone.Model && mi.FilesSHA256 != m.Backbone.FilesSHA256 {
+			return fail("backbone %s: its files hash %.12s, the head was trained on the embedding of %.12s", name, mi.FilesSHA256, m.Backbone.FilesSHA256)
 		}
 		b.Specs = append(b.Specs, spec)
 	}
@@ -511,9 +507,12 @@ func verifyFiles(dir string, list []FileInfo) (map[string][]byte, error) {
 // rebuild restores the premodel from the manifest and the verified files.
 func rebuild(m *Manifest, read func(string) ([]byte, error)) (*Premodel, error) {
 	bad := func(format string, a ...any) error { return fmt.Errorf(format+": %w", append(a, ErrBundle)...) }
-	if m.Router != RouterLearner {
-		return nil, bad("router kind %q: this build reads %q and %q: use the modelpick version that wrote the bundle, or retrain it",
-			m.Router, RouterLearner, RouterSoftmaxCascade)
+	if m.Router != RouterLearner && m.Router != RouterCNN {
+		return nil, bad("router kind %q: this build reads %q, %q and %q: use the modelpick version that wrote the bundle, or retrain it",
+			m.Router, RouterLearner, RouterCNN, RouterSoftmaxCascade)
+	}
+	if (m.Router == RouterCNN) != (m.Backbone != nil) {
+		return nil, bad("router %q with backbone %v: a \"cnn\" bundle, and only it, names its backbone", m.Router, m.Backbone)
 	}
 	if _, err := ParseCriterion(string(m.Criterion)); err != nil {
 		return nil, bad("%v", err)
@@ -521,13 +520,19 @@ func rebuild(m *Manifest, read func(string) ([]byte, error)) (*Premodel, error) 
 	if len(m.Candidates) == 0 || len(m.Features.Names) == 0 {
 		return nil, bad("no candidates or no features")
 	}
-	ex, err := features.NewExtractor(m.Features.Names, features.Options{MaxSide: m.Features.MaxSide})
-	if err != nil {
-		return nil, bad("features: %v", err)
-	}
-	if ex.ConfigKey() != m.Features.ConfigKey {
-		return nil, bad("trained on features %s, but this build computes %s: retrain the bundle on features extracted by this build",
-			m.Features.ConfigKey, ex.ConfigKey())
+	if m.Backbone != nil {
+		if err := m.Backbone.check(m.Features.Names, m.Features.ConfigKey); err != nil {
+			return nil, bad("%v", err)
+		}
+	} else {
+		ex, err := features.NewExtractor(m.Features.Names, features.Options{MaxSide: m.Features.MaxSide})
+		if err != nil {
+			return nil, bad("features: %v", err)
+		}
+		if ex.ConfigKey() != m.Features.ConfigKey {
+			return nil, bad("trained on features %s, but this build computes %s: retrain the bundle on features extracted by this build",
+				m.Features.ConfigKey, ex.ConfigKey())
+		}
 	}
 	p := &Premodel{Criterion: m.Criterion, FeatureNames: m.Features.Names, ConfigKey: m.Features.ConfigKey,
 		Candidates: m.Candidates, Confidence: m.Confidence, LearnerName: m.Learner, Params: m.Params,
@@ -535,6 +540,8 @@ func rebuild(m *Manifest, read func(string) ([]byte, error)) (*Premodel, error) 
 	if m.Fallback != FallbackNone {
 		p.Fallback = m.Fallback
 	}
+	p.Backbone = m.Backbone
+	var err error
 	if p.Confidence.Model == "" || p.Confidence.K < 1 {
 		return nil, bad("confidence settings incomplete")
 	}

@@ -21,6 +21,7 @@ import (
 const (
 	RouterLearner        = "learner"         // a Premodel on image features
 	RouterSoftmaxCascade = "softmax-cascade" // a max-softmax confidence cascade
+	RouterCNN            = "cnn"             // a Premodel on a backbone's embedding
 )
 
 // ReasonCascade marks the first level of a softmax cascade: the classifier

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/modelpick/modelpick/baselines"
+	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -133,5 +134,58 @@ func TestEvaluateCascade(t *testing.T) {
 	if _, err := EvaluateCascade(&SoftmaxCascade{Levels: []string{"cheap", "huge"}, Thresholds: []float64{0.5}}, Top1, p); err == nil ||
 		!strings.Contains(err.Error(), "profile model huge") {
 		t.Errorf("unknown level: %v", err)
+	}
+}
+
+// TestCNNBundleRoundTrip writes a cnn premodel on a (hand-made) backbone
+// embedding and reads it back; a backbone whose files differ is refused.
+func TestCNNBundleRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path, specs := makeStore(t, dir, world{n: 60, seed: 5, dataset: "train"})
+	s := loadSet(t, path, Top1)
+	sha, err := specs[2].FilesSHA256() // small
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb := &Backbone{Model: "small", FilesSHA256: sha, Dims: 2}
+	s.Names, s.ConfigKey = embedding.Names(2), embedding.ConfigKey("small", sha)
+	p, err := Train(s, Options{Learner: "cnn", Candidates: []string{"mid", "big"}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "cnn")
+	if err := WriteBundle(out, p, BundleInput{Set: s, Specs: specs}); err == nil {
+		t.Error("a premodel on embedding names written without its backbone")
+	}
+	p.Backbone = bb
+	if err := WriteBundle(out, p, BundleInput{Set: s, Specs: specs}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadBundle(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Manifest.Router != RouterCNN || !reflect.DeepEqual(b.Premodel.Backbone, bb) || b.Premodel.BackboneModel() != "small" ||
+		len(b.Specs) != 3 || b.Specs[len(b.Specs)-1].Name != "small" {
+		t.Fatalf("router %q backbone %+v specs %d", b.Manifest.Router, b.Premodel.Backbone, len(b.Specs))
+	}
+	for _, x := range s.X[:10] {
+		d1, err1 := p.Decide(x)
+		d2, err2 := b.Premodel.Decide(x)
+		if err1 != nil || err2 != nil || d1.Model != d2.Model || !reflect.DeepEqual(d1.Scores, d2.Scores) {
+			t.Errorf("decisions differ: %+v %v / %+v %v", d1, err1, d2, err2)
+		}
+	}
+	// A manifest naming another backbone hash is refused.
+	mf := filepath.Join(out, manifestFile)
+	raw, err := os.ReadFile(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mf, []byte(strings.Replace(string(raw), `"files_sha256": "`+sha, `"files_sha256": "0`+sha[1:], 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadBundle(out); !errors.Is(err, ErrBundle) {
+		t.Errorf("changed backbone hash: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/selection"
 )
@@ -104,8 +105,41 @@ type Premodel struct {
 	TrainY  []int       `json:"-"`
 	LOODist []float64   `json:"-"`
 
+	// Backbone is set for a CNN premodel: its features are the stored
+	// embedding of this model's backbone (package embedding), not image
+	// features.
+	Backbone *Backbone `json:"-"`
+
 	learner learners.Learner
 	nb      *learners.KNN // the neighbour search behind Decision.MeanDist
+}
+
+// Backbone names the frozen model whose pooled embedding a CNN premodel
+// reads (its FeatureNames are embedding.Names(Dims), its ConfigKey
+// embedding.ConfigKey(Model, FilesSHA256)).
+type Backbone struct {
+	Model       string `json:"model"`
+	FilesSHA256 string `json:"files_sha256"`
+	Dims        int    `json:"dims"`
+}
+
+// BackboneModel returns the backbone's model name, "" when the premodel
+// reads image features: a classifier computes the embedding with it.
+func (p *Premodel) BackboneModel() string {
+	if p.Backbone == nil {
+		return ""
+	}
+	return p.Backbone.Model
+}
+
+// check says whether b matches the premodel's features.
+func (b *Backbone) check(names []string, key string) error {
+	want := embedding.ConfigKey(b.Model, b.FilesSHA256)
+	if key != want || !slices.Equal(names, embedding.Names(b.Dims)) {
+		return fmt.Errorf("backbone %s: features %s with %d names, want the %d-dim embedding %s: train on the store's embeddings (modelpick embed)",
+			b.Model, key, len(names), b.Dims, want)
+	}
+	return nil
 }
 
 // Decision reasons.

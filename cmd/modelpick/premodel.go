@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/classifier"
+	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/learners"
@@ -46,6 +47,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		threads    = fs.Int("threads", 0, "take model latencies measured at this thread count (0: 1 if present)")
 		budget     = fs.Float64("budget-ms", 0, "-learner softmax: calibrate for this mean-latency budget (default: the cost of the most accurate level)")
 		targetAcc  = fs.Float64("target-acc", 0, "-learner softmax: calibrate for this accuracy, percent, at the least mean latency (instead of -budget-ms)")
+		backbone   = fs.String("backbone", "mobilenet_v1_0.25_128", "-learner cnn: the model whose stored embedding (modelpick embed) the head reads")
 		rule       = fs.String("rule", string(baselines.RuleGreedy), "-learner softmax: threshold calibration rule, shared or greedy")
 	)
 	if err := parse(fs, args, false); err != nil {
@@ -88,17 +90,33 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: train: give -features or -features-from, not both", errUsage)
 	}
 	names, side := splitList(*featList), *maxSide
+	var bb *premodel.Backbone
+	if *learner == "cnn" {
+		if *featList != "" || *featFrom != "" {
+			return fmt.Errorf("%w: train: -learner cnn reads the -backbone embedding, not -features", errUsage)
+		}
+		if bb, err = backboneOf(ctx, *storePath, *modelsPath, *backbone); err != nil {
+			return err
+		}
+	}
 	if *featFrom != "" {
 		if names, side, err = keptFeatures(*featFrom, *maxSide); err != nil {
 			return err
 		}
 	}
-	if len(names) == 0 {
+	if len(names) == 0 && bb == nil {
 		fmt.Fprintln(stderr, "train: no -features or -features-from: using all 29 features (select-features usually does better)")
 	}
-	ex, err := features.NewExtractor(names, features.Options{MaxSide: side})
-	if err != nil {
-		return fmt.Errorf("%w: train: -features: %v", errUsage, err)
+	var featNames []string
+	var featKey string
+	if bb != nil {
+		featNames, featKey = embedding.Names(bb.Dims), embedding.ConfigKey(bb.Model, bb.FilesSHA256)
+	} else {
+		ex, err := features.NewExtractor(names, features.Options{MaxSide: side})
+		if err != nil {
+			return fmt.Errorf("%w: train: -features: %v", errUsage, err)
+		}
+		featNames, featKey = ex.Names(), ex.ConfigKey()
 	}
 	if _, err := os.Stat(*storePath); err != nil {
 		return fmt.Errorf("train: store %w", err)
@@ -110,7 +128,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer st.Close()
 	set, err := premodel.Load(ctx, st, premodel.SetOptions{
 		ProfileOptions: premodel.ProfileOptions{Criterion: crit, Datasets: splitList(*dataset), Threads: *threads},
-		Names:          ex.Names(), ConfigKey: ex.ConfigKey()})
+		Names:          featNames, ConfigKey: featKey})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -119,7 +137,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	specs, err := bundleSpecs(ctx, st, *modelsPath, pm.Models())
+	pm.Backbone = bb
+	bundled := pm.Models()
+	if bb != nil && !slices.Contains(bundled, bb.Model) {
+		bundled = append(bundled, bb.Model)
+	}
+	specs, err := bundleSpecs(ctx, st, *modelsPath, bundled)
 	if err != nil {
 		return err
 	}
@@ -140,8 +163,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			targets[pm.Candidates[y]]++
 		}
 	}
+	featDesc := strings.Join(pm.FeatureNames, ", ")
+	if bb != nil {
+		featDesc = fmt.Sprintf("the %d-d embedding of backbone %s", bb.Dims, bb.Model)
+	}
 	fmt.Fprintf(stdout, "trained %s on %d images of %s (%s, latency at %d thread(s)), features %s\n",
-		pm.LearnerName, len(set.X), strings.Join(set.Datasets, ", "), crit, set.CostThreads, strings.Join(pm.FeatureNames, ", "))
+		pm.LearnerName, len(set.X), strings.Join(set.Datasets, ", "), crit, set.CostThreads, featDesc)
 	from := "Algorithm 1, theta " + strconv.FormatFloat(*theta, 'g', -1, 64) + " pp"
 	if pm.Trace == nil {
 		from = "given"
@@ -398,7 +425,10 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	o := premodel.EvalOptions{MaxSide: b.Manifest.Features.MaxSide, Repeats: *repeats}
-	if *timing {
+	if *timing && p.Backbone != nil {
+		fmt.Fprintf(stderr, "evaluate: a cnn bundle's overhead is its backbone %s's run, not timed here (its cost is in the test store)\n", p.Backbone.Model)
+	}
+	if *timing && p.Backbone == nil {
 		dirs := map[string]string{}
 		for _, d := range set.Datasets {
 			switch {
@@ -484,4 +514,36 @@ func runSelectModels(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprint(stdout, rec.Markdown())
 	fmt.Fprintf(stdout, "\nrecords written to %s\n", *out)
 	return nil
+}
+
+// backboneOf finds the backbone's spec and the dimension of its embedding
+// as modelpick embed stored it in the store.
+func backboneOf(ctx context.Context, storePath, specFile, model string) (*premodel.Backbone, error) {
+	st, err := store.Open(storePath)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	specs, err := bundleSpecs(ctx, st, specFile, []string{model})
+	if err != nil {
+		return nil, fmt.Errorf("train: -backbone %s: %w", model, err)
+	}
+	sha, err := specs[0].FilesSHA256()
+	if err != nil {
+		return nil, fmt.Errorf("train: -backbone %s: %w", model, err)
+	}
+	key := embedding.ConfigKey(model, sha)
+	rows, err := st.Features(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	dims := map[string]bool{}
+	for _, r := range rows {
+		dims[r.Name] = true
+	}
+	if len(dims) == 0 {
+		return nil, fmt.Errorf("train: store %s has no embedding of %s (%s): run `modelpick embed -models SPEC -model %s -data DIR -store %s` on the profiled images",
+			storePath, model, key, model, storePath)
+	}
+	return &premodel.Backbone{Model: model, FilesSHA256: sha, Dims: len(dims)}, nil
 }

@@ -29,6 +29,11 @@ func TestTrainSoftmaxCascade(t *testing.T) {
 		}
 	}
 	bundle := filepath.Join(dir, "cascade")
+	// A cnn premodel before modelpick embed names the fix.
+	if _, _, err := cli(t, "train", "-store", trainDB, "-learner", "cnn", "-backbone", "a", "-models", spec, "-out", bundle); err == nil ||
+		!strings.Contains(err.Error(), "modelpick embed") {
+		t.Errorf("cnn without embeddings: %v", err)
+	}
 	if _, _, err := cli(t, "train", "-store", trainDB, "-learner", "softmax", "-out", bundle, "-budget-ms", "1", "-target-acc", "50"); err == nil {
 		t.Error("both objectives accepted")
 	}
