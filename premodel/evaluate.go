@@ -147,8 +147,20 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 		return r, fmt.Errorf("evaluate: %w", err)
 	}
 
+	bbCol := -1
+	if p.Backbone != nil {
+		if bbCol = test.ModelIndex(p.Backbone.Model); bbCol < 0 {
+			return r, fmt.Errorf("evaluate: test store %s has no latency of the backbone %s: profile it there (modelpick profile -only %s)",
+				test.Store, p.Backbone.Model, p.Backbone.Model)
+		}
+		o.Image = nil // the premodel reads the stored embedding, not image features
+	}
 	var ex *features.Extractor
-	if o.Image != nil {
+	switch {
+	case p.Backbone != nil:
+		r.Notes = append(r.Notes, fmt.Sprintf("cnn premodel: its overhead is the backbone %s's cost from the test store "+
+			"(nothing when it answers itself, its run being the answer) plus the head's decision", p.Backbone.Model))
+	case o.Image != nil:
 		if ex, err = features.NewExtractor(p.FeatureNames, features.Options{MaxSide: o.MaxSide}); err != nil {
 			return r, fmt.Errorf("evaluate: %w", err)
 		}
@@ -156,7 +168,7 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 			return r, fmt.Errorf("evaluate: max side %d gives features %s, the premodel reads %s", o.MaxSide, ex.ConfigKey(), p.ConfigKey)
 		}
 		r.Overhead.FeaturesMeasured = true
-	} else {
+	default:
 		r.Notes = append(r.Notes, "feature extraction not timed (no image files): latency includes the decision only")
 	}
 	other := p.WithEscalation(!p.Confidence.Escalate)
@@ -224,13 +236,18 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 	}
 	oracle := fixedMethod("oracle (all models)", "oracle", test, oracleAll)
 	name := "premodel " + p.LearnerName
-	own := premodelMethod(name, test, decs, featMS, decMS)
+	ownFeat, otherFeat := featMS, featMS
+	if bbCol >= 0 {
+		ownFeat, otherFeat = backboneMS(test, bbCol, decs), backboneMS(test, bbCol, otherDecs)
+		r.Overhead.FeaturesMeanMS, r.Overhead.FeaturesP95MS = mean(ownFeat), p95(ownFeat)
+	}
+	own := premodelMethod(name, test, decs, ownFeat, decMS)
 	otherName := name + map[bool]string{true: " + escalation", false: " without escalation"}[other.Confidence.Escalate]
 	if p.Confidence.Escalate {
 		name += " + escalation"
 		own.Name = name
 	}
-	r.Methods = append(r.Methods, own, premodelMethod(otherName, test, otherDecs, featMS, decMS))
+	r.Methods = append(r.Methods, own, premodelMethod(otherName, test, otherDecs, otherFeat, decMS))
 	best := -1.0
 	for j, m := range test.Models {
 		idx := make([]int, n)
@@ -278,6 +295,18 @@ func pick(c bool, a, b int) int {
 }
 
 // premodelMethod summarises the premodel's decisions.
+// backboneMS is a cnn premodel's backbone cost per image: the backbone's
+// latency, unless the decision runs the backbone itself.
+func backboneMS(test *Set, col int, decs []Decision) []float64 {
+	out := make([]float64, len(decs))
+	for i, d := range decs {
+		if d.Model != test.Models[col] {
+			out[i] = test.Cost[col]
+		}
+	}
+	return out
+}
+
 func premodelMethod(name string, test *Set, decs []Decision, featMS, decMS []float64) Method {
 	n := len(decs)
 	m := Method{Name: name, Kind: "premodel", Share: map[string]float64{}}
