@@ -50,6 +50,15 @@
 // changed or missing file (naming it), and features that this build would
 // compute differently.
 //
+// The manifest's "router" names the kind of bundle: "learner" (the
+// default, for manifests written before the field), "cnn" (a Premodel
+// whose features are a backbone's stored embedding; the "backbone" entry
+// names the model, the dimension and the files' hash: [Premodel.Backbone])
+// or "softmax-cascade" ([WriteCascadeBundle]: the "cascade" entry holds the
+// levels in cost order, the thresholds and the calibration, and there is
+// no learner; [SoftmaxCascade] is the router, [EvaluateCascade] its
+// evaluation from a test store's stored scores and costs).
+//
 // # Evaluation
 //
 // [Evaluate] routes every image of a test set profiled and featured
