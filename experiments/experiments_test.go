@@ -309,8 +309,15 @@ func TestVerify(t *testing.T) {
 	o := tp.options(t, true)
 	tp.runAll(t, o)
 	verified := 0
+	seen := map[string]bool{}
 	for _, r := range o.Runner.Records() {
+		first := !seen[r.Key]
+		seen[r.Key] = true
 		switch r.Status {
+		case pipeline.StatusHit:
+			if first {
+				t.Errorf("verify: stage %s was not re-run the first time it was asked for", r.Stage)
+			}
 		case pipeline.StatusVerified:
 			verified++
 		case pipeline.StatusVaries:

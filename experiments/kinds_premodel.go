@@ -91,6 +91,7 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 		top1, top5, ms, over, p, r, f, of, sel []float64
 		hasPRF, hasTop5                        bool
 		cands                                  []string
+		share                                  map[string]float64
 	}
 	var order []string
 	by := map[string]*acc{}
@@ -104,7 +105,7 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 		for _, m := range append(append([]stages.FoldMethod{}, fold.Methods...), fold.Baselines...) {
 			a, ok := by[m.Name]
 			if !ok {
-				a = &acc{kind: m.Kind, hasPRF: m.Precision != nil, hasTop5: m.Kind != "baseline"}
+				a = &acc{kind: m.Kind, hasPRF: m.Precision != nil, hasTop5: m.Kind != "baseline", share: map[string]float64{}}
 				by[m.Name] = a
 				order = append(order, m.Name)
 			}
@@ -114,6 +115,9 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 			}
 			if oracle > 0 {
 				a.of = append(a.of, 100*m.Top1/oracle)
+			}
+			for model, v := range m.Share {
+				a.share[model] += v / float64(len(out.Folds))
 			}
 			if m.Kind == "premodel" {
 				a.sel = append(a.sel, fold.SelectionAcc)
@@ -161,9 +165,34 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 		}
 		r.PrecisionPct, r.RecallPct, r.F1Pct = geoPtr(a.p, a.hasPRF), geoPtr(a.r, a.hasPRF), geoPtr(a.f, a.hasPRF)
 		r.OfOraclePct, _, _ = geo(a.of)
+		if a.kind != "single" {
+			r.Routing = routing(a.share, out.Models, cost)
+		}
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// routing lists the shares of images per model, cheapest model first,
+// "none" (no prediction) last.
+func routing(share map[string]float64, models []string, cost map[string]float64) string {
+	order := slices.Clone(models)
+	slices.SortStableFunc(order, func(a, b string) int {
+		switch {
+		case cost[a] < cost[b]:
+			return -1
+		case cost[a] > cost[b]:
+			return 1
+		}
+		return 0
+	})
+	var parts []string
+	for _, m := range append(order, "none") {
+		if v := share[m]; v > 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.1f%%", m, v))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func premodelSettings(s *Spec, e *Env) map[string]any {

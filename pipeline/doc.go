@@ -46,5 +46,6 @@
 // their identity). Differences in fields the stage declares Volatile
 // (measured latencies, timings) are reported as "varies"; any other
 // difference is "differs" and exposes nondeterminism. The cached output
-// is kept either way, so downstream stages see the same inputs.
+// is kept either way, so downstream stages see the same inputs. A stage
+// that several experiments share is re-run once per run.
 package pipeline

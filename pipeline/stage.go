@@ -99,9 +99,10 @@ type Runner struct {
 	// Revision is the code revision recorded with each computed entry.
 	Revision string
 
-	hash    hasher
-	mu      sync.Mutex
-	records []Record
+	hash     hasher
+	mu       sync.Mutex
+	records  []Record
+	verified map[string]bool // keys verify already re-ran in this run
 }
 
 // NewRunner returns a runner on the cache folder root, creating it.
@@ -150,6 +151,21 @@ func (r *Runner) log() io.Writer {
 		return io.Discard
 	}
 	return r.Log
+}
+
+// firstVerify reports whether key has not been verified yet in this run
+// (many experiments share a stage: it is re-run once), and marks it.
+func (r *Runner) firstVerify(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.verified[key] {
+		return false
+	}
+	if r.verified == nil {
+		r.verified = map[string]bool{}
+	}
+	r.verified[key] = true
+	return true
 }
 
 // description is what a cache key hashes.
@@ -216,7 +232,7 @@ func Do[I, O any](ctx context.Context, r *Runner, s Stage[I, O], in I) (O, error
 		var out O
 		if err := json.Unmarshal(e.Output, &out); err == nil {
 			rec := Record{Stage: s.Name, Key: key, Status: StatusHit, ComputeSeconds: e.Seconds, ComputedAt: e.CreatedAt, Revision: e.Revision}
-			if r.Verify {
+			if r.Verify && r.firstVerify(key) {
 				if err := verify(ctx, r, s, in, e, &rec); err != nil {
 					return zero, err
 				}

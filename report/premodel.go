@@ -32,10 +32,10 @@ func MethodTable(rows []MethodSummary) string {
 		}
 		out = append(out, []string{r.Dataset, name, fmt.Sprintf("%s [%s, %s]", f1(r.Top1Pct), f1(r.Top1MinPct), f1(r.Top1MaxPct)),
 			opt(r.Top5Pct), fmt.Sprintf("%s [%s, %s]", f2(r.MeanMS), f2(r.MeanMinMS), f2(r.MeanMaxMS)), f2(r.OverheadMS),
-			opt(r.PrecisionPct), opt(r.RecallPct), opt(r.F1Pct), f1(r.OfOraclePct), opt(r.SelectionAccPct), e})
+			opt(r.PrecisionPct), opt(r.RecallPct), opt(r.F1Pct), f1(r.OfOraclePct), opt(r.SelectionAccPct), r.Routing, e})
 	}
 	return Markdown([]string{"images", "method", "top-1 % [min, max]", "top-5 %", "mean ms [min, max]", "premodel ms",
-		"precision %", "recall %", "F1 %", "of oracle %", "selection %", "energy"}, out)
+		"precision %", "recall %", "F1 %", "of oracle %", "selection %", "routed to", "energy"}, out)
 }
 
 // CurveTable lists the curves' points.

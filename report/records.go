@@ -162,6 +162,9 @@ type MethodSummary struct {
 	// SelectionAccPct is how often the premodel named the optimum
 	// candidate (premodels only).
 	SelectionAccPct *float64 `json:"selection_accuracy_pct"`
+	// Routing is the share of images each model answered (mean over the
+	// folds), e.g. "a 61.2%, c 38.8%"; empty for single models.
+	Routing string `json:"routing"`
 	// EnergyJ is nil when not measured; EnergyStatus says why.
 	EnergyJ      *float64 `json:"energy_j"`
 	EnergyStatus string   `json:"energy_status"`

@@ -95,7 +95,8 @@ type PremodelCVOut struct {
 	Folds        []PremodelFold `json:"folds"`
 }
 
-const premodelCVVersion = "1"
+// premodelCVVersion 2: precision, recall and F1 summed in class order.
+const premodelCVVersion = "2"
 
 // PremodelCV trains the premodel on k-1 folds and evaluates it on the
 // k-th (premodel.Train, premodel.Evaluate), stratified by each image's
@@ -304,8 +305,15 @@ func prf(test *premodel.Set, chosen []string, pred map[[2]string]int) (*float64,
 			fn[it.Label]++
 		}
 	}
-	var p, r, f float64
+	// Sum in class order: map order would change the last bits (verify
+	// caught it).
+	order := make([]int, 0, len(classes))
 	for c := range classes {
+		order = append(order, c)
+	}
+	slices.Sort(order)
+	var p, r, f float64
+	for _, c := range order {
 		var pc, rc float64
 		if tp[c]+fp[c] > 0 {
 			pc = float64(tp[c]) / float64(tp[c]+fp[c])
