@@ -63,6 +63,26 @@ func TestCascadeBundleRoundTrip(t *testing.T) {
 		}
 	}
 
+	// Evaluated on the store: every model scores 0.5 top-1, so small
+	// (threshold 0.6) always escalates and mid (threshold 0.4) answers.
+	st, err = store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp, err := baselines.LoadProfile(context.Background(), st, baselines.LoadOptions{Criterion: "top1", Costs: testCost})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := EvaluateCascade(b.Cascade, Top1, bp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Cascade; rep.Images != 20 || r.MeanMS != 3 || r.Share["mid"] != 100 || r.Runs != 2 ||
+		r.Accuracy != rep.Singles["mid"].Accuracy || rep.Oracle.Accuracy < r.Accuracy {
+		t.Errorf("evaluated on the store: %+v", rep)
+	}
+
 	// A tampered model file is refused; a manifest without levels too.
 	mf := filepath.Join(out, "models", "mid", "mid.onnx")
 	if err := os.WriteFile(mf, []byte("changed"), 0o644); err != nil {
