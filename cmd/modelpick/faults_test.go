@@ -49,12 +49,14 @@ func TestProfileSurvivesTenKills(t *testing.T) {
 	for k := range 10 {
 		// Two kills during start-up; then each kill waits for a random
 		// number of new predictions (on average an even share of what is
-		// left below 90% of the total) plus up to about one transaction's
+		// left below 60% of the total: the 40% left after the last target
+		// keeps a starved parent on a loaded machine from missing the
+		// child's end) plus up to about one transaction's
 		// time, so it may land before, inside or after a commit.
 		target := int64(0)
 		jitter := time.Duration(rng.Int64N(int64(50 * time.Millisecond)))
 		if k >= 2 {
-			share := (total*9/10 - stored) / int64(10-k)
+			share := (total*6/10 - stored) / int64(10-k)
 			target = stored + 1 + rng.Int64N(max(1, 2*share))
 			jitter = time.Duration(rng.Int64N(int64(3 * time.Millisecond)))
 		}
