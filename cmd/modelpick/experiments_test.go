@@ -115,12 +115,13 @@ func TestRunAndReproduceCommands(t *testing.T) {
 		t.Errorf("verify: %v\n%s", err, out)
 	}
 	// run: one spec; a malformed one stops everything, naming file, line, field.
-	if _, _, err := cli(t, "run", "-cache", filepath.Join(root, "cache2"), filepath.Join(exp, "table2.yaml")); err != nil {
+	out2 := []string{"-results", filepath.Join(root, "results2"), "-figures", filepath.Join(root, "figures2")}
+	if _, _, err := cli(t, append(append([]string{"run", "-cache", filepath.Join(root, "cache2")}, out2...), filepath.Join(exp, "table2.yaml"))...); err != nil {
 		t.Errorf("run: %v", err)
 	}
 	bad := filepath.Join(exp, "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nartifact: X\nkind: feature-list\nseed: x\n"), 0o644)
-	_, _, err = cli(t, "run", "-cache", filepath.Join(root, "cache3"), filepath.Join(exp, "table2.yaml"), bad)
+	_, _, err = cli(t, append(append([]string{"run", "-cache", filepath.Join(root, "cache3")}, out2...), filepath.Join(exp, "table2.yaml"), bad)...)
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4: field seed") {
 		t.Errorf("bad spec: %v", err)
 	}
