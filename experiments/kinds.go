@@ -56,9 +56,7 @@ func Kinds() map[string]Kind {
 		{Name: "model-count", Summary: "number of models in the premodel, with min-max inference time (Fig 11)",
 			Needs: premodelNeeds("learner"), Allows: []string{"latency"}, Run: runModelCount},
 		{Name: "cnn-premodel", Summary: "the CNN premodel (a frozen backbone's embedding + a trained head) beside the kNN premodel (Fig 9)",
-			Pending: "the CNN premodel (packages embedding and learners' cnn head) runs by hand (modelpick embed, then modelpick " +
-				"baselines -premodels cnn@embedding) but is not wired into the pipeline yet: it needs an embedding stage",
-			Needs: premodelNeeds("learner"), Allows: []string{"latency"}},
+			Needs: premodelNeeds("learner"), Allows: []string{"latency"}, Run: runCNNPremodel},
 		{Name: "budget-curve", Summary: "cost/accuracy curve of the budget knob and the softmax cascade, single models as points",
 			Needs: append(premodelNeeds("learner"), "timing_images"), Allows: []string{"latency"}, Run: runBudgetCurve},
 	}

@@ -133,22 +133,21 @@ func tinySpecs() map[string]string {
 	featsel := common + "learner: knn\nk: 3\nfolds: 3\nseed: 1\nthreshold: 0.75\ntolerance: 0.5\n"
 	premodel := common + "criterion: top1\nk: 3\nfolds: 3\nseed: 1\ntheta: 0.5\nthreshold: 0.75\ntolerance: 0.5\n"
 	return map[string]string{
-		"table1":  "artifact: Table 1\ntitle: tiny\nkind: motivation-correctness\n" + common + "only: [d, c, b, a]\n",
-		"fig1d":   "artifact: Fig 1d\ntitle: tiny\nkind: motivation-latency\n" + common + "only: [a, b, c, d]\n",
-		"table2":  "artifact: Table 2\ntitle: tiny\nkind: feature-list\n",
-		"fig5":    "artifact: Fig 5\ntitle: tiny\nkind: optimum-shares\n" + common + "criterion: top1\ntheta: 0.5\n",
-		"fig6":    "artifact: Fig 6\ntitle: tiny\nkind: selection-trace\n" + common + "criterion: top1\ntheta: 0.5\n",
-		"table3":  "artifact: Table 3\ntitle: tiny\nkind: correlation-filter\n" + featsel + "criterion: top1\n",
-		"table4":  "artifact: Table 4\ntitle: tiny\nkind: kept-features\n" + featsel + "criterion: top1\n",
-		"fig12":   "artifact: Fig 12\ntitle: tiny\nkind: importance\n" + featsel + "criteria: [top1, top5]\n",
-		"fig13":   "artifact: Fig 13\ntitle: tiny\nkind: feature-sweep\n" + featsel + "criterion: top1\ntiming_images: 0\n",
-		"scale":   "artifact: Scale\ntitle: tiny\nkind: paper-scale\nimport:\n  dir: topk\n  format: topk\n  dataset: tiny-val\n  ground_truth: topk/gt.txt\nlatency: latency.yaml\ncriterion: top1\ntheta: 0.5\n",
-		"fig8":    "artifact: Fig 8\ntitle: tiny\nkind: overall\n" + premodel + "learner: knn-cascade\n",
-		"fig9":    "artifact: Fig 9\ntitle: tiny\nkind: premodel-learners\n" + premodel + "learners: [knn, dt, svm]\n",
-		"fig10":   "artifact: Fig 10\ntitle: tiny\nkind: hierarchies\n" + premodel + "learners: [knn.knn, knn.dt, dt.svm]\n",
-		"fig11":   "artifact: Fig 11\ntitle: tiny\nkind: model-count\n" + premodel + "learner: knn\n",
-		"budget":  "artifact: Budget\ntitle: tiny\nkind: budget-curve\n" + premodel + "learner: knn\ntiming_images: 0\n",
-		"pending": "artifact: Fig 9b\ntitle: tiny\nkind: cnn-premodel\n" + premodel + "learner: knn\n",
+		"table1": "artifact: Table 1\ntitle: tiny\nkind: motivation-correctness\n" + common + "only: [d, c, b, a]\n",
+		"fig1d":  "artifact: Fig 1d\ntitle: tiny\nkind: motivation-latency\n" + common + "only: [a, b, c, d]\n",
+		"table2": "artifact: Table 2\ntitle: tiny\nkind: feature-list\n",
+		"fig5":   "artifact: Fig 5\ntitle: tiny\nkind: optimum-shares\n" + common + "criterion: top1\ntheta: 0.5\n",
+		"fig6":   "artifact: Fig 6\ntitle: tiny\nkind: selection-trace\n" + common + "criterion: top1\ntheta: 0.5\n",
+		"table3": "artifact: Table 3\ntitle: tiny\nkind: correlation-filter\n" + featsel + "criterion: top1\n",
+		"table4": "artifact: Table 4\ntitle: tiny\nkind: kept-features\n" + featsel + "criterion: top1\n",
+		"fig12":  "artifact: Fig 12\ntitle: tiny\nkind: importance\n" + featsel + "criteria: [top1, top5]\n",
+		"fig13":  "artifact: Fig 13\ntitle: tiny\nkind: feature-sweep\n" + featsel + "criterion: top1\ntiming_images: 0\n",
+		"scale":  "artifact: Scale\ntitle: tiny\nkind: paper-scale\nimport:\n  dir: topk\n  format: topk\n  dataset: tiny-val\n  ground_truth: topk/gt.txt\nlatency: latency.yaml\ncriterion: top1\ntheta: 0.5\n",
+		"fig8":   "artifact: Fig 8\ntitle: tiny\nkind: overall\n" + premodel + "learner: knn-cascade\n",
+		"fig9":   "artifact: Fig 9\ntitle: tiny\nkind: premodel-learners\n" + premodel + "learners: [knn, dt, svm]\n",
+		"fig10":  "artifact: Fig 10\ntitle: tiny\nkind: hierarchies\n" + premodel + "learners: [knn.knn, knn.dt, dt.svm]\n",
+		"fig11":  "artifact: Fig 11\ntitle: tiny\nkind: model-count\n" + premodel + "learner: knn\n",
+		"budget": "artifact: Budget\ntitle: tiny\nkind: budget-curve\n" + premodel + "learner: knn\ntiming_images: 0\n",
 	}
 }
 

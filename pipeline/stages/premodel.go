@@ -43,6 +43,10 @@ type PremodelCVIn struct {
 	Baselines bool `json:"baselines"`
 	// Platform names the machine the overhead is timed on.
 	Platform string `json:"platform"`
+	// Backbone, when set, makes this a CNN premodel: Names and ConfigKey
+	// are the backbone's stored embedding (the Embedding stage), and its
+	// overhead is the backbone's cost from the store's costs table.
+	Backbone *premodel.Backbone `json:"backbone,omitempty"`
 }
 
 // FoldMethod is one method's outcome on one test fold.
@@ -179,6 +183,10 @@ func premodelCV(ctx context.Context, in PremodelCVIn) (PremodelCVOut, error) {
 		p, err := premodel.Train(train, o)
 		if err != nil {
 			return out, fmt.Errorf("fold %d: %w", f, err)
+		}
+		if in.Backbone != nil {
+			bb := *in.Backbone
+			p.Backbone = &bb
 		}
 		rep, err := premodel.Evaluate(ctx, p, test, premodel.EvalOptions{Image: image})
 		if err != nil {
