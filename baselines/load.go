@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 
 	"github.com/modelpick/modelpick/store"
@@ -123,29 +122,20 @@ func CostsOf(ctx context.Context, st *store.Store) (map[string]float64, string, 
 	if err != nil {
 		return nil, "", fmt.Errorf("baselines: %w", err)
 	}
-	byThreads := map[int]map[string]float64{}
-	for _, c := range rows {
-		if byThreads[c.Threads] == nil {
-			byThreads[c.Threads] = map[string]float64{}
-		}
-		byThreads[c.Threads][c.Model] = c.MeanMS
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
 	}
-	var full []int
-	for th, m := range byThreads {
-		if len(m) == len(ms) {
-			full = append(full, th)
-		}
-	}
-	if len(full) == 0 {
+	th, by, ok := store.CommonThreads(rows, names)
+	if !ok {
 		return nil, "", fmt.Errorf("baselines: store %s has no latency for every model at one thread count: "+
 			"run modelpick profile -cost on the device, or pass the store that has the costs", st.Path())
 	}
-	slices.Sort(full)
-	th := full[0]
-	if slices.Contains(full, 1) {
-		th = 1
+	out := make(map[string]float64, len(by))
+	for name, c := range by {
+		out[name] = c.MeanMS
 	}
-	return byThreads[th], fmt.Sprintf("%s: mean latency at %d thread(s)", st.Path(), th), nil
+	return out, fmt.Sprintf("%s: mean latency at %d thread(s)", st.Path(), th), nil
 }
 
 // Features returns, for each image of p, the stored values of the named

@@ -266,34 +266,10 @@ func modelCosts(ctx context.Context, st *store.Store, models []string) ([]float6
 	if err != nil {
 		return nil, "", fmt.Errorf("featsel: %w", err)
 	}
-	byThreads := map[int]map[string]float64{}
-	for _, c := range costs {
-		if byThreads[c.Threads] == nil {
-			byThreads[c.Threads] = map[string]float64{}
-		}
-		byThreads[c.Threads][c.Model] = c.MeanMS
-	}
-	var threads []int
-	for th, m := range byThreads {
-		full := true
-		for _, name := range models {
-			if _, ok := m[name]; !ok {
-				full = false
-			}
-		}
-		if full {
-			threads = append(threads, th)
-		}
-	}
-	if len(threads) > 0 {
-		slices.Sort(threads)
-		th := threads[0]
-		if slices.Contains(threads, 1) {
-			th = 1
-		}
+	if th, by, ok := store.CommonThreads(costs, models); ok {
 		out := make([]float64, len(models))
 		for i, name := range models {
-			out[i] = byThreads[th][name]
+			out[i] = by[name].MeanMS
 		}
 		return out, fmt.Sprintf("costs table: mean latency (ms) at %d thread(s)", th), nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/modelpick/modelpick/store"
@@ -166,33 +165,9 @@ func (v *View) loadCost(ctx context.Context, st *store.Store, lat *Latency) erro
 	if err != nil {
 		return err
 	}
-	byThreads := map[int]map[string]float64{}
-	for _, c := range costs {
-		if byThreads[c.Threads] == nil {
-			byThreads[c.Threads] = map[string]float64{}
-		}
-		byThreads[c.Threads][c.Model] = c.MeanMS
-	}
-	var threads []int
-	for th, m := range byThreads {
-		full := true
-		for _, name := range v.Models {
-			if _, ok := m[name]; !ok {
-				full = false
-			}
-		}
-		if full {
-			threads = append(threads, th)
-		}
-	}
-	if len(threads) > 0 {
-		slices.Sort(threads)
-		th := threads[0]
-		if slices.Contains(threads, 1) {
-			th = 1
-		}
+	if th, by, ok := store.CommonThreads(costs, v.Models); ok {
 		for i, name := range v.Models {
-			v.Cost[i] = byThreads[th][name]
+			v.Cost[i] = by[name].MeanMS
 		}
 		v.CostSource = fmt.Sprintf("measured mean latency (ms) on this device at %d thread(s)", th)
 		return nil
