@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/modelpick/modelpick/baselines"
-	"github.com/modelpick/modelpick/internal/imgtest"
-	"github.com/modelpick/modelpick/tflite/tflitetest"
 )
 
 // TestBaselinesEndToEnd runs profile → features → embed → baselines on
@@ -17,24 +15,7 @@ import (
 // pooled embedding feeds the CNN premodel) and two generated image sets.
 func TestBaselinesEndToEnd(t *testing.T) {
 	dir, spec, data := tinyProject(t, 24)
-	if err := os.WriteFile(filepath.Join(dir, "pooled.tflite"),
-		tflitetest.Encode(tflitetest.PooledClassifier(), tflitetest.Options{}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(spec, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString("  - {name: pooled, files: [pooled.tflite], input_size: 8, mean: [128, 128, 128], std: [128, 128, 128], " +
-		"crop_fraction: 1, label_offset: 1, num_classes: 10}\n"); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	labels := []int{8, 9, 7, 9}
-	testData := filepath.Join(dir, "test-set")
-	if _, err := imgtest.WriteSet(testData, 12, 20, func(i int) int { return labels[i%4] }); err != nil {
-		t.Fatal(err)
-	}
+	testData := addPooledBackbone(t, dir, spec)
 	trainDB, testDB := filepath.Join(dir, "train.db"), filepath.Join(dir, "test.db")
 	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
 		if _, _, err := cli(t, "profile", "-models", spec, "-data", c[0], "-store", c[1], "-quiet",

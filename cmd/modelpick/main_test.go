@@ -17,6 +17,7 @@ import (
 	"github.com/modelpick/modelpick/internal/imgtest"
 	"github.com/modelpick/modelpick/internal/onnxtest"
 	"github.com/modelpick/modelpick/store"
+	"github.com/modelpick/modelpick/tflite/tflitetest"
 )
 
 // TestMain lets the test binary act as the modelpick command, so the
@@ -283,4 +284,32 @@ func predictionCount(t *testing.T, path string) int64 {
 		return 0
 	}
 	return c["predictions"]
+}
+
+// addPooledBackbone adds a tiny TFLite classifier with a pooled embedding
+// ("pooled", the CNN premodel's backbone) to a tinyProject's spec, and
+// writes a second labelled set to test on; it returns that set's folder.
+func addPooledBackbone(t *testing.T, dir, spec string) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "pooled.tflite"),
+		tflitetest.Encode(tflitetest.PooledClassifier(), tflitetest.Options{}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(spec, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("  - {name: pooled, files: [pooled.tflite], input_size: 8, mean: [128, 128, 128], std: [128, 128, 128], " +
+		"crop_fraction: 1, label_offset: 1, num_classes: 10}\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	labels := []int{8, 9, 7, 9}
+	testData := filepath.Join(dir, "test-set")
+	if _, err := imgtest.WriteSet(testData, 12, 20, func(i int) int { return labels[i%4] }); err != nil {
+		t.Fatal(err)
+	}
+	return testData
 }
