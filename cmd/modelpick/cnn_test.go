@@ -17,13 +17,7 @@ import (
 func TestTrainCNNPremodel(t *testing.T) {
 	dir, spec, data := tinyProject(t, 24)
 	testData := addPooledBackbone(t, dir, spec)
-	trainDB, testDB := filepath.Join(dir, "train.db"), filepath.Join(dir, "test.db")
-	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
-		if _, _, err := cli(t, "profile", "-models", spec, "-data", c[0], "-store", c[1], "-quiet",
-			"-min-runs", "5", "-max-runs", "20", "-ci-width", "0.5", "-meter", "none"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	trainDB, testDB := profilePair(t, dir, spec, data, testData)
 	bundle := filepath.Join(dir, "cnn")
 	train := []string{"train", "-store", trainDB, "-learner", "cnn", "-backbone", "pooled", "-models", spec, "-theta", "0", "-out", bundle}
 	if _, _, err := cli(t, train...); err == nil || !strings.Contains(err.Error(), "modelpick embed") {

@@ -306,10 +306,33 @@ func addPooledBackbone(t *testing.T, dir, spec string) string {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	testData := writeTestSet(t, dir)
+	return testData
+}
+
+// writeTestSet writes a second labelled set beside a tinyProject's, in
+// another image size (other files, other hashes, the same colours), and
+// returns its folder.
+func writeTestSet(t *testing.T, dir string) string {
+	t.Helper()
 	labels := []int{8, 9, 7, 9}
 	testData := filepath.Join(dir, "test-set")
 	if _, err := imgtest.WriteSet(testData, 12, 20, func(i int) int { return labels[i%4] }); err != nil {
 		t.Fatal(err)
 	}
 	return testData
+}
+
+// profilePair profiles a train and a test set into train.db and test.db
+// with a quick cost profile, for the premodel end-to-end tests.
+func profilePair(t *testing.T, dir, spec, data, testData string) (trainDB, testDB string) {
+	t.Helper()
+	trainDB, testDB = filepath.Join(dir, "train.db"), filepath.Join(dir, "test.db")
+	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
+		if _, _, err := cli(t, "profile", "-models", spec, "-data", c[0], "-store", c[1], "-quiet",
+			"-min-runs", "5", "-max-runs", "20", "-ci-width", "0.5", "-meter", "none"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return trainDB, testDB
 }

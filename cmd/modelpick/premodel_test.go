@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelpick/modelpick/internal/imgtest"
 	"github.com/modelpick/modelpick/premodel"
 )
 
@@ -17,19 +16,8 @@ import (
 // sets, one to train on and one to test on.
 func TestPremodelEndToEnd(t *testing.T) {
 	dir, spec, data := tinyProject(t, 24)
-	labels := []int{8, 9, 7, 9}
-	testData := filepath.Join(dir, "test-set")
-	// Another image size: other files, other hashes, the same colours.
-	if _, err := imgtest.WriteSet(testData, 12, 20, func(i int) int { return labels[i%4] }); err != nil {
-		t.Fatal(err)
-	}
-	trainDB, testDB := filepath.Join(dir, "train.db"), filepath.Join(dir, "test.db")
-	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
-		if _, _, err := cli(t, "profile", "-models", spec, "-data", c[0], "-store", c[1], "-quiet",
-			"-min-runs", "5", "-max-runs", "20", "-ci-width", "0.5", "-meter", "none"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testData := writeTestSet(t, dir)
+	trainDB, testDB := profilePair(t, dir, spec, data, testData)
 	// Training before features names the fix.
 	bundle := filepath.Join(dir, "bundle")
 	if _, _, err := cli(t, "train", "-store", trainDB, "-out", bundle, "-features", "contrast,hue1"); err == nil ||

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelpick/modelpick/internal/imgtest"
 	"github.com/modelpick/modelpick/premodel"
 )
 
@@ -16,18 +15,8 @@ import (
 // classify → evaluate on tiny generated models: no features needed.
 func TestTrainSoftmaxCascade(t *testing.T) {
 	dir, spec, data := tinyProject(t, 24)
-	labels := []int{8, 9, 7, 9}
-	testData := filepath.Join(dir, "test-set")
-	if _, err := imgtest.WriteSet(testData, 12, 20, func(i int) int { return labels[i%4] }); err != nil {
-		t.Fatal(err)
-	}
-	trainDB, testDB := filepath.Join(dir, "train.db"), filepath.Join(dir, "test.db")
-	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
-		if _, _, err := cli(t, "profile", "-models", spec, "-data", c[0], "-store", c[1], "-quiet",
-			"-min-runs", "5", "-max-runs", "20", "-ci-width", "0.5", "-meter", "none"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testData := writeTestSet(t, dir)
+	trainDB, testDB := profilePair(t, dir, spec, data, testData)
 	bundle := filepath.Join(dir, "cascade")
 	// A cnn premodel before modelpick embed names the fix.
 	if _, _, err := cli(t, "train", "-store", trainDB, "-learner", "cnn", "-backbone", "a", "-models", spec, "-out", bundle); err == nil ||
