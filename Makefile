@@ -14,6 +14,8 @@ ORT_DEFAULT := $(MODELPICK_CACHE)/ort/$(ORT_VERSION)/linux-$(ORT_ARCH)/libonnxru
 export MODELPICK_ORT_LIB ?= $(ORT_DEFAULT)
 BIN := bin/modelpick
 GO ?= go
+# One log per checkout, so two checkouts testing at once do not share it.
+MODELPICK_TESTLOG ?= $(MODELPICK_CACHE)/test-$(notdir $(CURDIR)).log
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: help deps sysdeps ort gomod build test lint reproduce smoke report clean
@@ -69,11 +71,11 @@ test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	@mkdir -p $(MODELPICK_CACHE)
-	@$(GO) test -count=1 -v -timeout 30m ./... 2>&1 | tee $(MODELPICK_CACHE)/test.log | grep -v '^=== \(RUN\|PAUSE\|CONT\)' ; \
+	@$(GO) test -count=1 -v -timeout 30m ./... 2>&1 | tee $(MODELPICK_TESTLOG) | grep -v '^=== \(RUN\|PAUSE\|CONT\)' ; \
 	status=$${PIPESTATUS[0]}; \
-	pass=$$(grep -c -- '--- PASS' $(MODELPICK_CACHE)/test.log || true); \
-	fail=$$(grep -c -- '--- FAIL' $(MODELPICK_CACHE)/test.log || true); \
-	skip=$$(grep -c -- '--- SKIP' $(MODELPICK_CACHE)/test.log || true); \
+	pass=$$(grep -c -- '--- PASS' $(MODELPICK_TESTLOG) || true); \
+	fail=$$(grep -c -- '--- FAIL' $(MODELPICK_TESTLOG) || true); \
+	skip=$$(grep -c -- '--- SKIP' $(MODELPICK_TESTLOG) || true); \
 	echo "tests: $$pass passed, $$fail failed, $$skip skipped"; \
 	exit $$status
 
