@@ -2,9 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -139,42 +142,157 @@ func writeResult(t *testing.T, dir, name, status string, measures string) {
 
 func TestClaimsAndReproduce(t *testing.T) {
 	dir := t.TempDir()
-	writeResult(t, dir, "done", "done", `{"n": 3, "share": 61.5, "top": "small", "list": ["a", "b"], "gain": 4.0}`)
+	writeResult(t, dir, "done", "done", `{"n": 3, "share": {"value": 61.5, "lo": 59.5, "hi": 63.5, "method": "paired bootstrap, 2000 resamples, seed 1"},
+		"top": "small", "list": ["a", "b"], "gain": {"value": 4.0, "lo": 1.0, "hi": 7.0, "method": "5 x 10-fold CV"}, "ratio": 1.2,
+		"kinds": {"edges": 14}, "bad": {"value": 9, "lo": 1, "hi": 2}}`)
 	writeResult(t, dir, "waiting", "not attempted", "")
 	claims := filepath.Join(dir, "claims.yaml")
 	os.WriteFile(claims, []byte(`claims:
-  - {id: exact, artifact: done, claim: three models, paper: "3", measure: n, compare: equal, expect: 3, why: same}
-  - {id: list, artifact: done, claim: order, paper: "a, b", measure: list, compare: equal, expect: [a, b], why: same}
-  - {id: near, artifact: done, claim: share, paper: "60%", measure: share, compare: abs, expect: 60, tolerance: 2, why: data}
-  - {id: far, artifact: done, claim: share, paper: "50%", measure: share, compare: abs, expect: 50, tolerance: 2, why: data}
-  - {id: least, artifact: done, claim: gain, paper: "+7.52", measure: gain, compare: at_least, expect: 7.52, tolerance: 5, why: models}
-  - {id: absent, artifact: done, claim: x, paper: "x", measure: nothing, compare: at_least, expect: 1, why: x}
-  - {id: pending, artifact: waiting, claim: y, paper: "y", measure: n, compare: equal, expect: 1, why: y}
+  - {id: exact, artifact: done, claim: three models, section: §3.2, quote: "three models here", paper: "3", measure: n, compare: equal, expect: 3}
+  - {id: list, artifact: done, claim: order, paper: "a, b", measure: list, compare: equal, expect: [a, b], contradiction: "§4 says b, a"}
+  - {id: near, artifact: done, criterion: top1, claim: share, paper: "60%", measure: share, compare: abs, expect: 60, tolerance: 5, why: data}
+  - {id: far, artifact: done, criterion: top1, claim: share, paper: "50%", measure: share, compare: abs, expect: 50, tolerance: 2, why: data}
+  - {id: straddle, artifact: done, criterion: top5, claim: gain, paper: "+3", measure: gain, compare: at_least, expect: 3, why: models}
+  - {id: point, artifact: done, claim: ratio, paper: "1.5x", measure: ratio, compare: between, expect: [1, 1.43]}
+  - {id: absent, artifact: done, claim: x, paper: "x", measure: nothing, compare: at_least, expect: 1}
+  - {id: malformed, artifact: done, claim: x, paper: "x", measure: bad, compare: at_least, expect: 1}
+  - {id: pending, artifact: waiting, claim: y, paper: "y", measure: n, compare: equal, expect: 1}
+  - {id: energy, claim: less energy, section: §5.1, quote: "we reduce the energy", not_comparable: no meter here}
+  - {id: ours, artifact: done, beyond_paper: true, claim: our question, paper: "none", measure: n, compare: at_most, expect: 2, tolerance: 1}
 `), 0o644)
 	cl, err := ReadClaims(claims)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"exact": Reproduced, "list": Reproduced, "near": WithinTolerance, "far": Deviates,
-		"least": WithinTolerance, "absent": NotAttempted, "pending": NotAttempted}
+	want := map[string]struct{ status, reason string }{
+		"exact": {Reproduced, ""}, "list": {Reproduced, ""}, "near": {Reproduced, ""}, "far": {Deviates, ""},
+		"straddle": {Inconclusive, ""}, "point": {Reproduced, ""}, "ours": {Reproduced, ""},
+		"absent":    {NotAttempted, "measure nothing not produced by done"},
+		"malformed": {NotAttempted, "does not hold its value"},
+		"pending":   {NotAttempted, "waiting not attempted: waits"},
+		"energy":    {NotComparable, "no meter here"},
+	}
 	for _, r := range Evaluate(cl, dir) {
-		if r.Status != want[r.ID] {
-			t.Errorf("claim %s: %s (ours %q, reason %q), want %s", r.ID, r.Status, r.Ours, r.Reason, want[r.ID])
+		w := want[r.ID]
+		if r.Status != w.status || !strings.Contains(r.Reason, w.reason) {
+			t.Errorf("claim %s: %s (reason %q), want %s (reason %q)", r.ID, r.Status, r.Reason, w.status, w.reason)
 		}
 	}
-	out, err := Reproduce("# R\n\n{{section \"done\"}}\n{{section \"waiting\"}}\n{{claims}}\n{{timings}}\nn = {{measure \"done\" \"n\"}}\n", dir, cl)
+	out, err := Reproduce("# R\n\n{{section \"done\"}}\n{{section \"waiting\"}}\n{{claims}}\n{{notcomparable}}\n{{tally}}\n{{timings}}\n"+
+		"n = {{measure \"done\" \"n\"}}, share = {{measure \"done\" \"share\"}}\n", dir, cl)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "reproduce.md", []byte(out))
-	// A malformed claims file is refused with the reason.
-	os.WriteFile(claims, []byte("claims:\n  - {id: x, artifact: a, claim: c, paper: p, measure: m, compare: sideways, expect: 1}\n"), 0o644)
-	if _, err := ReadClaims(claims); err == nil || !strings.Contains(err.Error(), "sideways") {
-		t.Errorf("bad compare accepted: %v", err)
+	for _, s := range []string{"61.50 [59.50, 63.50] (a)", "(a) interval: paired bootstrap", "**reproduced** (no interval)",
+		"**inconclusive**", "The paper contradicts itself:** §4 says b, a", "§3.2: “three models here”", "no meter here"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("REPRODUCE.md lacks %q", s)
+		}
 	}
-	os.WriteFile(claims, []byte("claims:\n  - {id: x, artifact: a, claim: c, paper: p, measure: m, compare: equal, expect: 1, colour: red}\n"), 0o644)
-	if _, err := ReadClaims(claims); err == nil || !strings.Contains(err.Error(), "colour") {
-		t.Errorf("unknown field accepted: %v", err)
+	// A malformed claims file is refused with the reason.
+	for bad, reason := range map[string]string{
+		"{id: x, artifact: a, claim: c, paper: p, measure: m, compare: sideways, expect: 1}":             "sideways",
+		"{id: x, artifact: a, claim: c, paper: p, measure: m, compare: equal, expect: 1, colour: red}":   "colour",
+		"{id: x, artifact: a, claim: c, paper: p, measure: m, compare: between, expect: [2, 1]}":         "lo <= hi",
+		"{id: x, artifact: a, claim: c, paper: p, measure: m, compare: abs, expect: 1, tolerance: -1}":   "negative",
+		"{id: x, artifact: a, claim: c, paper: p, measure: m, compare: abs, expect: 1, criterion: top3}": "criterion",
+		"{id: x, claim: c, measure: m, not_comparable: why}":                                             "no measure",
+		"{id: x, claim: c, paper: p, measure: m, compare: equal, expect: 1}":                             "artifact",
+		"{id: x, artifact: a, claim: c, paper: p, measure: m, compare: at_least, expect: many}":          "numeric",
+	} {
+		os.WriteFile(claims, []byte("claims:\n  - "+bad+"\n"), 0o644)
+		if _, err := ReadClaims(claims); err == nil || !strings.Contains(err.Error(), reason) {
+			t.Errorf("%s: accepted or wrong reason: %v", bad, err)
+		}
+	}
+}
+
+// TestStatusRule: an interval within the band is reproduced, wholly
+// outside deviates, across a bound inconclusive; a point is either.
+func TestStatusRule(t *testing.T) {
+	inf := math.Inf(1)
+	for _, c := range []struct {
+		name           string
+		claim          Claim
+		bandLo, bandHi float64
+		lo, hi         float64
+		want           string
+	}{
+		{"abs inside", Claim{Compare: "abs", Expect: 10, Tolerance: 2}, 8, 12, 8.5, 11.9, Reproduced},
+		{"abs on the bounds", Claim{Compare: "abs", Expect: 10, Tolerance: 2}, 8, 12, 8, 12, Reproduced},
+		{"abs below", Claim{Compare: "abs", Expect: 10, Tolerance: 2}, 8, 12, 5, 7.9, Deviates},
+		{"abs above", Claim{Compare: "abs", Expect: 10, Tolerance: 2}, 8, 12, 12.1, 13, Deviates},
+		{"abs straddles low", Claim{Compare: "abs", Expect: 10, Tolerance: 2}, 8, 12, 7, 9, Inconclusive},
+		{"abs straddles both", Claim{Compare: "abs", Expect: 10, Tolerance: 2}, 8, 12, 7, 13, Inconclusive},
+		{"rel inside", Claim{Compare: "rel", Expect: 2.0, Tolerance: 0.25}, 1.5, 2.5, 1.6, 2.4, Reproduced},
+		{"rel straddles", Claim{Compare: "rel", Expect: 2.0, Tolerance: 0.25}, 1.5, 2.5, 1.4, 1.6, Inconclusive},
+		{"rel of a negative", Claim{Compare: "rel", Expect: -2.0, Tolerance: 0.5}, -3, -1, -2, -2, Reproduced},
+		{"at_least inside", Claim{Compare: "at_least", Expect: 7.52, Tolerance: 2}, 5.52, inf, 6, 30, Reproduced},
+		{"at_least outside", Claim{Compare: "at_least", Expect: 7.52, Tolerance: 2}, 5.52, inf, -25, -18, Deviates},
+		{"at_least straddles", Claim{Compare: "at_least", Expect: 0}, 0, inf, -1, 2, Inconclusive},
+		{"at_most inside", Claim{Compare: "at_most", Expect: 1}, -inf, 1, 0.2, 0.9, Reproduced},
+		{"at_most outside", Claim{Compare: "at_most", Expect: 1, Tolerance: 0.5}, -inf, 1.5, 1.6, 2, Deviates},
+		{"at_most straddles", Claim{Compare: "at_most", Expect: 1}, -inf, 1, 0.5, 1.5, Inconclusive},
+		{"between inside", Claim{Compare: "between", Expect: []any{1, 1.43}}, 1, 1.43, 1.1, 1.3, Reproduced},
+		{"between widened", Claim{Compare: "between", Expect: []any{0.78, 0.85}, Tolerance: 0.05}, 0.73, 0.90, 0.74, 0.88, Reproduced},
+		{"between outside", Claim{Compare: "between", Expect: []any{1, 1.43}}, 1, 1.43, 0.5, 0.9, Deviates},
+		{"equal point", Claim{Compare: "equal", Expect: 7}, 7, 7, 7, 7, Reproduced},
+		{"equal point off", Claim{Compare: "equal", Expect: 7}, 7, 7, 8, 8, Deviates},
+		{"equal interval holds it", Claim{Compare: "equal", Expect: 7}, 7, 7, 5, 9, Inconclusive},
+		{"equal interval misses it", Claim{Compare: "equal", Expect: 7}, 7, 7, 1, 3, Deviates},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lo, hi, ok := Band(c.claim)
+			if !ok || math.Abs(lo-c.bandLo) > 1e-9 && !math.IsInf(lo, 0) || math.Abs(hi-c.bandHi) > 1e-9 && !math.IsInf(hi, 0) ||
+				math.IsInf(lo, 0) != math.IsInf(c.bandLo, 0) || math.IsInf(hi, 0) != math.IsInf(c.bandHi, 0) {
+				t.Fatalf("band [%v, %v] (%v), want [%v, %v]", lo, hi, ok, c.bandLo, c.bandHi)
+			}
+			if got := Decide(lo, hi, c.lo, c.hi); got != c.want {
+				t.Errorf("[%v, %v] against [%v, %v]: %s, want %s", c.lo, c.hi, lo, hi, got, c.want)
+			}
+		})
+	}
+	if _, _, ok := Band(Claim{Compare: "equal", Expect: "knn.knn.knn"}); ok {
+		t.Error("a name has a numeric band")
+	}
+}
+
+func TestParseMeasure(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		value   any
+		iv      *Interval
+		wantErr bool
+	}{
+		{`3.5`, 3.5, nil, false},
+		{`"knn"`, "knn", nil, false},
+		{`{"value": 2, "lo": 1, "hi": 3, "method": "m"}`, 2.0, &Interval{Value: 2, Lo: 1, Hi: 3, Method: "m"}, false},
+		{`{"value": 2}`, 2.0, nil, false},
+		{`{"edges": 14}`, map[string]any{"edges": 14.0}, nil, false},
+		{`{"value": 2, "lo": 2.5, "hi": 3}`, nil, nil, true},
+		{`{"value": 2, "lo": 1}`, nil, nil, true},
+		{`{"value": "x", "lo": 1, "hi": 2}`, nil, nil, true},
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(c.in), &v); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ParseMeasure(v)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: error %v", c.in, err)
+			continue
+		}
+		if !c.wantErr && (!reflect.DeepEqual(m.Value, c.value) || !reflect.DeepEqual(m.Interval, c.iv)) {
+			t.Errorf("%s: %+v %+v, want %v %+v", c.in, m.Value, m.Interval, c.value, c.iv)
+		}
+	}
+	// Written by an experiment, read back by the report.
+	b, _ := json.Marshal(map[string]any{"x": Interval{Value: 1, Lo: 0.5, Hi: 1.5, Method: "bootstrap"}})
+	var ms map[string]any
+	json.Unmarshal(b, &ms)
+	if m, err := ParseMeasure(ms["x"]); err != nil || m.Interval == nil || m.Interval.Hi != 1.5 {
+		t.Errorf("round trip: %+v %v", m, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,16 +49,20 @@ type statusView struct {
 //
 //	section NAME     the artifact's block: command and time, our table and
 //	                 figure, its claims with the paper's value and status
-//	claims           every claim in one table
+//	claims           every claim this project checks, in one table
+//	notcomparable    the paper's claims it cannot check, with the reason
+//	tally            how many claims have each status, by criterion
 //	timings          every experiment's status, compute time and command
-//	measure NAME KEY one measured value ("n/a" when absent)
+//	measure NAME KEY one measured value with its interval ("n/a" when absent)
 func Reproduce(tmplText, resultsDir string, claims []Claim) (string, error) {
 	results := Evaluate(claims, resultsDir)
 	funcs := template.FuncMap{
-		"section": func(name string) (string, error) { return section(resultsDir, name, results) },
-		"claims":  func() string { return claimsTable(results, true) },
-		"timings": func() (string, error) { return timings(resultsDir) },
-		"measure": func(name, key string) string { return measureText(resultsDir, name, key) },
+		"section":       func(name string) (string, error) { return section(resultsDir, name, results) },
+		"claims":        func() string { return claimsTable(results, true) },
+		"notcomparable": func() string { return notComparableTable(results) },
+		"tally":         func() string { return tally(results) },
+		"timings":       func() (string, error) { return timings(resultsDir) },
+		"measure":       func(name, key string) string { return measureText(resultsDir, name, key) },
 	}
 	t, err := template.New("REPRODUCE").Funcs(funcs).Option("missingkey=error").Parse(tmplText)
 	if err != nil {
@@ -153,45 +158,154 @@ func day(ts string) string {
 	return ts
 }
 
+// claimsTable lists claims with the paper's words beside ours: in an
+// artifact's section (full) the quote, in the summary (withArtifact) the
+// artifact and section only. Intervals' methods are footnoted below it.
 func claimsTable(rs []ClaimResult, withArtifact bool) string {
-	header := []string{"claim", "paper", "ours", "compared", "status", "why"}
+	header := []string{"claim", "paper", "ours", "holds if", "status", "why"}
 	if withArtifact {
-		header = append([]string{"artifact"}, header...)
+		header = []string{"artifact", "claim", "section", "paper", "ours", "holds if", "status"}
 	}
+	var methods []string
 	var rows [][]string
 	for _, r := range rs {
-		ours := r.Ours
-		why := r.Why
-		if r.Status == NotAttempted {
-			ours = "—"
-			why = r.Reason
+		if r.Status == NotComparable {
+			continue
 		}
-		row := []string{r.Claim.Claim, r.Paper, ours, compared(r.Claim), "**" + r.Status + "**", why}
+		ours := "—"
+		if r.Ours != nil {
+			ours = showMeasured(*r.Ours)
+			if iv := r.Ours.Interval; iv != nil && iv.Method != "" {
+				i := slices.Index(methods, iv.Method)
+				if i < 0 {
+					methods = append(methods, iv.Method)
+					i = len(methods) - 1
+				}
+				ours += fmt.Sprintf(" (%c)", 'a'+i)
+			}
+		}
+		status := "**" + r.Status + "**"
+		switch {
+		case r.NoInterval():
+			status += " (no interval)"
+		case r.Status == NotAttempted:
+			status += ": " + r.Reason
+		}
 		if withArtifact {
-			row = append([]string{r.Artifact}, row...)
+			rows = append(rows, []string{r.Artifact, r.Claim.Claim, sectionOf(r.Claim), r.Paper, ours, holdsIf(r.Claim), status})
+			continue
 		}
-		rows = append(rows, row)
+		rows = append(rows, []string{r.Claim.Claim, paperCell(r.Claim), ours, holdsIf(r.Claim), status, r.Why})
 	}
+	if len(rows) == 0 {
+		return ""
+	}
+	out := Markdown(header, rows)
+	for i, m := range methods {
+		out += fmt.Sprintf("\n(%c) interval: %s\n", 'a'+i, m)
+	}
+	return out
+}
+
+func sectionOf(c Claim) string {
+	if c.BeyondPaper {
+		return "beyond the paper"
+	}
+	return c.Section
+}
+
+// paperCell is the paper's value, where it says it and its words, and
+// where the paper says otherwise.
+func paperCell(c Claim) string {
+	s := c.Paper
+	if c.BeyondPaper {
+		return s + " (beyond the paper)"
+	}
+	if c.Quote != "" {
+		s += fmt.Sprintf(" — %s: “%s”", c.Section, normalizeQuoted(c.Quote))
+	}
+	if c.Contradiction != "" {
+		s += " **The paper contradicts itself:** " + c.Contradiction
+	}
+	return s
+}
+
+// notComparableTable lists the claims this project cannot check, and why.
+func notComparableTable(rs []ClaimResult) string {
+	var rows [][]string
+	for _, r := range rs {
+		if r.Status != NotComparable {
+			continue
+		}
+		why := r.Reason
+		if r.Contradiction != "" {
+			why += " **The paper contradicts itself:** " + r.Contradiction
+		}
+		rows = append(rows, []string{r.Claim.Claim, r.Section, "“" + normalizeQuoted(r.Quote) + "”", why})
+	}
+	return Markdown([]string{"claim", "section", "the paper's words", "why not comparable here"}, rows)
+}
+
+// tally counts the paper's claims by criterion and status, and our own
+// questions apart.
+func tally(rs []ClaimResult) string {
+	groups := []struct{ name, criterion string }{{"top-1", "top1"}, {"top-5", "top5"}, {"neither (features, latency)", ""}}
+	header := append(append([]string{"claims"}, Statuses...), "all", "of which without interval")
+	var rows [][]string
+	count := func(name string, keep func(ClaimResult) bool) {
+		n := map[string]int{}
+		all, noIv := 0, 0
+		for _, r := range rs {
+			if keep(r) {
+				n[r.Status]++
+				all++
+				if r.NoInterval() {
+					noIv++
+				}
+			}
+		}
+		row := []string{name}
+		for _, s := range Statuses {
+			row = append(row, strconv.Itoa(n[s]))
+		}
+		rows = append(rows, append(row, strconv.Itoa(all), strconv.Itoa(noIv)))
+	}
+	for _, g := range groups {
+		count("the paper's, "+g.name, func(r ClaimResult) bool { return !r.BeyondPaper && r.Criterion == g.criterion })
+	}
+	count("the paper's, all", func(r ClaimResult) bool { return !r.BeyondPaper })
+	count("beyond the paper", func(r ClaimResult) bool { return r.BeyondPaper })
 	return Markdown(header, rows)
 }
 
-func compared(c Claim) string {
+// holdsIf is the band in which the claim holds.
+func holdsIf(c Claim) string {
+	lo, hi, ok := Band(c)
+	if !ok {
+		return "= " + show(c.Expect)
+	}
 	e := show(c.Expect)
+	t := show(c.Tolerance)
 	switch c.Compare {
 	case "equal":
 		return "= " + e
 	case "abs":
-		return fmt.Sprintf("%s ± %s", e, show(c.Tolerance))
+		return fmt.Sprintf("%s ± %s", e, t)
 	case "rel":
 		return fmt.Sprintf("%s ± %s%%", e, show(100*c.Tolerance))
+	case "between":
+		if c.Tolerance > 0 {
+			return fmt.Sprintf("in [%s, %s] (%s ± %s)", show(lo), show(hi), e, t)
+		}
+		return fmt.Sprintf("in [%s, %s]", show(lo), show(hi))
 	case "at_least":
 		if c.Tolerance > 0 {
-			return fmt.Sprintf("≥ %s (tolerance %s)", e, show(c.Tolerance))
+			return fmt.Sprintf("≥ %s (%s − %s)", show(lo), e, t)
 		}
 		return "≥ " + e
 	case "at_most":
 		if c.Tolerance > 0 {
-			return fmt.Sprintf("≤ %s (tolerance %s)", e, show(c.Tolerance))
+			return fmt.Sprintf("≤ %s (%s + %s)", show(hi), e, t)
 		}
 		return "≤ " + e
 	}
