@@ -11,8 +11,10 @@
 // from records to markdown (tables.go). Both are registered by name in
 // registry.go, the names an experiment's result lists.
 //
-// Claims (claims.go) are the paper's statements, each with the value the
-// paper gives, our tolerance, and how ours is compared with it; Evaluate
-// gives each a status: reproduced, within tolerance, deviates, or not
-// attempted.
+// Claims (claims.go) are the paper's statements, each with its section and
+// words (quotes.go checks them against the paper's text), the value the
+// paper gives and the band in which ours must lie; Evaluate gives each a
+// status from our measure's interval: reproduced (within the band),
+// deviates (wholly outside), inconclusive (across a bound), not attempted
+// (no measure), or not comparable (the claim says why).
 package report
