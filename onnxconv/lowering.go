@@ -45,27 +45,43 @@ type options struct {
 	// of magnitude slower on x86 (tf2_mobilenet_v2 48 ms vs 2.2 ms, EdgeTPU
 	// 73 ms vs 2.5 ms, one thread).
 	keepInt8Activations bool
-	// weights selects the stored weight type (weightsInt8 by default).
+	// weights selects how weights are stored (weightsSymmetric by default).
 	weights weightMode
 	// embedding adds the pooled embedding as a second output
 	// (ConvertFileWithEmbedding).
 	embedding bool
 }
 
-// weightMode is the 8-bit type QLinearConv weights are stored in. Moving
-// between uint8 and int8 adds or subtracts 128 from codes and zero points:
-// the same real weights, exactly.
+// weightMode is how QLinearConv weights are stored.
 //
-// int8 weights (uint8 activations x int8 weights, "U8S8") are the default:
-// MLAS's fastest path on x86 with VNNI (not measured on ARM64), 1.5-2.5x
-// faster than uint8 weights here (v1 1.0 extractor 4.0 vs 6.0 ms, tf2_mobilenet_v2 2.2
+// weightsSymmetric (the default) stores int8 weights with zero point 0
+// ("U8S8", symmetric). ORT's QLinearConv takes its fast kernels only for
+// symmetric weights (MLAS's ConvSym paths, depthwise included); weights
+// with a non-zero zero point go through its generic im2col + GEMM path with
+// zero-point corrections. mobilenet_v2_1.0_224_quant (per-tensor uint8
+// weights, zero points 60-180) ran 1.8x slower than its twin
+// tf2_mobilenet_v2_1.0_224_ptq (symmetric int8) that way; BenchmarkLadder
+// and BenchmarkNodeProfile measure it. Per-tensor asymmetric weights become
+// symmetric per output channel: a channel whose codes minus zero point lie
+// in [-127, 127] keeps them exactly, with the same scale (no change in the
+// arithmetic); a channel that does not fit is requantised to scale
+// max|w|/127 and its bias rescaled (lossy, see symmetricWeights). Weights
+// already int8 with zero point 0 are copied unchanged.
+//
+// The other modes keep the file's zero points and only move the type:
+// weightsInt8 (the importer's first version) shifts uint8 codes by 128 to
+// int8, weightsKeep keeps the file's type, weightsUint8 stores uint8. Moving
+// between uint8 and int8 adds or subtracts 128 from codes and zero points:
+// the same real weights, exactly. int8 weights were 1.5-2.5x faster than
+// uint8 weights here (v1 1.0 extractor 4.0 vs 6.0 ms, tf2_mobilenet_v2 2.2
 // vs 5.5 ms). Caveat: on x86 with AVX2 but no VNNI, MLAS computes U8S8 with
 // VPMADDUBSW, whose 16-bit pair sums can saturate; there weightsUint8 is
 // the exact choice.
 type weightMode int
 
 const (
-	weightsInt8 weightMode = iota
+	weightsSymmetric weightMode = iota
+	weightsInt8
 	weightsKeep
 	weightsUint8
 )
@@ -255,6 +271,7 @@ func (c *converter) conv(op *tflite.Operator) error {
 	if err != nil {
 		return err
 	}
+	c.macs += ys[0] * ys[1] * ys[2] * outC * kh * kw * cPerIn
 
 	// Weight quantisation: per-tensor, or per output channel along the
 	// TFLite dimension that becomes ONNX axis 0.
@@ -273,37 +290,7 @@ func (c *converter) conv(op *tflite.Operator) error {
 			return fmt.Errorf("weights %q: zero point %d outside %s", wt.Name, z, wt.Type)
 		}
 	}
-	wType, wZPs := wt.Type, wq.ZeroPoint
-	var shift int64
-	switch {
-	case wType == tflite.Int8 && c.opt.weights == weightsUint8:
-		wType, shift = tflite.Uint8, 128
-	case wType == tflite.Uint8 && c.opt.weights == weightsInt8:
-		wType, shift = tflite.Int8, -128
-	}
-	if shift != 0 {
-		wZPs = make([]int64, len(wq.ZeroPoint))
-		for i, z := range wq.ZeroPoint {
-			wZPs[i] = z + shift
-		}
-		for i := range wONNX {
-			wONNX[i] ^= 0x80 // q+128 for int8 -> uint8, q-128 the other way
-		}
-	}
-	wdt, _ := onnxType(wType)
-	wName := c.initializer("w", wdt, []int64{outC, cPerIn, kh, kw}, wONNX)
-	var wScale, wZP string
-	if perChannel {
-		wScale = c.vectorF32(wq.Scale)
-		wZP = c.initializer("wzp", wdt, []int64{outC}, quantBytes(wZPs))
-	} else {
-		wScale = c.scalarF32(wq.Scale[0])
-		wZP = c.zeroPoint(wZPs[0], wType)
-	}
-
-	// Bias: int32 with scale input_scale * weight_scale[c] and zero point 0,
-	// which is exactly what QLinearConv expects, so the bytes copy over.
-	bName := ""
+	var bias []byte
 	if len(op.Inputs) == 3 && op.Inputs[2] >= 0 {
 		bt := &c.sg.Tensors[op.Inputs[2]]
 		if bt.Data == nil || bt.Type != tflite.Int32 || bt.NumElements() != outC {
@@ -312,7 +299,38 @@ func (c *converter) conv(op *tflite.Operator) error {
 		if bt.Quant != nil && slices.ContainsFunc(bt.Quant.ZeroPoint, func(z int64) bool { return z != 0 }) {
 			return fmt.Errorf("bias %q has a non-zero zero point: %w", bt.Name, ErrUnsupported)
 		}
-		bName = c.initializer("b", onnx.TensorProto_INT32, []int64{outC}, bt.Data)
+		bias = bt.Data
+	}
+	sw8 := storedWeights{ty: wt.Type, codes: wONNX, scales: wq.Scale, zps: wq.ZeroPoint, bias: bias}
+	mode := c.opt.weights
+	switch {
+	case mode == weightsSymmetric:
+		sw8 = symmetricWeights(sw8, outC)
+		c.weightChannels += int(outC)
+		c.requantised += sw8.requantised
+	case wt.Type == tflite.Int8 && mode == weightsUint8:
+		sw8 = sw8.shift(tflite.Uint8, 128)
+	case wt.Type == tflite.Uint8 && mode == weightsInt8:
+		sw8 = sw8.shift(tflite.Int8, -128)
+	}
+	wdt, _ := onnxType(sw8.ty)
+	wName := c.initializer("w", wdt, []int64{outC, cPerIn, kh, kw}, sw8.codes)
+	var wScale, wZP string
+	perChannel = len(sw8.scales) > 1
+	if perChannel {
+		wScale = c.vectorF32(sw8.scales)
+		wZP = c.initializer("wzp", wdt, []int64{outC}, quantBytes(sw8.zps))
+	} else {
+		wScale = c.scalarF32(sw8.scales[0])
+		wZP = c.zeroPoint(sw8.zps[0], sw8.ty)
+	}
+
+	// Bias: int32 with scale input_scale * weight_scale[c] and zero point 0,
+	// which is exactly what QLinearConv expects, so the bytes copy over
+	// (rescaled only where symmetricWeights changed a channel's scale).
+	bName := ""
+	if sw8.bias != nil {
+		bName = c.initializer("b", onnx.TensorProto_INT32, []int64{outC}, sw8.bias)
 	}
 
 	x, err := c.nchw(op.Inputs[0])
@@ -340,7 +358,7 @@ func (c *converter) conv(op *tflite.Operator) error {
 		if bName != "" {
 			bs := make([]float32, outC)
 			for i := range bs {
-				bs[i] = xq.scale * wq.Scale[min(i, len(wq.Scale)-1)]
+				bs[i] = xq.scale * sw8.scales[min(i, len(sw8.scales)-1)]
 			}
 			bf := c.fresh("dqb")
 			c.node("DequantizeLinear", "", []string{bName, c.vectorF32(bs), c.initializer("bzp", onnx.TensorProto_INT32, []int64{outC}, make([]byte, 4*outC))}, bf, attrInt("axis", 0))
