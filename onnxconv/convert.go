@@ -82,8 +82,8 @@ type Info struct {
 	// MobileNet's arithmetic.
 	MACs int64
 	// WeightChannels counts the convolutions' output channels and
-	// RequantisedChannels those whose weights were rounded to a new scale to
-	// make them symmetric (see symmetricWeights); the rest are exact.
+	// RequantisedChannels those whose weight codes were changed to make them
+	// symmetric int8 (see symmetricWeights); the rest are exact.
 	WeightChannels, RequantisedChannels int
 	// SHA256 is the hex digest of the source file (ConvertFile only).
 	SHA256 string

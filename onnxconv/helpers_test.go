@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/advancedclimatesystems/gonnx/onnx"
@@ -153,6 +154,7 @@ func testVariants() []struct {
 		{"default", options{}},
 		{"qdq", options{lowering: lowerQDQ}},
 		{"int8acts", options{keepInt8Activations: true}},
+		{"weightsInt8", options{weights: weightsInt8}},
 		{"weightsKeep", options{weights: weightsKeep}},
 		{"weightsUint8", options{weights: weightsUint8}},
 	}
@@ -178,7 +180,18 @@ func checkModel(t *testing.T, m *tflite.Model, tol int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Symmetric weights change the few channels that do not fit int8
+	// (symmetricWeights, tested on its own): the reference for that mode
+	// runs the model with the weights it stores.
+	wantSym, err := refRun(symmetricReference(t, m), codes)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, v := range testVariants() {
+		want := want
+		if v.opt.weights == weightsSymmetric {
+			want = wantSym
+		}
 		mp, info, err := convert(m, "test.tflite", v.opt)
 		if err != nil {
 			t.Fatalf("%s: convert: %v", v.name, err)
@@ -211,4 +224,54 @@ func abs(x int64) int64 {
 		return -x
 	}
 	return x
+}
+
+// symmetricReference returns a copy of m whose convolution weights and
+// biases are those symmetricWeights stores (int8, zero point 0, per output
+// channel), in TFLite's layout, for the reference interpreter.
+func symmetricReference(t *testing.T, m *tflite.Model) *tflite.Model {
+	t.Helper()
+	out := *m
+	out.Subgraphs = slices.Clone(m.Subgraphs)
+	sg := &out.Subgraphs[0]
+	sg.Tensors = slices.Clone(sg.Tensors)
+	for _, op := range sg.Operators {
+		if op.Opcode != tflite.OpConv2D && op.Opcode != tflite.OpDepthwiseConv2D {
+			continue
+		}
+		wt := &sg.Tensors[op.Inputs[1]]
+		// index(o, k) is the byte of output channel o's k-th value.
+		outC, dim := int(wt.Shape[0]), int32(0)
+		index := func(o, k int) int { return o*len(wt.Data)/outC + k }
+		if op.Opcode == tflite.OpDepthwiseConv2D {
+			outC, dim = int(wt.Shape[3]), 3
+			index = func(o, k int) int { return k*outC + o }
+		}
+		per := len(wt.Data) / outC
+		codes := make([]byte, len(wt.Data))
+		for o := range outC {
+			for k := range per {
+				codes[o*per+k] = wt.Data[index(o, k)]
+			}
+		}
+		in := storedWeights{ty: wt.Type, codes: codes, scales: wt.Quant.Scale, zps: wt.Quant.ZeroPoint}
+		hasBias := len(op.Inputs) == 3 && op.Inputs[2] >= 0
+		if hasBias {
+			in.bias = sg.Tensors[op.Inputs[2]].Data
+		}
+		sw := symmetricWeights(in, int64(outC))
+		nw := *wt
+		nw.Type, nw.Data = tflite.Int8, make([]byte, len(wt.Data))
+		for o := range outC {
+			for k := range per {
+				nw.Data[index(o, k)] = sw.codes[o*per+k]
+			}
+		}
+		nw.Quant = &tflite.Quantization{Scale: sw.scales, ZeroPoint: sw.zps, QuantizedDimension: dim}
+		*wt = nw
+		if hasBias {
+			sg.Tensors[op.Inputs[2]].Data = sw.bias
+		}
+	}
+	return &out
 }

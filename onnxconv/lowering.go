@@ -54,23 +54,22 @@ type options struct {
 
 // weightMode is how QLinearConv weights are stored.
 //
-// weightsSymmetric (the default) stores int8 weights with zero point 0
-// ("U8S8", symmetric). ORT's QLinearConv takes its fast kernels only for
-// symmetric weights (MLAS's ConvSym paths, depthwise included); weights
-// with a non-zero zero point go through its generic im2col + GEMM path with
-// zero-point corrections. mobilenet_v2_1.0_224_quant (per-tensor uint8
-// weights, zero points 60-180) ran 1.8x slower than its twin
-// tf2_mobilenet_v2_1.0_224_ptq (symmetric int8) that way; BenchmarkLadder
-// and BenchmarkNodeProfile measure it. Per-tensor asymmetric weights become
-// symmetric per output channel: a channel whose codes minus zero point lie
-// in [-127, 127] keeps them exactly, with the same scale (no change in the
-// arithmetic); a channel that does not fit is requantised to scale
-// max|w|/127 and its bias rescaled (lossy, see symmetricWeights). Weights
-// already int8 with zero point 0 are copied unchanged.
+// weightsSymmetric (the default since Version 2) stores int8 weights with
+// zero point 0 (see symmetricWeights). ONNX Runtime's QLinearConv takes
+// MLAS's symmetric kernels only when every weight zero point is 0 and the
+// weights are int8 (TryConvSymPrepack): the indirect convolution, with its
+// own depthwise kernel. Any other zero point sends a depthwise conv to the
+// generic MlasConvDepthwise and the rest to MlasGemm with zero-point
+// corrections. mobilenet_v2_1.0_224_quant's per-tensor uint8 weights (zero
+// points 52-201) made it 1.7-1.8x slower than its twin
+// tf2_mobilenet_v2_1.0_224_ptq, whose weights are symmetric: in ORT's
+// profile its depthwise convs took 2.1x and its 1x1 convs 1.5x the twin's
+// time (BenchmarkNodeProfile); stored symmetric, both run at the twin's
+// speed (BenchmarkLadder). The per-tensor uint8 v1 files gain 18-33%.
 //
 // The other modes keep the file's zero points and only move the type:
-// weightsInt8 (the importer's first version) shifts uint8 codes by 128 to
-// int8, weightsKeep keeps the file's type, weightsUint8 stores uint8. Moving
+// weightsInt8 (the default of Version 1) shifts uint8 codes by 128 to int8,
+// weightsKeep keeps the file's type, weightsUint8 stores uint8. Moving
 // between uint8 and int8 adds or subtracts 128 from codes and zero points:
 // the same real weights, exactly. int8 weights were 1.5-2.5x faster than
 // uint8 weights here (v1 1.0 extractor 4.0 vs 6.0 ms, tf2_mobilenet_v2 2.2
