@@ -13,6 +13,7 @@ import (
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/internal/imgtest"
+	"github.com/modelpick/modelpick/onnxconv"
 	"github.com/modelpick/modelpick/store"
 	"github.com/modelpick/modelpick/tflite/tflitetest"
 )
@@ -124,7 +125,7 @@ func TestRunStoresEmbeddingsAndResumes(t *testing.T) {
 	if got := Names(3); !slices.Equal(got, []string{"emb000", "emb001", "emb002"}) {
 		t.Errorf("Names = %v", got)
 	}
-	if k := ConfigKey("m", "0123456789abcdef0123"); k != "embedding-v1;model=m;files=0123456789abcdef;onnxconv=1" {
+	if k := ConfigKey("m", "0123456789abcdef0123"); k != "embedding-v1;model=m;files=0123456789abcdef;onnxconv="+onnxconv.Version {
 		t.Errorf("ConfigKey = %s", k)
 	}
 }
