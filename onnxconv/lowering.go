@@ -61,11 +61,13 @@ type options struct {
 // own depthwise kernel. Any other zero point sends a depthwise conv to the
 // generic MlasConvDepthwise and the rest to MlasGemm with zero-point
 // corrections. mobilenet_v2_1.0_224_quant's per-tensor uint8 weights (zero
-// points 52-201) made it 1.7-1.8x slower than its twin
+// points 52-201) made it 1.65x slower than its twin
 // tf2_mobilenet_v2_1.0_224_ptq, whose weights are symmetric: in ORT's
-// profile its depthwise convs took 2.1x and its 1x1 convs 1.5x the twin's
-// time (BenchmarkNodeProfile); stored symmetric, both run at the twin's
-// speed (BenchmarkLadder). The per-tensor uint8 v1 files gain 18-33%.
+// profile its depthwise convs took 2.0x, its 1x1 convs 1.55x and its first
+// (3-channel) conv 0.88x the twin's time (BenchmarkNodeProfile, one
+// thread, this 2-core x86 VM with VNNI). Stored symmetric it runs at the
+// twin's speed (1.00x), and the per-tensor uint8 v1 files take 0.69-0.82x
+// their former time (BenchmarkLadder).
 //
 // The other modes keep the file's zero points and only move the type:
 // weightsInt8 (the default of Version 1) shifts uint8 codes by 128 to int8,
