@@ -61,7 +61,7 @@ type options struct {
 // own depthwise kernel. Any other zero point sends a depthwise conv to the
 // generic MlasConvDepthwise and the rest to MlasGemm with zero-point
 // corrections. mobilenet_v2_1.0_224_quant's per-tensor uint8 weights (zero
-// points 52-201) made it 1.65x slower than its twin
+// points 52-201) made it 1.66x slower than its twin
 // tf2_mobilenet_v2_1.0_224_ptq, whose weights are symmetric: in ORT's
 // profile its depthwise convs took 2.0x, its 1x1 convs 1.55x and its first
 // (3-channel) conv 0.88x the twin's time (BenchmarkNodeProfile, one

@@ -73,8 +73,8 @@ func symmetricWeights(w storedWeights, outC int64) storedWeights {
 		out.bias = slices.Clone(w.bias)
 	}
 	for o := range outC {
-		k := min(o, int64(len(w.scales))-1) // per-tensor: index 0 for every channel
-		s, z := w.scales[k], w.zps[k]
+		qi := min(o, int64(len(w.scales))-1) // per-tensor: index 0 for every channel
+		s, z := w.scales[qi], w.zps[qi]
 		src, dst := w.codes[o*per:(o+1)*per], out.codes[o*per:(o+1)*per]
 		m := int64(0)
 		for _, b := range src {
