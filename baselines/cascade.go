@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"fmt"
+	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"slices"
 )
@@ -27,8 +28,8 @@ const (
 
 // NewCascade returns a cascade over levels (model columns of p, in the
 // order they run) with the given thresholds.
-func NewCascade(p Profile, levels []int, thresholds []float64) (Cascade, error) {
-	if err := p.checkLevels(levels); err != nil {
+func NewCascade(p *profileview.View, levels []int, thresholds []float64) (Cascade, error) {
+	if err := checkLevels(p, levels); err != nil {
 		return Cascade{}, err
 	}
 	if len(thresholds) != len(levels)-1 {
@@ -48,7 +49,7 @@ func NewCascade(p Profile, levels []int, thresholds []float64) (Cascade, error) 
 
 // exit returns the level at which image i stops and the latency of the
 // models it ran.
-func (c Cascade) exit(p Profile, i int) (level int, ms float64) {
+func (c Cascade) exit(p *profileview.View, i int) (level int, ms float64) {
 	for l, j := range c.Levels {
 		ms += p.Cost[j]
 		if l == len(c.Levels)-1 || p.Score[i][j] >= c.Thresholds[l] {
@@ -60,11 +61,11 @@ func (c Cascade) exit(p Profile, i int) (level int, ms float64) {
 
 // Evaluate runs the cascade over every image of p from the stored scores.
 // p must have the models the cascade was built for, in the same columns.
-func (c Cascade) Evaluate(p Profile) (Result, error) {
-	if err := p.Check(); err != nil {
+func (c Cascade) Evaluate(p *profileview.View) (Result, error) {
+	if err := check(p); err != nil {
 		return Result{}, err
 	}
-	if err := p.checkLevels(c.Levels); err != nil {
+	if err := checkLevels(p, c.Levels); err != nil {
 		return Result{}, err
 	}
 	for l, j := range c.Levels {
@@ -79,9 +80,9 @@ func (c Cascade) Evaluate(p Profile) (Result, error) {
 	return c.evaluate(p), nil
 }
 
-func (c Cascade) evaluate(p Profile) Result {
+func (c Cascade) evaluate(p *profileview.View) Result {
 	t := newTally(p)
-	for i := range p.Images {
+	for i := range p.Items {
 		l, ms := c.exit(p, i)
 		t.add(i, c.Levels[l], ms, l+1)
 	}
@@ -114,9 +115,9 @@ type Calibration struct {
 // CalibrateCascade chooses a cascade's thresholds over levels (model
 // columns of p in run order) on the calibration profile p, by rule, for
 // the objective.
-func CalibrateCascade(p Profile, levels []int, rule Rule, obj Objective) (Cascade, Calibration, error) {
+func CalibrateCascade(p *profileview.View, levels []int, rule Rule, obj Objective) (Cascade, Calibration, error) {
 	cal := Calibration{Rule: rule, Objective: obj}
-	if err := p.Check(); err != nil {
+	if err := check(p); err != nil {
 		return Cascade{}, cal, err
 	}
 	if err := obj.check(); err != nil {
@@ -125,7 +126,7 @@ func CalibrateCascade(p Profile, levels []int, rule Rule, obj Objective) (Cascad
 	if rule != RuleShared && rule != RuleGreedy {
 		return Cascade{}, cal, fmt.Errorf("baselines: calibration rule %q, want %s or %s", rule, RuleShared, RuleGreedy)
 	}
-	if err := p.checkLevels(levels); err != nil {
+	if err := checkLevels(p, levels); err != nil {
 		return Cascade{}, cal, err
 	}
 	c, err := NewCascade(p, levels, make([]float64, len(levels)-1))
@@ -141,7 +142,7 @@ func CalibrateCascade(p Profile, levels []int, rule Rule, obj Objective) (Cascad
 	// Shared: one threshold for every level, tried at every distinct score
 	// of the levels that can escalate.
 	var pooled []float64
-	for i := range p.Images {
+	for i := range p.Items {
 		for _, j := range levels[:len(levels)-1] {
 			pooled = append(pooled, p.Score[i][j])
 		}
@@ -165,8 +166,8 @@ func CalibrateCascade(p Profile, levels []int, rule Rule, obj Objective) (Cascad
 	if rule == RuleGreedy {
 		perLevel := make([][]float64, len(levels)-1)
 		for l, j := range levels[:len(levels)-1] {
-			col := make([]float64, len(p.Images))
-			for i := range p.Images {
+			col := make([]float64, len(p.Items))
+			for i := range p.Items {
 				col[i] = p.Score[i][j]
 			}
 			perLevel[l] = candidates(col)
@@ -208,11 +209,11 @@ type Point struct {
 // SweepCascade evaluates the shared-threshold cascade over levels at every
 // candidate threshold of p, in ascending order: the whole cost/accuracy
 // curve of the one knob.
-func SweepCascade(p Profile, levels []int) ([]Point, error) {
-	if err := p.Check(); err != nil {
+func SweepCascade(p *profileview.View, levels []int) ([]Point, error) {
+	if err := check(p); err != nil {
 		return nil, err
 	}
-	if err := p.checkLevels(levels); err != nil {
+	if err := checkLevels(p, levels); err != nil {
 		return nil, err
 	}
 	c, err := NewCascade(p, levels, make([]float64, len(levels)-1))
@@ -223,7 +224,7 @@ func SweepCascade(p Profile, levels []int) ([]Point, error) {
 		return []Point{{Method: "softmax-cascade", Result: c.evaluate(p)}}, nil
 	}
 	var pooled []float64
-	for i := range p.Images {
+	for i := range p.Items {
 		for _, j := range levels[:len(levels)-1] {
 			pooled = append(pooled, p.Score[i][j])
 		}

@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"errors"
+	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"slices"
 	"testing"
@@ -9,24 +10,24 @@ import (
 
 // twoModels: a cheap model (1 ms) and a sure one (3 ms). The cheap model's
 // top-1 scores are 0.9 (right), 0.8 (wrong), 0.6 (right), 0.3 (wrong).
-func twoModels() Profile {
-	return Profile{
-		Images: []Image{{File: "a"}, {File: "b"}, {File: "c"}, {File: "d"}},
-		Models: []string{"small", "big"},
-		Cost:   []float64{1, 3},
-		Hit:    [][]bool{{true, true}, {false, true}, {true, true}, {false, true}},
-		Score:  [][]float64{{0.9, 0.5}, {0.8, 0.5}, {0.6, 0.5}, {0.3, 0.5}},
+func twoModels() *profileview.View {
+	return &profileview.View{
+		Items:    []profileview.Item{{File: "a"}, {File: "b"}, {File: "c"}, {File: "d"}},
+		Models:   []string{"small", "big"},
+		Cost:     []float64{1, 3},
+		Correct1: [][]bool{{true, true}, {false, true}, {true, true}, {false, true}},
+		Score:    [][]float64{{0.9, 0.5}, {0.8, 0.5}, {0.6, 0.5}, {0.3, 0.5}},
 	}
 }
 
 // threeModels: A (1 ms) is overconfident, B (2 ms) underconfident, C
 // (4 ms) always right: per-level thresholds beat any shared one.
-func threeModels() Profile {
-	return Profile{
-		Images: []Image{{File: "1"}, {File: "2"}, {File: "3"}, {File: "4"}},
+func threeModels() *profileview.View {
+	return &profileview.View{
+		Items:  []profileview.Item{{File: "1"}, {File: "2"}, {File: "3"}, {File: "4"}},
 		Models: []string{"A", "B", "C"},
 		Cost:   []float64{1, 2, 4},
-		Hit: [][]bool{
+		Correct1: [][]bool{
 			{true, false, true},
 			{false, true, true},
 			{false, false, true},
@@ -105,7 +106,7 @@ func TestCalibrateCascadeKnownAnswers(t *testing.T) {
 	// Above every score: the cheapest way to reach an unreachable target
 	// is not searched for; the most accurate setting is returned, unmet.
 	q := twoModels()
-	q.Hit[1][1] = false
+	q.Correct1[1][1] = false
 	_, cal, err := CalibrateCascade(q, []int{0, 1}, RuleShared, Objective{TargetAcc: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -195,14 +196,14 @@ func TestSingleAndOracle(t *testing.T) {
 	if o.Hits != 3 || o.MeanMS != (1+2+1+1)/4.0 {
 		t.Errorf("oracle over A, B: %+v", o)
 	}
-	if got := p.Targets([]int{0, 1, 2}); !slices.Equal(got, []int{0, 1, 2, 0}) {
+	if got, _ := p.Targets([]int{0, 1, 2}); !slices.Equal(got, []int{0, 1, 2, 0}) {
 		t.Errorf("targets %v", got)
 	}
-	if got := p.ByCost([]int{2, 0, 1}); !slices.Equal(got, []int{0, 1, 2}) {
+	if got := ByCost(p, []int{2, 0, 1}); !slices.Equal(got, []int{0, 1, 2}) {
 		t.Errorf("ByCost %v", got)
 	}
 	// B costs more than A for the same 2 hits: off the frontier.
-	if got := p.Frontier([]int{2, 1, 0}); !slices.Equal(got, []int{0, 2}) {
+	if got := Frontier(p, []int{2, 1, 0}); !slices.Equal(got, []int{0, 2}) {
 		t.Errorf("Frontier %v, want [0 2]", got)
 	}
 }

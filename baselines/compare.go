@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"fmt"
+	"github.com/modelpick/modelpick/profileview"
 	"slices"
 	"strings"
 
@@ -33,7 +34,7 @@ func (s PremodelSpec) String() string { return s.Learner + "@" + s.Source }
 
 // Options configure Compare.
 type Options struct {
-	Train, Test Profile
+	Train, Test *profileview.View
 	// Candidates are the models the methods choose among; they run in
 	// cost order (the training profile's costs).
 	Candidates []string
@@ -112,10 +113,10 @@ type Report struct {
 // the curves of the one-knob methods.
 func Compare(o Options) (Report, error) {
 	var rep Report
-	if err := o.Train.Check(); err != nil {
+	if err := check(o.Train); err != nil {
 		return rep, fmt.Errorf("training profile: %w", err)
 	}
-	if err := o.Test.Check(); err != nil {
+	if err := check(o.Test); err != nil {
 		return rep, fmt.Errorf("test profile: %w", err)
 	}
 	if !slices.Equal(o.Train.Models, o.Test.Models) {
@@ -129,28 +130,36 @@ func Compare(o Options) (Report, error) {
 	}
 	var levels []int
 	for _, name := range o.Candidates {
-		j, err := o.Train.ModelIndex(name)
+		j, err := o.Train.Column(name)
 		if err != nil {
 			return rep, err
 		}
 		levels = append(levels, j)
 	}
-	levels = o.Train.ByCost(levels)
-	if err := o.Train.checkLevels(levels); err != nil {
+	levels = ByCost(o.Train, levels)
+	if err := checkLevels(o.Train, levels); err != nil {
 		return rep, err
 	}
 	for _, j := range levels {
 		rep.Candidates = append(rep.Candidates, o.Train.Models[j])
 		rep.CostMS = append(rep.CostMS, o.Train.Cost[j])
 	}
-	rep.TrainImages, rep.TestImages = len(o.Train.Images), len(o.Test.Images)
+	rep.TrainImages, rep.TestImages = len(o.Train.Items), len(o.Test.Items)
+	trainTargets, err := o.Train.Targets(levels)
+	if err != nil {
+		return rep, fmt.Errorf("baselines: %w", err)
+	}
+	testTargets, err := o.Test.Targets(levels)
+	if err != nil {
+		return rep, fmt.Errorf("baselines: %w", err)
+	}
 	rep.TestTargets = map[string]float64{}
-	for _, l := range o.Test.Targets(levels) {
+	for _, l := range testTargets {
 		name := "none"
 		if l >= 0 {
 			name = rep.Candidates[l]
 		}
-		rep.TestTargets[name] += 100 / float64(len(o.Test.Images))
+		rep.TestTargets[name] += 100 / float64(len(o.Test.Items))
 	}
 	if len(o.Objectives) == 0 {
 		return rep, fmt.Errorf("baselines: no objective: %w", ErrObjective)
@@ -202,7 +211,7 @@ func Compare(o Options) (Report, error) {
 	}
 	for _, c := range []struct {
 		set string
-		p   Profile
+		p   *profileview.View
 	}{{"train", o.Train}, {"test", o.Test}} {
 		pts, err := SweepCascade(c.p, levels)
 		if err != nil {
@@ -214,15 +223,14 @@ func Compare(o Options) (Report, error) {
 	}
 
 	// Premodels and their knobs.
-	trainTargets, testTargets := o.Train.Targets(levels), o.Test.Targets(levels)
 	for _, pm := range o.Premodels {
 		src, ok := o.Sources[pm.Source]
 		if !ok {
 			return rep, fmt.Errorf("baselines: premodel %s: no source %q", pm, pm.Source)
 		}
-		if len(src.Train) != len(o.Train.Images) || len(src.Test) != len(o.Test.Images) {
+		if len(src.Train) != len(o.Train.Items) || len(src.Test) != len(o.Test.Items) {
 			return rep, fmt.Errorf("baselines: source %s has %d/%d rows for %d/%d images: %w",
-				pm.Source, len(src.Train), len(src.Test), len(o.Train.Images), len(o.Test.Images), ErrProfile)
+				pm.Source, len(src.Train), len(src.Test), len(o.Train.Items), len(o.Test.Items), ErrProfile)
 		}
 		// A reused run's model costs nothing more once the source is paid.
 		train, test := o.Train, o.Test
@@ -313,7 +321,7 @@ func Compare(o Options) (Report, error) {
 		}
 		for _, c := range []struct {
 			set string
-			p   Profile
+			p   *profileview.View
 			s   [][]float64
 		}{{"train", train, trainScores}, {"test", test, testScores}} {
 			pts, err := SweepKnob(c.p, levels, c.s, overhead)
@@ -359,13 +367,13 @@ func cumulativeAll(dec []learners.Decision) [][]float64 {
 }
 
 // free returns p with model's cost set to zero.
-func free(p Profile, model string) (Profile, error) {
-	j, err := p.ModelIndex(model)
+func free(p *profileview.View, model string) (*profileview.View, error) {
+	j, err := p.Column(model)
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("baselines: %w", err)
 	}
-	q := p
+	q := *p
 	q.Cost = slices.Clone(p.Cost)
 	q.Cost[j] = 0
-	return q, nil
+	return &q, nil
 }

@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"encoding/json"
+	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,9 +15,9 @@ import (
 // follows a 2-d feature: images near (0.2, 0.2) are easy (every model
 // right), near (0.8, 0.2) need the middle model, near (0.5, 0.8) only the
 // big one. Scores are confident where a model is right, mostly.
-func synthetic(n int, seed uint64) (Profile, [][]float64) {
+func synthetic(n int, seed uint64) (*profileview.View, [][]float64) {
 	r := rand.New(rand.NewPCG(seed, 1))
-	p := Profile{Models: []string{"big", "mid", "small"}, Cost: []float64{4, 2, 1}}
+	p := &profileview.View{Models: []string{"big", "mid", "small"}, Cost: []float64{4, 2, 1}}
 	centres := [][]float64{{0.2, 0.2}, {0.8, 0.2}, {0.5, 0.8}}
 	var x [][]float64
 	for i := range n {
@@ -30,8 +31,8 @@ func synthetic(n int, seed uint64) (Profile, [][]float64) {
 				score[j] += 0.4 * r.Float64()
 			}
 		}
-		p.Images = append(p.Images, Image{File: string(rune('a' + i%26))})
-		p.Hit = append(p.Hit, hit)
+		p.Items = append(p.Items, profileview.Item{File: string(rune('a' + i%26))})
+		p.Correct1 = append(p.Correct1, hit)
 		p.Score = append(p.Score, score)
 	}
 	return p, x
@@ -79,7 +80,7 @@ func TestCompare(t *testing.T) {
 		if e.Objective.BudgetMS > 0 && (!*e.Met || e.Train.MeanMS > 2.5) {
 			t.Errorf("knob budget not met on training: %+v", e.Train)
 		}
-		if e.Random == nil || e.RandomResult.Images != len(test.Images) {
+		if e.Random == nil || e.RandomResult.Images != len(test.Items) {
 			t.Errorf("no random routing beside %s", e.Method)
 		}
 	}

@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"fmt"
+	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -50,18 +51,18 @@ func (k Knob) choose(s []float64) int {
 
 // Evaluate routes every image of p by its cumulative scores (one row per
 // image, one value per level).
-func (k Knob) Evaluate(p Profile, scores [][]float64) (Result, error) {
-	if err := p.checkLevels(k.Levels); err != nil {
+func (k Knob) Evaluate(p *profileview.View, scores [][]float64) (Result, error) {
+	if err := checkLevels(p, k.Levels); err != nil {
 		return Result{}, err
 	}
-	if err := checkScores(scores, len(p.Images), len(k.Levels)); err != nil {
+	if err := checkScores(scores, len(p.Items), len(k.Levels)); err != nil {
 		return Result{}, err
 	}
 	return k.evaluate(p, scores)
 }
 
-func (k Knob) evaluate(p Profile, scores [][]float64) (Result, error) {
-	choice := make([]int, len(p.Images))
+func (k Knob) evaluate(p *profileview.View, scores [][]float64) (Result, error) {
+	choice := make([]int, len(p.Items))
 	for i, s := range scores {
 		choice[i] = k.Levels[k.choose(s)]
 	}
@@ -103,9 +104,9 @@ func knobCandidates(scores [][]float64, levels int) []float64 {
 // out-of-sample cumulative scores (see OutOfFold), for the objective, by
 // an exhaustive search over the distinct scores (RuleShared: it is one
 // knob). overheadMS is the premodel's cost per image.
-func CalibrateKnob(p Profile, levels []int, scores [][]float64, overheadMS float64, obj Objective) (Knob, Calibration, error) {
+func CalibrateKnob(p *profileview.View, levels []int, scores [][]float64, overheadMS float64, obj Objective) (Knob, Calibration, error) {
 	cal := Calibration{Rule: RuleShared, Objective: obj}
-	if err := p.Check(); err != nil {
+	if err := check(p); err != nil {
 		return Knob{}, cal, err
 	}
 	if err := obj.check(); err != nil {
@@ -115,7 +116,7 @@ func CalibrateKnob(p Profile, levels []int, scores [][]float64, overheadMS float
 	if err != nil {
 		return Knob{}, cal, err
 	}
-	if err := checkScores(scores, len(p.Images), len(levels)); err != nil {
+	if err := checkScores(scores, len(p.Items), len(levels)); err != nil {
 		return Knob{}, cal, err
 	}
 	var best Result
@@ -136,8 +137,8 @@ func CalibrateKnob(p Profile, levels []int, scores [][]float64, overheadMS float
 	return k, cal, nil
 }
 
-func newKnob(p Profile, levels []int, overheadMS float64) (Knob, error) {
-	if err := p.checkLevels(levels); err != nil {
+func newKnob(p *profileview.View, levels []int, overheadMS float64) (Knob, error) {
+	if err := checkLevels(p, levels); err != nil {
 		return Knob{}, err
 	}
 	if math.IsNaN(overheadMS) || overheadMS < 0 {
@@ -152,15 +153,15 @@ func newKnob(p Profile, levels []int, overheadMS float64) (Knob, error) {
 
 // SweepKnob evaluates the knob at every candidate alpha of scores, in
 // ascending order: the premodel's whole cost/accuracy curve.
-func SweepKnob(p Profile, levels []int, scores [][]float64, overheadMS float64) ([]Point, error) {
-	if err := p.Check(); err != nil {
+func SweepKnob(p *profileview.View, levels []int, scores [][]float64, overheadMS float64) ([]Point, error) {
+	if err := check(p); err != nil {
 		return nil, err
 	}
 	k, err := newKnob(p, levels, overheadMS)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkScores(scores, len(p.Images), len(levels)); err != nil {
+	if err := checkScores(scores, len(p.Items), len(levels)); err != nil {
 		return nil, err
 	}
 	var out []Point
@@ -194,17 +195,17 @@ type Random struct {
 // whose expected mean latency is targetMS; a target outside the
 // candidates' costs is clamped to the cheapest or the costliest. The draw
 // uses a PCG source seeded with seed.
-func RandomMatched(p Profile, levels []int, targetMS float64, seed uint64) (Random, Result, error) {
-	if err := p.Check(); err != nil {
+func RandomMatched(p *profileview.View, levels []int, targetMS float64, seed uint64) (Random, Result, error) {
+	if err := check(p); err != nil {
 		return Random{}, Result{}, err
 	}
-	if err := p.checkLevels(levels); err != nil {
+	if err := checkLevels(p, levels); err != nil {
 		return Random{}, Result{}, err
 	}
 	if math.IsNaN(targetMS) {
 		return Random{}, Result{}, fmt.Errorf("baselines: random routing: target latency is NaN")
 	}
-	order := p.ByCost(levels)
+	order := ByCost(p, levels)
 	lo, hi := order[0], order[0]
 	pHigh := 0.0
 	switch {
@@ -229,7 +230,7 @@ func RandomMatched(p Profile, levels []int, targetMS float64, seed uint64) (Rand
 	rnd.ExpectedMS = (1-pHigh)*p.Cost[lo] + pHigh*p.Cost[hi]
 
 	rng := rand.New(rand.NewPCG(seed, 0x6d6f64656c7069)) // stream: "modelpi"
-	choice := make([]int, len(p.Images))
+	choice := make([]int, len(p.Items))
 	for i := range choice {
 		choice[i] = lo
 		if rng.Float64() < pHigh {

@@ -1,6 +1,7 @@
 package baselines
 
 import (
+	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -95,10 +96,10 @@ func TestRandomMatched(t *testing.T) {
 
 	// On many images the draw matches the target latency closely, and
 	// seeds differ.
-	big := Profile{Models: []string{"a", "b"}, Cost: []float64{1, 5}}
+	big := &profileview.View{Models: []string{"a", "b"}, Cost: []float64{1, 5}}
 	for i := range 4000 {
-		big.Images = append(big.Images, Image{File: string(rune('a' + i%26))})
-		big.Hit = append(big.Hit, []bool{i%2 == 0, true})
+		big.Items = append(big.Items, profileview.Item{File: string(rune('a' + i%26))})
+		big.Correct1 = append(big.Correct1, []bool{i%2 == 0, true})
 		big.Score = append(big.Score, []float64{0.5, 0.5})
 	}
 	_, r1, _ := RandomMatched(big, []int{0, 1}, 2, 1)

@@ -5,53 +5,42 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // ErrProfile reports a malformed profile.
 var ErrProfile = errors.New("malformed profile")
 
-// Image identifies one profiled image.
-type Image struct {
-	Dataset string `json:"dataset"`
-	File    string `json:"file"`
-	SHA256  string `json:"sha256"` // content hash: the key of stored features
-}
-
-// Profile is what the baselines read: per image and model, whether the
-// model is correct (under the chosen criterion) and its stored top-1 score,
-// and per model its cost.
-type Profile struct {
-	Images []Image     `json:"images"`
-	Models []string    `json:"models"`
-	Cost   []float64   `json:"cost_ms"` // one per model: mean latency, ms
-	Hit    [][]bool    `json:"-"`       // [image][model]: correct
-	Score  [][]float64 `json:"-"`       // [image][model]: top-1 score (max softmax)
-}
-
-// Check reports whether p is usable: at least one image and model, every
-// row as long as Models, finite non-negative costs, finite scores.
-func (p Profile) Check() error {
+// check reports whether p is usable: at least one image and model, every
+// row as long as Models, finite non-negative costs, finite scores. A view
+// loaded from a store always is; one made by hand may not be.
+func check(p *profileview.View) error {
+	if p == nil {
+		return fmt.Errorf("baselines: no profile: %w", ErrProfile)
+	}
 	m := len(p.Models)
+	hit := p.Correct()
 	switch {
-	case len(p.Images) == 0:
+	case len(p.Items) == 0:
 		return fmt.Errorf("baselines: profile has no images: %w", ErrProfile)
 	case m == 0:
 		return fmt.Errorf("baselines: profile has no models: %w", ErrProfile)
 	case len(p.Cost) != m:
 		return fmt.Errorf("baselines: %d costs for %d models: %w", len(p.Cost), m, ErrProfile)
-	case len(p.Hit) != len(p.Images) || len(p.Score) != len(p.Images):
+	case len(hit) != len(p.Items) || len(p.Score) != len(p.Items):
 		return fmt.Errorf("baselines: %d images but %d correctness rows and %d score rows: %w",
-			len(p.Images), len(p.Hit), len(p.Score), ErrProfile)
+			len(p.Items), len(hit), len(p.Score), ErrProfile)
 	}
 	for j, c := range p.Cost {
 		if math.IsNaN(c) || math.IsInf(c, 0) || c < 0 {
 			return fmt.Errorf("baselines: cost of %s is %v: %w", p.Models[j], c, ErrProfile)
 		}
 	}
-	for i := range p.Images {
-		if len(p.Hit[i]) != m || len(p.Score[i]) != m {
+	for i := range p.Items {
+		if len(hit[i]) != m || len(p.Score[i]) != m {
 			return fmt.Errorf("baselines: image %d has %d correctness and %d score values for %d models: %w",
-				i, len(p.Hit[i]), len(p.Score[i]), m, ErrProfile)
+				i, len(hit[i]), len(p.Score[i]), m, ErrProfile)
 		}
 		for j, s := range p.Score[i] {
 			if math.IsNaN(s) || math.IsInf(s, 0) {
@@ -62,17 +51,9 @@ func (p Profile) Check() error {
 	return nil
 }
 
-// ModelIndex returns the column of a model by name.
-func (p Profile) ModelIndex(name string) (int, error) {
-	if j := slices.Index(p.Models, name); j >= 0 {
-		return j, nil
-	}
-	return 0, fmt.Errorf("baselines: no model %q in the profile (have %v)", name, p.Models)
-}
-
 // checkLevels validates a list of model indices used as cascade levels or
 // candidates: non-empty, in range, no repeats.
-func (p Profile) checkLevels(levels []int) error {
+func checkLevels(p *profileview.View, levels []int) error {
 	if len(levels) == 0 {
 		return fmt.Errorf("baselines: no candidate models: %w", ErrProfile)
 	}
@@ -91,7 +72,7 @@ func (p Profile) checkLevels(levels []int) error {
 
 // ByCost returns levels sorted by cost (ties: lower index first), the order
 // a cascade runs them in.
-func (p Profile) ByCost(levels []int) []int {
+func ByCost(p *profileview.View, levels []int) []int {
 	out := slices.Clone(levels)
 	slices.SortStableFunc(out, func(a, b int) int {
 		switch {
@@ -105,33 +86,17 @@ func (p Profile) ByCost(levels []int) []int {
 	return out
 }
 
-// Targets returns each image's optimum level: the index into levels of the
-// cheapest level whose model is correct (levels must be in cost order), or
-// -1 when none is. These are the labels a premodel over levels learns.
-func (p Profile) Targets(levels []int) []int {
-	out := make([]int, len(p.Images))
-	for i := range p.Images {
-		out[i] = -1
-		for l, j := range levels {
-			if p.Hit[i][j] {
-				out[i] = l
-				break
-			}
-		}
-	}
-	return out
-}
-
 // Frontier returns the models of set that no other model of set beats on
 // both cost and hits over p (at most the cost and at least the hits, one
 // of them strictly), in cost order. A cascade or knob runs its candidates
 // in cost order and falls back to the last: a model that is slower and
 // less accurate than another candidate only makes both worse.
-func (p Profile) Frontier(set []int) []int {
+func Frontier(p *profileview.View, set []int) []int {
 	hits := make(map[int]int, len(set))
+	hit := p.Correct()
 	for _, j := range set {
-		for i := range p.Images {
-			if p.Hit[i][j] {
+		for i := range p.Items {
+			if hit[i][j] {
 				hits[j]++
 			}
 		}
@@ -149,5 +114,5 @@ func (p Profile) Frontier(set []int) []int {
 			out = append(out, j)
 		}
 	}
-	return p.ByCost(out)
+	return ByCost(p, out)
 }

@@ -3,6 +3,7 @@ package baselines
 import (
 	"errors"
 	"fmt"
+	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"slices"
 )
@@ -27,21 +28,22 @@ type Result struct {
 
 // tally accumulates per-image outcomes into a Result.
 type tally struct {
-	p       Profile
+	p       *profileview.View
+	hit     [][]bool
 	hits    int
 	ms      []float64
 	answers []int // per model column
 	runs    int
 }
 
-func newTally(p Profile) *tally {
-	return &tally{p: p, ms: make([]float64, 0, len(p.Images)), answers: make([]int, len(p.Models))}
+func newTally(p *profileview.View) *tally {
+	return &tally{p: p, hit: p.Correct(), ms: make([]float64, 0, len(p.Items)), answers: make([]int, len(p.Models))}
 }
 
 // add records one image answered by model column j after running ran
 // models at a total latency of ms.
 func (t *tally) add(i, j int, ms float64, ran int) {
-	if t.p.Hit[i][j] {
+	if t.hit[i][j] {
 		t.hits++
 	}
 	t.ms = append(t.ms, ms)
@@ -86,12 +88,12 @@ func quantile(v []float64, q float64) float64 {
 // choice[i] once, after overheadMS of premodel work. It is how every
 // one-shot router (a premodel, the knob, random routing, a single model)
 // is scored.
-func EvaluateChoices(p Profile, choice []int, overheadMS float64) (Result, error) {
-	if err := p.Check(); err != nil {
+func EvaluateChoices(p *profileview.View, choice []int, overheadMS float64) (Result, error) {
+	if err := check(p); err != nil {
 		return Result{}, err
 	}
-	if len(choice) != len(p.Images) {
-		return Result{}, fmt.Errorf("baselines: %d choices for %d images: %w", len(choice), len(p.Images), ErrProfile)
+	if len(choice) != len(p.Items) {
+		return Result{}, fmt.Errorf("baselines: %d choices for %d images: %w", len(choice), len(p.Items), ErrProfile)
 	}
 	if math.IsNaN(overheadMS) || overheadMS < 0 {
 		return Result{}, fmt.Errorf("baselines: premodel overhead %v ms: %w", overheadMS, ErrProfile)
@@ -107,8 +109,8 @@ func EvaluateChoices(p Profile, choice []int, overheadMS float64) (Result, error
 }
 
 // Single is the result of running one model on every image.
-func Single(p Profile, model int) (Result, error) {
-	choice := make([]int, len(p.Images))
+func Single(p *profileview.View, model int) (Result, error) {
+	choice := make([]int, len(p.Items))
 	for i := range choice {
 		choice[i] = model
 	}
@@ -118,19 +120,16 @@ func Single(p Profile, model int) (Result, error) {
 // Oracle is a perfect premodel over levels (in cost order): each image runs
 // its cheapest correct model; an image no level gets right runs the
 // cheapest level (any answer is wrong, so the oracle spends the least).
-func Oracle(p Profile, levels []int) (Result, error) {
-	if err := p.Check(); err != nil {
+func Oracle(p *profileview.View, levels []int) (Result, error) {
+	if err := check(p); err != nil {
 		return Result{}, err
 	}
-	if err := p.checkLevels(levels); err != nil {
+	if err := checkLevels(p, levels); err != nil {
 		return Result{}, err
 	}
-	choice := make([]int, len(p.Images))
-	for i, l := range p.Targets(levels) {
-		if l < 0 {
-			l = 0
-		}
-		choice[i] = levels[l]
+	choice, err := p.Oracle(levels)
+	if err != nil {
+		return Result{}, fmt.Errorf("baselines: %w", err)
 	}
 	return EvaluateChoices(p, choice, 0)
 }

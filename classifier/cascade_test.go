@@ -6,10 +6,13 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/route"
+	"github.com/modelpick/modelpick/routers"
+
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/internal/onnxtest"
-	"github.com/modelpick/modelpick/premodel"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -41,7 +44,7 @@ func TestClassifierSoftmaxCascade(t *testing.T) {
 	}
 	specs = append(specs, sf.Models[0])
 	first, second := "soft", "a"
-	single, err := New(Config{Router: premodel.Fixed{Model: first}, Specs: specs}, Options{})
+	single, err := New(Config{Router: route.Fixed{Model: first}, Specs: specs}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,15 +70,18 @@ func TestClassifierSoftmaxCascade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prof, err := premodel.LoadProfile(ctx, st, premodel.ProfileOptions{Criterion: premodel.Top1})
+	prof, err := profileview.Load(ctx, st, profileview.Options{Criterion: profileview.Top1})
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bundle := filepath.Join(dir, "cascade")
-	c := &premodel.SoftmaxCascade{Levels: []string{first, second}, Thresholds: []float64{threshold}}
-	if err := premodel.WriteCascadeBundle(bundle, c, premodel.CascadeInput{Profile: prof, Specs: specs,
-		Calibration: baselines.Calibration{Rule: baselines.RuleShared}}); err != nil {
+	c := &routers.SoftmaxCascade{Levels: []string{first, second}, Thresholds: []float64{threshold}}
+	tr, err := routers.FromCascade(c, prof, baselines.Calibration{Rule: baselines.RuleShared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routers.Write(bundle, tr, routers.WriteOptions{Specs: specs}); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := Open(bundle, Options{})
@@ -89,7 +95,7 @@ func TestClassifierSoftmaxCascade(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Decision.Reason != premodel.ReasonCascade || r.Timings.Features != 0 || r.Timings.Inference <= 0 {
+		if r.Decision.Reason != route.ReasonCascade || r.Timings.Features != 0 || r.Timings.Inference <= 0 {
 			t.Errorf("%s: %+v", img, r)
 		}
 		var runs []string

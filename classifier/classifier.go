@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"math"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
 
+	"gocv.io/x/gocv"
+
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
-	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/route"
+	"github.com/modelpick/modelpick/routers"
 )
 
 // TopK is the number of classes a result lists (the paper's top-5).
@@ -32,48 +34,38 @@ type Options struct {
 }
 
 // Config is what a classifier runs: a router, the specs of every model it
-// may choose, the class names and the feature extractor's setting.
+// may run and the class names.
 type Config struct {
-	Router premodel.Router
+	Router route.Router
 	Specs  []inference.Spec
 	// Labels are the class names by index (nil: results carry indices
 	// only).
 	Labels []string
-	// MaxSide is the feature extractor's working-image side (0: default),
-	// as the router's training features were computed.
-	MaxSide int
 }
 
-// Result is the answer for one image: the same shape whether a premodel
-// or a single model (premodel.Fixed) chose the model.
+// Result is the answer for one image: the same shape whatever the router
+// (a premodel, a cascade, or a single model: route.Fixed).
 type Result struct {
 	// Model is the model that ran; "" when the router chose none and the
 	// bundle's fallback is "no prediction".
 	Model        string `json:"model"`
 	NoPrediction bool   `json:"no_prediction,omitempty"`
 	// Labels are the top classes, best first, and Scores their scores.
-	Labels   []Label           `json:"labels"`
-	Scores   []float32         `json:"scores"`
-	Decision premodel.Decision `json:"decision"`
-	Timings  Timings           `json:"timings_ms"`
-	// Runs lists every model run for the image, in order, when a softmax
-	// cascade ran more than its answer's model (absent otherwise: only
-	// Model ran).
+	Labels   []Label        `json:"labels"`
+	Scores   []float32      `json:"scores"`
+	Decision route.Decision `json:"decision"`
+	Timings  Timings        `json:"timings_ms"`
+	// Runs lists every model the router ran itself, in order (a
+	// cascade's levels; absent when only Model ran).
 	Runs []Run `json:"runs,omitempty"`
 }
 
-// Run is one model run of a cascade.
+// Run is one model run the router asked for.
 type Run struct {
 	Model string  `json:"model"`
 	Top1  float32 `json:"top1_score"`
 	// MS is the model's preprocessing and run.
 	MS float64 `json:"ms"`
-}
-
-// escalator is a router that escalates on the answering model's top-1
-// score (premodel.SoftmaxCascade).
-type escalator interface {
-	Next(level int, top1 float64) string
 }
 
 // Label is one class of a result.
@@ -87,10 +79,11 @@ type Timings struct {
 	// Features is the premodel's feature extraction from the encoded
 	// image (its own reduced decode included).
 	Features float64 `json:"features"`
-	// Premodel is the router's decision.
+	// Premodel is the router's decision (a backbone's embedding
+	// included).
 	Premodel float64 `json:"premodel"`
-	// Decode is the full decode for the model; Inference is its
-	// preprocessing and run.
+	// Decode is the full decode for the models; Inference is their
+	// preprocessing and runs.
 	Decode    float64 `json:"decode"`
 	Inference float64 `json:"inference"`
 	Total     float64 `json:"total"`
@@ -100,9 +93,8 @@ type Timings struct {
 // safe for concurrent use: each call borrows one worker's state (feature
 // extractor and loaded models) from a pool.
 type Classifier struct {
-	router  premodel.Router
+	router  route.Router
 	labels  []string
-	feats   []string
 	pool    chan *worker
 	workers int // created so far
 	done    chan struct{}
@@ -114,25 +106,19 @@ type Classifier struct {
 type worker struct {
 	ex     *features.Extractor
 	models map[string]*inference.Model
-	// emb is the backbone of a CNN premodel (nil otherwise): it computes
+	// emb is the router's backbone (nil when it reads none): it computes
 	// the embedding the router reads, and its own answer.
 	emb *inference.Embedder
 }
 
-// embedded is a router that reads a backbone's embedding instead of image
-// features (a CNN premodel).
-type embedded interface {
-	BackboneModel() string
-}
-
-// Open loads a bundle (premodel.LoadBundle: version and hashes checked) and
+// Open loads a bundle (routers.Open: version and hashes checked) and
 // returns its classifier.
 func Open(dir string, o Options) (*Classifier, error) {
-	b, err := premodel.LoadBundle(dir)
+	l, err := routers.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	return New(Config{Router: b.Router, Specs: b.Specs, Labels: b.Labels, MaxSide: b.Manifest.Features.MaxSide}, o)
+	return New(Config{Router: l.Router, Specs: l.Specs, Labels: l.Labels}, o)
 }
 
 // New loads every model the router may choose, once per worker, and
@@ -157,21 +143,20 @@ func New(cfg Config, o Options) (*Classifier, error) {
 				len(cfg.Labels), n, specs[i].NumClasses)
 		}
 	}
-	c := &Classifier{router: cfg.Router, labels: cfg.Labels, feats: cfg.Router.Features(),
-		pool: make(chan *worker, o.Workers), done: make(chan struct{})}
+	c := &Classifier{router: cfg.Router, labels: cfg.Labels, pool: make(chan *worker, o.Workers), done: make(chan struct{})}
+	needs := cfg.Router.Needs()
 	var backbone *inference.Spec
-	if e, ok := cfg.Router.(embedded); ok && e.BackboneModel() != "" {
-		j := slices.IndexFunc(cfg.Specs, func(s inference.Spec) bool { return s.Name == e.BackboneModel() })
+	if needs.Backbone != "" {
+		j := slices.IndexFunc(specs, func(s inference.Spec) bool { return s.Name == needs.Backbone })
 		if j < 0 {
-			return nil, fmt.Errorf("classifier: the router reads the embedding of %s, but no spec names it", e.BackboneModel())
+			return nil, fmt.Errorf("classifier: the router reads the embedding of %s, which it does not list among its models", needs.Backbone)
 		}
-		backbone = &cfg.Specs[j]
-		c.feats = nil // the embedding, not image features
+		backbone = &specs[j]
 		// The embedder answers for the backbone's own model.
-		specs = slices.DeleteFunc(slices.Clone(specs), func(s inference.Spec) bool { return s.Name == backbone.Name })
+		specs = slices.Delete(slices.Clone(specs), j, j+1)
 	}
 	for range o.Workers {
-		w, err := newWorker(c.feats, cfg.MaxSide, specs, o.Load)
+		w, err := newWorker(needs.Features, needs.MaxSide, specs, o.Load)
 		if err == nil && backbone != nil {
 			if w.emb, err = inference.LoadEmbedder(*backbone, o.Load); err != nil {
 				w.close()
@@ -283,141 +268,169 @@ func (c *Classifier) Classify(ctx context.Context, image []byte) (Result, error)
 }
 
 func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
-	if w.emb != nil {
-		return c.classifyEmbedded(w, image)
-	}
 	var r Result
 	start := time.Now()
-	in := premodel.Input{Image: image}
-	if w.ex != nil {
-		t := time.Now()
-		x, err := w.ex.ExtractBytes(image)
-		if err != nil {
-			return r, fmt.Errorf("classify: %w", err)
-		}
-		r.Timings.Features = ms(time.Since(t))
-		in.Features = x
-	}
-	t := time.Now()
+	in := &input{w: w, data: image, outs: map[string]route.Output{}, runMS: map[string]float64{}}
+	defer in.close()
 	dec, err := c.router.Route(in)
 	if err != nil {
 		return r, fmt.Errorf("classify: %w", err)
 	}
-	r.Timings.Premodel = ms(time.Since(t))
+	routed, featMS, decodeMS := ms(time.Since(start)), in.featMS, in.decodeMS
 	r.Decision, r.Model = dec, dec.Model
-	if dec.Model == "" {
-		r.NoPrediction = true
-		r.Labels, r.Scores = []Label{}, []float32{}
-		r.Timings.Total = ms(time.Since(start))
-		return r, nil
-	}
-	m := w.models[dec.Model]
-	if m == nil {
-		return r, fmt.Errorf("classify: the router chose %s, which it did not list among its models", dec.Model)
-	}
-	t = time.Now()
-	img, err := inference.DecodeImage(image)
-	if err != nil {
-		return r, fmt.Errorf("classify: %w", err)
-	}
-	defer img.Close()
-	r.Timings.Decode = ms(time.Since(t))
-	t = time.Now()
-	top, err := m.Classify(img, TopK)
-	if err != nil {
-		return r, fmt.Errorf("classify: %w", err)
-	}
-	r.Timings.Inference = ms(time.Since(t))
-	if esc, ok := c.router.(escalator); ok {
-		r.Runs = []Run{{Model: r.Model, Top1: top1(top.Score), MS: r.Timings.Inference}}
-		for level := 0; ; level++ {
-			next := esc.Next(level, float64(top1(top.Score)))
-			if next == "" {
-				break
-			}
-			m = w.models[next]
-			if m == nil {
-				return r, fmt.Errorf("classify: the cascade escalated to %s, which it did not list among its models", next)
-			}
-			t = time.Now()
-			if top, err = m.Classify(img, TopK); err != nil {
-				return r, fmt.Errorf("classify: %w", err)
-			}
-			d := ms(time.Since(t))
-			r.Timings.Inference += d
-			r.Model = next
-			r.Runs = append(r.Runs, Run{Model: next, Top1: top1(top.Score), MS: d})
-		}
-	}
-	c.answer(&r, top)
-	r.Timings.Total = ms(time.Since(start))
-	return r, nil
-}
-
-// answer fills the labels and scores of r from the model's top classes.
-func (c *Classifier) answer(r *Result, top inference.TopK) {
-	r.Labels = make([]Label, len(top.Index))
-	for i, k := range top.Index {
-		r.Labels[i] = Label{Index: k}
-		if k < len(c.labels) {
-			r.Labels[i].Name = c.labels[k]
-		}
-	}
-	r.Scores = top.Score
-}
-
-// classifyEmbedded serves a CNN premodel: one decode, the backbone's
-// embedding and the head's decision (both in Timings.Premodel), then the
-// chosen model on the same decoded image; when the router picks the
-// backbone's own model, its scores from the embedding run are the answer.
-func (c *Classifier) classifyEmbedded(w *worker, image []byte) (Result, error) {
-	var r Result
-	start := time.Now()
-	img, err := inference.DecodeImage(image)
-	if err != nil {
-		return r, fmt.Errorf("classify: %w", err)
-	}
-	defer img.Close()
-	r.Timings.Decode = ms(time.Since(start))
-	t := time.Now()
-	v, err := w.emb.Embed(img)
-	if err != nil {
-		return r, fmt.Errorf("classify: backbone: %w", err)
-	}
-	x := make([]float64, len(v))
-	for i, f := range v {
-		x[i] = float64(f)
-	}
-	dec, err := c.router.Route(premodel.Input{Features: x, Image: image})
-	if err != nil {
-		return r, fmt.Errorf("classify: %w", err)
-	}
-	r.Timings.Premodel = ms(time.Since(t))
-	r.Decision, r.Model = dec, dec.Model
-	if dec.Model == "" {
-		r.NoPrediction = true
-		r.Labels, r.Scores = []Label{}, []float32{}
-		r.Timings.Total = ms(time.Since(start))
-		return r, nil
-	}
-	var top inference.TopK
-	if dec.Model == w.emb.Spec.Name {
-		sp := w.emb.Spec
-		top = inference.Top(w.emb.Scores(), TopK, sp.LabelOffset, sp.NumClasses)
-	} else {
-		m := w.models[dec.Model]
-		if m == nil {
-			return r, fmt.Errorf("classify: the router chose %s, which it did not list among its models", dec.Model)
-		}
-		t = time.Now()
-		if top, err = m.Classify(img, TopK); err != nil {
+	scores := dec.Answer
+	if scores == nil && dec.Model != "" {
+		out, err := in.Run(dec.Model)
+		if err != nil {
 			return r, fmt.Errorf("classify: %w", err)
 		}
-		r.Timings.Inference = ms(time.Since(t))
+		scores = out.Scores
 	}
-	c.answer(&r, top)
+	r.Timings.Features, r.Timings.Decode, r.Timings.Inference = in.featMS, in.decodeMS, in.inferMS
+	// The router's own time: what Route took beyond the work it asked for.
+	r.Timings.Premodel = routed - featMS - decodeMS - in.routeInferMS(dec)
+	for _, m := range dec.Ran {
+		r.Runs = append(r.Runs, Run{Model: m, Top1: in.outs[m].Top1(), MS: in.runMS[m]})
+	}
+	if scores == nil {
+		r.NoPrediction = true
+		r.Labels, r.Scores = []Label{}, []float32{}
+	} else {
+		top := inference.Top(scores, TopK, 0, len(scores))
+		r.Labels = make([]Label, len(top.Index))
+		for i, k := range top.Index {
+			r.Labels[i] = Label{Index: k}
+			if k < len(c.labels) {
+				r.Labels[i].Name = c.labels[k]
+			}
+		}
+		r.Scores = top.Score
+	}
 	r.Timings.Total = ms(time.Since(start))
 	return r, nil
+}
+
+// input is one image as the router sees it (route.Input): features,
+// the backbone's embedding and model outputs, each computed once, on the
+// worker's extractor and models, and timed.
+type input struct {
+	w    *worker
+	data []byte
+	img  gocv.Mat
+	// decoded says img holds the decoded image.
+	decoded bool
+	embed   []float64
+	outs    map[string]route.Output
+	runMS   map[string]float64
+	// The time spent on each part of the call.
+	featMS, decodeMS, inferMS float64
+}
+
+func (in *input) close() {
+	if in.decoded {
+		in.img.Close()
+	}
+}
+
+// Features implements route.Input.
+func (in *input) Features(names []string) ([]float64, error) {
+	if in.w.ex == nil || !slices.Equal(names, in.w.ex.Names()) {
+		return nil, fmt.Errorf("the router asked for features %v it did not declare", names)
+	}
+	t := time.Now()
+	x, err := in.w.ex.ExtractBytes(in.data)
+	in.featMS += ms(time.Since(t))
+	return x, err
+}
+
+func (in *input) decode() error {
+	if in.decoded {
+		return nil
+	}
+	t := time.Now()
+	img, err := inference.DecodeImage(in.data)
+	in.decodeMS += ms(time.Since(t))
+	if err != nil {
+		return err
+	}
+	in.img, in.decoded = img, true
+	return nil
+}
+
+// Embedding implements route.Input.
+func (in *input) Embedding(model string) ([]float64, error) {
+	e := in.w.emb
+	if e == nil || e.Spec.Name != model {
+		return nil, fmt.Errorf("the router asked for the embedding of %s, not its declared backbone", model)
+	}
+	if in.embed != nil {
+		return in.embed, nil
+	}
+	if err := in.decode(); err != nil {
+		return nil, err
+	}
+	v, err := e.Embed(in.img)
+	if err != nil {
+		return nil, fmt.Errorf("backbone: %w", err)
+	}
+	in.embed = make([]float64, len(v))
+	for i, f := range v {
+		in.embed[i] = float64(f)
+	}
+	sp := e.Spec
+	in.outs[model] = route.Output{Model: model, Scores: classScores(e.Scores(), sp.LabelOffset, sp.NumClasses)}
+	return in.embed, nil
+}
+
+// Run implements route.Input.
+func (in *input) Run(model string) (route.Output, error) {
+	if out, ok := in.outs[model]; ok {
+		return out, nil
+	}
+	if e := in.w.emb; e != nil && e.Spec.Name == model {
+		if _, err := in.Embedding(model); err != nil {
+			return route.Output{}, err
+		}
+		return in.outs[model], nil
+	}
+	m := in.w.models[model]
+	if m == nil {
+		return route.Output{}, fmt.Errorf("the router chose %s, which it did not list among its models", model)
+	}
+	if err := in.decode(); err != nil {
+		return route.Output{}, err
+	}
+	t := time.Now()
+	if err := m.SetInput(in.img); err != nil {
+		return route.Output{}, err
+	}
+	if err := m.Run(); err != nil {
+		return route.Output{}, err
+	}
+	out := route.Output{Model: model, Scores: classScores(m.Scores(), m.Spec.LabelOffset, m.Spec.NumClasses)}
+	d := ms(time.Since(t))
+	in.outs[model], in.runMS[model] = out, d
+	in.inferMS += d
+	return out, nil
+}
+
+// routeInferMS is the inference the router itself asked for (Ran).
+func (in *input) routeInferMS(dec route.Decision) float64 {
+	v := 0.0
+	for _, m := range dec.Ran {
+		v += in.runMS[m]
+	}
+	return v
+}
+
+// classScores copies a model's class scores out of its raw output (which
+// the next run overwrites), after the label offset.
+func classScores(raw []float32, offset, classes int) []float32 {
+	end := min(len(raw), offset+classes)
+	if offset > end {
+		return nil
+	}
+	return slices.Clone(raw[offset:end])
 }
 
 // Close waits for the calls in flight and releases every model. Classify
@@ -430,15 +443,6 @@ func (c *Classifier) Close() {
 			(<-c.pool).close()
 		}
 	})
-}
-
-// top1 is the best score of a top-k list (-Inf when empty, so a cascade
-// escalates).
-func top1(s []float32) float32 {
-	if len(s) == 0 {
-		return float32(math.Inf(-1))
-	}
-	return s[0]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/route"
+	"github.com/modelpick/modelpick/routers"
+
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/extract"
 	"github.com/modelpick/modelpick/inference"
@@ -83,8 +87,7 @@ func tinyBundle(t *testing.T, learner, fallback string) (bundle string, images [
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := premodel.Load(ctx, st, premodel.SetOptions{ProfileOptions: premodel.ProfileOptions{Criterion: premodel.Top1},
-		Names: names, ConfigKey: sum.ConfigKey})
+	s, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Top1}, sum.ConfigKey, names)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +103,7 @@ func tinyBundle(t *testing.T, learner, fallback string) (bundle string, images [
 	for i := range classNames {
 		classNames[i] = fmt.Sprintf("class %d", i)
 	}
-	if err := premodel.WriteBundle(bundle, p, premodel.BundleInput{Set: s, Specs: sf.Models, Labels: classNames}); err != nil {
+	if err := writeBundle(bundle, p, s, routers.WriteOptions{Specs: sf.Models, Labels: classNames}); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries[:4] {
@@ -133,7 +136,7 @@ func TestClassifierRoutesAndAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Model != wantModel[i] || r.Decision.Reason != premodel.ReasonPremodel || r.NoPrediction {
+		if r.Model != wantModel[i] || r.Decision.Reason != route.ReasonPremodel || r.NoPrediction {
 			t.Errorf("%s: model %s (%+v), want %s", img, r.Model, r.Decision, wantModel[i])
 		}
 		if len(r.Labels) != TopK || len(r.Scores) != TopK || r.Labels[0].Index != wantClass[i] ||
@@ -146,7 +149,7 @@ func TestClassifierRoutesAndAnswers(t *testing.T) {
 			t.Errorf("%s: timings %+v", img, tm)
 		}
 		// The same shape, and the same answer, as the chosen model alone.
-		single, err := New(Config{Router: premodel.Fixed{Model: r.Model}, Specs: specs, Labels: nil}, Options{})
+		single, err := New(Config{Router: route.Fixed{Model: r.Model}, Specs: specs, Labels: nil}, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +159,7 @@ func TestClassifierRoutesAndAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if s.Model != r.Model || !reflect.DeepEqual(s.Scores, r.Scores) || s.Labels[0].Index != r.Labels[0].Index ||
-			s.Timings.Features != 0 || s.Decision.Reason != premodel.ReasonFixed {
+			s.Timings.Features != 0 || s.Decision.Reason != route.ReasonFixed {
 			t.Errorf("%s: single model %+v, premodel %+v", img, s, r)
 		}
 	}
@@ -237,13 +240,13 @@ func TestClassifierConcurrentUse(t *testing.T) {
 // noneRouter always says "no prediction".
 type noneRouter struct{}
 
-func (noneRouter) Features() []string { return []string{"contrast"} }
+func (noneRouter) Needs() route.Needs { return route.Needs{Features: []string{"contrast"}} }
 func (noneRouter) Models() []string   { return nil }
-func (noneRouter) Route(in premodel.Input) (premodel.Decision, error) {
-	if len(in.Features) != 1 || len(in.Image) == 0 {
-		return premodel.Decision{}, fmt.Errorf("input %+v", in)
+func (noneRouter) Route(in route.Input) (route.Decision, error) {
+	if x, err := in.Features([]string{"contrast"}); err != nil || len(x) != 1 {
+		return route.Decision{}, fmt.Errorf("features %v: %v", x, err)
 	}
-	return premodel.Decision{Class: -1, Reason: premodel.ReasonNoPrediction}, nil
+	return route.Decision{Class: -1, Reason: route.ReasonNoPrediction}, nil
 }
 
 func TestClassifierNoPrediction(t *testing.T) {
@@ -260,12 +263,21 @@ func TestClassifierNoPrediction(t *testing.T) {
 	if !r.NoPrediction || r.Model != "" || len(r.Labels) != 0 || r.Labels == nil || r.Timings.Inference != 0 {
 		t.Errorf("no prediction: %+v", r)
 	}
-	if _, err := New(Config{Router: premodel.Fixed{Model: "zzz"}, Specs: specs}, Options{}); err == nil ||
+	if _, err := New(Config{Router: route.Fixed{Model: "zzz"}, Specs: specs}, Options{}); err == nil ||
 		!strings.Contains(err.Error(), "zzz") {
 		t.Errorf("unknown model: %v", err)
 	}
-	if _, err := New(Config{Router: premodel.Fixed{Model: "a"}, Specs: specs, Labels: []string{"x"}}, Options{}); err == nil ||
+	if _, err := New(Config{Router: route.Fixed{Model: "a"}, Specs: specs, Labels: []string{"x"}}, Options{}); err == nil ||
 		!strings.Contains(err.Error(), "class names") {
 		t.Errorf("short labels: %v", err)
 	}
+}
+
+// writeBundle writes a premodel's bundle (routers.FromPremodel).
+func writeBundle(dir string, p *premodel.Premodel, s *profileview.Table, o routers.WriteOptions) error {
+	tr, err := routers.FromPremodel(p, s)
+	if err != nil {
+		return err
+	}
+	return routers.Write(dir, tr, o)
 }

@@ -7,6 +7,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/route"
+	"github.com/modelpick/modelpick/routers"
+
 	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/internal/imgtest"
@@ -55,9 +59,9 @@ func TestClassifierCNNPremodel(t *testing.T) {
 	}
 	// The training set: each image's embedding; the backbone ("pooled",
 	// cheaper) is right on even images, a on every image.
-	prof := &premodel.Profile{Store: "hand-made", Criterion: premodel.Top1, Datasets: []string{"set"},
-		Models: []string{"a", "pooled"}, Cost: []float64{2, 1}, CostP95: []float64{2, 1}, CostThreads: 1,
-		Excluded: map[string]int{}}
+	prof := &profileview.View{Store: "hand-made", Criterion: profileview.Top1, Datasets: []string{"set"},
+		Models: []string{"a", "pooled"}, Cost: []float64{2, 1}, CostP95: []float64{2, 1},
+		CostFrom: profileview.CostSource{Kind: profileview.CostMeasured, Threads: 1}, Excluded: map[string]int{}}
 	for _, s := range specs {
 		sha, err := s.FilesSHA256()
 		if err != nil {
@@ -65,7 +69,7 @@ func TestClassifierCNNPremodel(t *testing.T) {
 		}
 		prof.FilesSHA256 = append(prof.FilesSHA256, sha)
 	}
-	set := &premodel.Set{Profile: prof}
+	set := &profileview.Table{View: prof}
 	var images [][]byte
 	for i, e := range entries {
 		b := read(t, filepath.Join(data, e.File))
@@ -75,7 +79,7 @@ func TestClassifierCNNPremodel(t *testing.T) {
 			t.Fatal(err)
 		}
 		set.X = append(set.X, v)
-		prof.Items = append(prof.Items, premodel.Item{Dataset: "set", File: e.File, SHA256: e.File})
+		prof.Items = append(prof.Items, profileview.Item{Dataset: "set", File: e.File, SHA256: e.File})
 		prof.Correct1 = append(prof.Correct1, []bool{true, i%2 == 0})
 		prof.Correct5 = append(prof.Correct5, []bool{true, true})
 	}
@@ -88,22 +92,22 @@ func TestClassifierCNNPremodel(t *testing.T) {
 	}
 	p.Backbone = bb
 	bundle := filepath.Join(dir, "bundle")
-	if err := premodel.WriteBundle(bundle, p, premodel.BundleInput{Set: set, Specs: specs}); err != nil {
+	if err := writeBundle(bundle, p, set, routers.WriteOptions{Specs: specs}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := premodel.LoadBundle(bundle)
+	b, err := routers.Open(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Manifest.Router != premodel.RouterCNN || !reflect.DeepEqual(b.Manifest.Backbone, bb) || b.Premodel.Backbone == nil {
-		t.Fatalf("manifest router %q backbone %+v", b.Manifest.Router, b.Manifest.Backbone)
+	if b.Manifest.Router != routers.KindCNN || b.Router.Needs().Backbone != bb.Model {
+		t.Fatalf("manifest router %q needs %+v", b.Manifest.Router, b.Router.Needs())
 	}
 	c, err := Open(bundle, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	single, err := New(Config{Router: premodel.Fixed{Model: "pooled"}, Specs: specs}, Options{})
+	single, err := New(Config{Router: route.Fixed{Model: "pooled"}, Specs: specs}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +118,7 @@ func TestClassifierCNNPremodel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := b.Premodel.Decide(set.X[i])
+		want, err := p.Decide(set.X[i])
 		if err != nil {
 			t.Fatal(err)
 		}

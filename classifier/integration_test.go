@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/routers"
+
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/extract"
 	"github.com/modelpick/modelpick/inference"
@@ -78,8 +81,7 @@ func TestRealPremodel(t *testing.T) {
 		t.Fatal(err)
 	}
 	trainStore, key := realStore(t, specs, dev, 80)
-	set, err := premodel.Load(ctx, trainStore, premodel.SetOptions{ProfileOptions: premodel.ProfileOptions{Criterion: premodel.Top1},
-		Names: realFeatures, ConfigKey: key})
+	set, err := profileview.LoadTable(ctx, trainStore, profileview.Options{Criterion: profileview.Top1}, key, realFeatures)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +92,20 @@ func TestRealPremodel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	labelsFile := premodel.DefaultLabelsFile(ctx, trainStore, set.Datasets)
+	dirs, err := trainStore.DatasetDirs(ctx, set.Datasets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labelsFile := datasets.ClassNamesFile(dirs, "")
 	if filepath.Base(labelsFile) != "synset_words.txt" {
 		t.Errorf("labels from %s, want the set's synset_words.txt", labelsFile)
 	}
-	names, err := premodel.ReadLabels(labelsFile)
+	names, err := datasets.ReadLabels(labelsFile)
 	if err != nil || len(names) != 1000 || names[0] != "tench, Tinca tinca" {
 		t.Fatalf("labels: %d names, first %q, %v", len(names), names[0], err)
 	}
 	bundle := filepath.Join(t.TempDir(), "bundle")
-	if err := premodel.WriteBundle(bundle, p, premodel.BundleInput{Set: set, Specs: specs, Labels: names, LabelsSource: labelsFile}); err != nil {
+	if err := writeBundle(bundle, p, set, routers.WriteOptions{Specs: specs, Labels: names, LabelsSource: labelsFile}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Open(bundle, Options{Workers: 2})
@@ -137,12 +143,11 @@ func TestRealPremodel(t *testing.T) {
 	}
 
 	testStore, _ := realStore(t, specs, sample, 40)
-	ts, err := premodel.Load(ctx, testStore, premodel.SetOptions{ProfileOptions: premodel.ProfileOptions{Criterion: premodel.Top1},
-		Names: realFeatures, ConfigKey: key})
+	ts, err := profileview.LoadTable(ctx, testStore, profileview.Options{Criterion: profileview.Top1}, key, realFeatures)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := premodel.Evaluate(ctx, p, ts, premodel.EvalOptions{Image: func(it premodel.Item) ([]byte, error) {
+	rep, err := premodel.Evaluate(ctx, p, ts, premodel.EvalOptions{Image: func(it profileview.Item) ([]byte, error) {
 		return os.ReadFile(filepath.Join(sample.Dir, it.File))
 	}})
 	if err != nil {

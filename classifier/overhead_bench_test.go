@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelpick/modelpick/profileview"
+
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/extract"
 	"github.com/modelpick/modelpick/features"
@@ -79,8 +81,7 @@ func BenchmarkPremodelOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set, err := premodel.Load(ctx, st, premodel.SetOptions{ProfileOptions: premodel.ProfileOptions{Criterion: premodel.Top1},
-		Names: realFeatures, ConfigKey: sum.ConfigKey})
+	set, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Top1}, sum.ConfigKey, realFeatures)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/selection"
 )
 
@@ -312,7 +313,7 @@ func TestSelectUsesTheFactoryAndWritesRecords(t *testing.T) {
 		len(timed) != len(r.Sweep) || *r.Sweep[1].ExtractMS != 0.5 {
 		t.Errorf("sweep %+v", r.Sweep)
 	}
-	r.Manifest = Manifest{Command: "test", Criterion: Top1, Folds: 10, Seed: 1, Learner: "knn k=5"}
+	r.Manifest = Manifest{Command: "test", Criterion: profileview.Top1, Folds: 10, Seed: 1, Learner: "knn k=5"}
 	r.Load = LoadInfo{Models: []string{"a", "b", "c"}, Cost: []float64{1, 2, 3}, TargetCounts: map[string]int{"a": 1}}
 	// A constant feature's NaN must survive both formats.
 	r.Filter.Removed = append(r.Filter.Removed, Removal{Removed: "flat", R: math.NaN(), Reason: "constant on every image"})

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // Report is everything one selection run computed, as plain data.
@@ -26,27 +28,27 @@ type Report struct {
 
 // Manifest records the inputs, settings and versions of a run.
 type Manifest struct {
-	Command         string            `json:"command"`
-	Store           string            `json:"store"`
-	Criterion       Criterion         `json:"criterion"`
-	Folds           int               `json:"folds"`
-	Repeats         int               `json:"repeats"`
-	Seed            int64             `json:"seed"`
-	Threshold       float64           `json:"threshold"`
-	Tolerance       float64           `json:"tolerance_points"`
-	Learner         string            `json:"learner"`
-	FeaturesVersion string            `json:"features_version"`
-	ConfigKey       string            `json:"config_key"`
-	Models          map[string]string `json:"models_files_sha256"`
-	TimingImages    int               `json:"timing_images"`
-	TimingReps      int               `json:"timing_reps"`
-	TimingSource    string            `json:"timing_source,omitempty"`
-	Revision        string            `json:"modelpick_revision"`
-	GoVersion       string            `json:"go"`
-	CreatedAt       string            `json:"created_at"`
-	ElapsedS        float64           `json:"elapsed_s"`
-	Notes           []string          `json:"notes,omitempty"`
-	Files           []OutputFile      `json:"files"`
+	Command         string                `json:"command"`
+	Store           string                `json:"store"`
+	Criterion       profileview.Criterion `json:"criterion"`
+	Folds           int                   `json:"folds"`
+	Repeats         int                   `json:"repeats"`
+	Seed            int64                 `json:"seed"`
+	Threshold       float64               `json:"threshold"`
+	Tolerance       float64               `json:"tolerance_points"`
+	Learner         string                `json:"learner"`
+	FeaturesVersion string                `json:"features_version"`
+	ConfigKey       string                `json:"config_key"`
+	Models          map[string]string     `json:"models_files_sha256"`
+	TimingImages    int                   `json:"timing_images"`
+	TimingReps      int                   `json:"timing_reps"`
+	TimingSource    string                `json:"timing_source,omitempty"`
+	Revision        string                `json:"modelpick_revision"`
+	GoVersion       string                `json:"go"`
+	CreatedAt       string                `json:"created_at"`
+	ElapsedS        float64               `json:"elapsed_s"`
+	Notes           []string              `json:"notes,omitempty"`
+	Files           []OutputFile          `json:"files"`
 }
 
 // OutputFile is one written record file.

@@ -3,6 +3,8 @@ package featsel
 import (
 	"context"
 	"fmt"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // Options configure Select.
@@ -53,5 +55,19 @@ func Select(ctx context.Context, t Table, o Options) (Report, error) {
 		}
 	}
 	r.Sweep, err = Sweep(t.Names, r.AllAccuracy, r.Elimination, times)
+	return r, err
+}
+
+// Run selects the premodel's features on a profile joined with its
+// features (profileview.Table): the table and its targets (TableOf), then
+// Select; the report's Load says how the table was built, and its
+// Manifest is left for the caller to fill.
+func Run(ctx context.Context, p *profileview.Table, o Options) (Report, error) {
+	t, info, err := TableOf(p)
+	if err != nil {
+		return Report{Load: info}, err
+	}
+	r, err := Select(ctx, t, o)
+	r.Load = info
 	return r, err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/selection"
 	"github.com/modelpick/modelpick/store"
 )
@@ -45,7 +46,7 @@ func fixtureStore(t *testing.T) *store.Store {
 		file, sha := fmt.Sprintf("f%d.jpg", i), fmt.Sprintf("sha%d", i)
 		ims = append(ims, store.ImageRow{Dataset: "d", File: file, SHA256: sha, Label: 1, Width: 9, Height: 9})
 		for m, name := range []string{"big", "mid", "small"} {
-			preds = append(preds, store.PredictionRow{Dataset: "d", File: file, Model: name, Top5Idx: []int{1}, Top5Score: []float64{1},
+			preds = append(preds, store.PredictionRow{Dataset: "d", File: file, Model: name, Top5Idx: []int{1, 2, 3, 4, 5}, Top5Score: []float64{1, 0, 0, 0, 0},
 				Correct1: r.c1[m], Correct5: r.c5[m]})
 		}
 		if i < 5 {
@@ -62,11 +63,18 @@ func fixtureStore(t *testing.T) *store.Store {
 	return st
 }
 
-func TestLoadTable(t *testing.T) {
+func TestTableOf(t *testing.T) {
 	ctx := context.Background()
 	st := fixtureStore(t)
-	o := LoadOptions{Criterion: Top1, ConfigKey: "k", Names: []string{"b", "a"}}
-	tab, info, err := LoadTable(ctx, st, o)
+	o := profileview.Options{Criterion: profileview.Top1, MMACs: true}
+	load := func(o profileview.Options, key string) (Table, LoadInfo, error) {
+		p, err := profileview.LoadTable(ctx, st, o, key, []string{"b", "a"})
+		if err != nil {
+			return Table{}, LoadInfo{}, err
+		}
+		return TableOf(p)
+	}
+	tab, info, err := load(o, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +95,8 @@ func TestLoadTable(t *testing.T) {
 		t.Errorf("target counts %v", info.TargetCounts)
 	}
 
-	o.Criterion = Top5
-	tab, _, _ = LoadTable(ctx, st, o)
+	o.Criterion = profileview.Top5
+	tab, _, _ = load(o, "k")
 	if !slices.Equal(tab.Y, []int{2, 2, 0, 1}) {
 		t.Errorf("top-5 targets %v", tab.Y)
 	}
@@ -102,8 +110,8 @@ func TestLoadTable(t *testing.T) {
 			}
 		}
 	}
-	o.Criterion = Top1
-	tab, info, err = LoadTable(ctx, st, o)
+	o.Criterion = profileview.Top1
+	tab, info, err = load(o, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +122,15 @@ func TestLoadTable(t *testing.T) {
 		t.Errorf("targets by latency %v", tab.Y)
 	}
 
-	for _, bad := range []LoadOptions{
-		{Criterion: "top3", ConfigKey: "k", Names: []string{"a"}},
-		{Criterion: Top1, ConfigKey: "other", Names: []string{"a"}},
-		{Criterion: Top1, ConfigKey: "k", Names: []string{"a"}, Datasets: []string{"nope"}},
+	for _, bad := range []struct {
+		o   profileview.Options
+		key string
+	}{
+		{profileview.Options{Criterion: "top3"}, "k"},
+		{profileview.Options{Criterion: profileview.Top1}, "other"},
+		{profileview.Options{Criterion: profileview.Top1, Datasets: []string{"nope"}}, "k"},
 	} {
-		if _, _, err := LoadTable(ctx, st, bad); err == nil {
+		if _, _, err := load(bad.o, bad.key); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/route"
+
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/selection"
 )
@@ -18,7 +21,7 @@ type EvalOptions struct {
 	// Image returns the encoded bytes of a test image, so the feature
 	// extraction the premodel pays at run time is timed here, on this
 	// machine. Nil: extraction is not timed, and the report says so.
-	Image func(it Item) ([]byte, error)
+	Image func(it profileview.Item) ([]byte, error)
 	// MaxSide is the extractor's working-image side (the bundle's).
 	MaxSide int
 	// Repeats is how many times each decision is timed, averaged (default
@@ -29,15 +32,15 @@ type EvalOptions struct {
 // Report is the evaluation of a premodel on a test set profiled and
 // featured apart from its training set.
 type Report struct {
-	Criterion  Criterion      `json:"criterion"`
-	TestStore  string         `json:"test_store"`
-	Datasets   []string       `json:"datasets"`
-	Images     int            `json:"images"`
-	Excluded   map[string]int `json:"excluded"`
-	Learner    string         `json:"learner"`
-	Candidates []string       `json:"candidates"`
-	Fallback   string         `json:"fallback"`
-	Escalate   bool           `json:"escalate"`
+	Criterion  profileview.Criterion `json:"criterion"`
+	TestStore  string                `json:"test_store"`
+	Datasets   []string              `json:"datasets"`
+	Images     int                   `json:"images"`
+	Excluded   map[string]int        `json:"excluded"`
+	Learner    string                `json:"learner"`
+	Candidates []string              `json:"candidates"`
+	Fallback   string                `json:"fallback"`
+	Escalate   bool                  `json:"escalate"`
 	// CostThreads is the thread count of the test store's latencies.
 	CostThreads int `json:"cost_threads"`
 	// Methods holds the premodel as configured, the premodel with
@@ -77,6 +80,10 @@ type Method struct {
 	OfOracle     float64 `json:"share_of_oracle_pct"`
 	Escalated    float64 `json:"escalated_pct,omitempty"`
 	NoPrediction float64 `json:"no_prediction_pct,omitempty"`
+	// Choice is the model (column of the test set) each test image ran,
+	// -1 for no prediction: the per-image outcome every figure above
+	// summarises.
+	Choice []int `json:"-"`
 }
 
 // Overhead is the premodel's own time per image on this machine.
@@ -110,13 +117,13 @@ type Record struct {
 // comes from the test store's predictions of the chosen model (the same
 // model on the same image gives the same answer), model latency from the
 // test store's costs, and the premodel's overhead is measured here.
-func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Report, error) {
+func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalOptions) (Report, error) {
 	if o.Repeats <= 0 {
 		o.Repeats = 5
 	}
 	r := Report{Criterion: p.Criterion, TestStore: test.Store, Datasets: test.Datasets, Images: len(test.X),
 		Excluded: test.Excluded, Learner: p.LearnerName, Candidates: p.Candidates, Fallback: orNone(p.Fallback),
-		Escalate: p.Confidence.Escalate, CostThreads: test.CostThreads}
+		Escalate: p.Confidence.Escalate, CostThreads: test.CostFrom.Threads}
 	if test.Criterion != p.Criterion {
 		return r, fmt.Errorf("evaluate: test set read under %s, premodel trained under %s", test.Criterion, p.Criterion)
 	}
@@ -137,12 +144,7 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 	for i, m := range p.Candidates {
 		candIdx[i] = col[m]
 	}
-	correct := test.Correct()
-	sub, subCost, err := selection.Subset(correct, test.Cost, candIdx)
-	if err != nil {
-		return r, fmt.Errorf("evaluate: %w", err)
-	}
-	target, err := selection.Targets(sub, subCost)
+	target, err := test.Targets(candIdx)
 	if err != nil {
 		return r, fmt.Errorf("evaluate: %w", err)
 	}
@@ -174,7 +176,7 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 	other := p.WithEscalation(!p.Confidence.Escalate)
 	n := len(test.X)
 	featMS, decMS := make([]float64, n), make([]float64, n)
-	decs, otherDecs := make([]Decision, n), make([]Decision, n)
+	decs, otherDecs := make([]route.Decision, n), make([]route.Decision, n)
 	for i, x := range test.X {
 		if err := ctx.Err(); err != nil {
 			return r, fmt.Errorf("evaluate: %w", err)
@@ -217,22 +219,13 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 
 	// The oracles: the optimum model of each image; an image that no
 	// model gets right still has to be answered, by the cheapest model.
-	allTarget, err := test.Targets()
+	oracleAll, err := test.Oracle(nil)
 	if err != nil {
 		return r, fmt.Errorf("evaluate: %w", err)
 	}
-	cheapest := slices.Index(test.Cost, slices.Min(test.Cost))
-	oracleAll := make([]int, n)
-	oracleCand := make([]int, n)
-	cheapCand := candIdx[0]
-	for _, j := range candIdx {
-		if test.Cost[j] < test.Cost[cheapCand] {
-			cheapCand = j
-		}
-	}
-	for i := range n {
-		oracleAll[i] = pick(allTarget[i] == selection.None, cheapest, allTarget[i])
-		oracleCand[i] = pick(target[i] == selection.None, cheapCand, candIdx[max(target[i], 0)])
+	oracleCand, err := test.Oracle(candIdx)
+	if err != nil {
+		return r, fmt.Errorf("evaluate: %w", err)
 	}
 	oracle := fixedMethod("oracle (all models)", "oracle", test, oracleAll)
 	name := "premodel " + p.LearnerName
@@ -281,23 +274,15 @@ func Evaluate(ctx context.Context, p *Premodel, test *Set, o EvalOptions) (Repor
 	}
 	r.Notes = append(r.Notes,
 		fmt.Sprintf("model latency: each model's mean Run time in the test store's costs table (%d thread(s)), excluding decoding and preprocessing; "+
-			"p95 is over images, so a single model's p95 is its mean", test.CostThreads),
+			"p95 is over images, so a single model's p95 is its mean", test.CostFrom.Threads),
 		"premodel overhead: feature extraction from the encoded image (its own reduced decode included) and the decision (scaling, learner, neighbour distance), timed here",
 		"oracle: the cheapest model that is correct under the criterion; an image no model gets right goes to the cheapest model")
 	return r, nil
 }
 
-func pick(c bool, a, b int) int {
-	if c {
-		return a
-	}
-	return b
-}
-
-// premodelMethod summarises the premodel's decisions.
 // backboneMS is a cnn premodel's backbone cost per image: the backbone's
 // latency, unless the decision runs the backbone itself.
-func backboneMS(test *Set, col int, decs []Decision) []float64 {
+func backboneMS(test *profileview.Table, col int, decs []route.Decision) []float64 {
 	out := make([]float64, len(decs))
 	for i, d := range decs {
 		if d.Model != test.Models[col] {
@@ -307,23 +292,26 @@ func backboneMS(test *Set, col int, decs []Decision) []float64 {
 	return out
 }
 
-func premodelMethod(name string, test *Set, decs []Decision, featMS, decMS []float64) Method {
+// premodelMethod summarises the premodel's decisions.
+func premodelMethod(name string, test *profileview.Table, decs []route.Decision, featMS, decMS []float64) Method {
 	n := len(decs)
-	m := Method{Name: name, Kind: "premodel", Share: map[string]float64{}}
+	m := Method{Name: name, Kind: "premodel", Share: map[string]float64{}, Choice: make([]int, n)}
 	lat := make([]float64, n)
 	var c1, c5, model, over, esc, none float64
 	for i, d := range decs {
 		over += featMS[i] + decMS[i]
 		lat[i] = featMS[i] + decMS[i]
-		if d.Reason == ReasonEscalated {
+		if d.Reason == route.ReasonEscalated {
 			esc++
 		}
 		if d.Model == "" {
 			none++
 			m.Share["none"] += 100 / float64(n)
+			m.Choice[i] = -1
 			continue
 		}
 		j := test.ModelIndex(d.Model)
+		m.Choice[i] = j
 		m.Share[d.Model] += 100 / float64(n)
 		if test.Correct1[i][j] {
 			c1++
@@ -343,9 +331,9 @@ func premodelMethod(name string, test *Set, decs []Decision, featMS, decMS []flo
 }
 
 // fixedMethod summarises running model idx[i] on image i, with no overhead.
-func fixedMethod(name, kind string, test *Set, idx []int) Method {
+func fixedMethod(name, kind string, test *profileview.Table, idx []int) Method {
 	n := len(idx)
-	m := Method{Name: name, Kind: kind, Share: map[string]float64{}}
+	m := Method{Name: name, Kind: kind, Share: map[string]float64{}, Choice: idx}
 	lat := make([]float64, n)
 	var c1, c5 float64
 	for i, j := range idx {
@@ -418,4 +406,11 @@ func shares(m map[string]float64) string {
 		parts[i] = fmt.Sprintf("%s %.0f%%", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return FallbackNone
+	}
+	return s
 }

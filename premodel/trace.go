@@ -11,31 +11,33 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modelpick/modelpick/profileview"
+
 	"github.com/modelpick/modelpick/selection"
 )
 
 // SelectionRecord is one run of Algorithm 1 on a store, as select-models
 // writes it: the trace with the names and costs its indices refer to.
 type SelectionRecord struct {
-	Store       string          `json:"store"`
-	Criterion   Criterion       `json:"criterion"`
-	Datasets    []string        `json:"datasets"`
-	Images      int             `json:"images"`
-	CostThreads int             `json:"cost_threads"`
-	Models      []string        `json:"models"`
-	Cost        []float64       `json:"cost_ms"`
-	Chosen      []string        `json:"chosen"`
-	Trace       selection.Trace `json:"trace"`
+	Store       string                `json:"store"`
+	Criterion   profileview.Criterion `json:"criterion"`
+	Datasets    []string              `json:"datasets"`
+	Images      int                   `json:"images"`
+	CostThreads int                   `json:"cost_threads"`
+	Models      []string              `json:"models"`
+	Cost        []float64             `json:"cost_ms"`
+	Chosen      []string              `json:"chosen"`
+	Trace       selection.Trace       `json:"trace"`
 }
 
 // SelectModels runs Algorithm 1 on a profile.
-func SelectModels(p *Profile, theta float64) (SelectionRecord, error) {
+func SelectModels(p *profileview.View, theta float64) (SelectionRecord, error) {
 	tr, err := selection.SelectModels(p.Correct(), p.Cost, theta)
 	if err != nil {
 		return SelectionRecord{}, fmt.Errorf("select models on %s: %w", p.Store, err)
 	}
 	rec := SelectionRecord{Store: p.Store, Criterion: p.Criterion, Datasets: p.Datasets, Images: len(p.Items),
-		CostThreads: p.CostThreads, Models: p.Models, Cost: p.Cost, Trace: tr}
+		CostThreads: p.CostFrom.Threads, Models: p.Models, Cost: p.Cost, Trace: tr}
 	for _, j := range tr.Chosen {
 		rec.Chosen = append(rec.Chosen, p.Models[j])
 	}

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/route"
+
 	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/selection"
@@ -81,9 +84,9 @@ type Confidence struct {
 // Premodel is a trained router: scaler, learner, candidates in order,
 // fallback and confidence. Route and Decide are safe for concurrent use.
 type Premodel struct {
-	Criterion    Criterion `json:"criterion"`
-	FeatureNames []string  `json:"features"`
-	ConfigKey    string    `json:"config_key"`
+	Criterion    profileview.Criterion `json:"criterion"`
+	FeatureNames []string              `json:"features"`
+	ConfigKey    string                `json:"config_key"`
 	// Candidates are the models the learner's classes stand for: class i
 	// is Candidates[i], in Algorithm 1's order (the cascade's level order).
 	Candidates []string `json:"candidates"`
@@ -109,6 +112,9 @@ type Premodel struct {
 	// embedding of this model's backbone (package embedding), not image
 	// features.
 	Backbone *Backbone `json:"-"`
+	// MaxSide is the working-image side the image features were computed
+	// with (0: features.DefaultMaxSide), as ConfigKey records it.
+	MaxSide int `json:"-"`
 
 	learner learners.Learner
 	nb      *learners.KNN // the neighbour search behind Decision.MeanDist
@@ -132,8 +138,8 @@ func (p *Premodel) BackboneModel() string {
 	return p.Backbone.Model
 }
 
-// check says whether b matches the premodel's features.
-func (b *Backbone) check(names []string, key string) error {
+// Check says whether b matches a premodel's features.
+func (b *Backbone) Check(names []string, key string) error {
 	want := embedding.ConfigKey(b.Model, b.FilesSHA256)
 	if key != want || !slices.Equal(names, embedding.Names(b.Dims)) {
 		return fmt.Errorf("backbone %s: features %s with %d names, want the %d-dim embedding %s: train on the store's embeddings (modelpick embed)",
@@ -142,56 +148,10 @@ func (b *Backbone) check(names []string, key string) error {
 	return nil
 }
 
-// Decision reasons.
-const (
-	ReasonPremodel     = "premodel"      // the learner chose a candidate
-	ReasonFallback     = "fallback"      // the learner chose none: the fallback model runs
-	ReasonNoPrediction = "no prediction" // the learner chose none and the fallback is none
-	ReasonEscalated    = "escalated"     // far from the training data: the most accurate model runs
-	ReasonFixed        = "fixed"         // a single-model router
-)
-
-// Decision is a router's answer for one image.
-type Decision struct {
-	// Model is the model to run; "" means no prediction.
-	Model string `json:"model"`
-	// Class is the learner's choice: an index into the candidates, or
-	// learners.None.
-	Class int `json:"class"`
-	// Scores has one entry per candidate (see learners.Decision).
-	Scores []float64 `json:"scores"`
-	// MeanDist is the mean distance to the K nearest training rows, and
-	// Far whether it is beyond the calibrated threshold.
-	MeanDist float64 `json:"mean_dist"`
-	Far      bool    `json:"far"`
-	Reason   string  `json:"reason"`
-}
-
-// Input is what a router may look at for one image.
-type Input struct {
-	// Features are the raw values of the router's Features(), in order.
-	Features []float64
-	// Image is the encoded image, for routers that read pixels (a CNN
-	// premodel); feature-based routers ignore it.
-	Image []byte
-}
-
-// Router picks the model to run for one image. Premodel is one; a router
-// on pixels or on a cheap model's output plugs in the same way.
-type Router interface {
-	// Features lists the features Route reads from Input.Features (nil
-	// when it reads none, so the caller extracts nothing).
-	Features() []string
-	// Models lists every model Route may return, so a caller can load them
-	// up front.
-	Models() []string
-	Route(in Input) (Decision, error)
-}
-
 // Train fits a premodel on a training set: Algorithm 1 (or the given
 // candidates), targets restricted to the candidates, a min-max scaler
 // fitted on these rows only, the learner, and the confidence threshold.
-func Train(s *Set, o Options) (*Premodel, error) {
+func Train(s *profileview.Table, o Options) (*Premodel, error) {
 	if s == nil || len(s.X) == 0 {
 		return nil, fmt.Errorf("train: %w: no training images", learners.ErrEmpty)
 	}
@@ -233,16 +193,12 @@ func Train(s *Set, o Options) (*Premodel, error) {
 	for _, j := range chosen {
 		p.Candidates = append(p.Candidates, s.Models[j])
 	}
-	sub, subCost, err := selection.Subset(correct, s.Cost, chosen)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	y, err := selection.Targets(sub, subCost)
+	y, err := s.Targets(chosen)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 
-	if p.Fallback, err = fallback(o.Fallback, s.Profile, chosen); err != nil {
+	if p.Fallback, err = fallback(o.Fallback, s.View, chosen); err != nil {
 		return nil, err
 	}
 	if p.Scaler, err = learners.FitScaler(s.X); err != nil {
@@ -267,7 +223,7 @@ func Train(s *Set, o Options) (*Premodel, error) {
 	p.learner = l
 
 	p.Confidence = Confidence{K: kOf(o.Params), Quantile: o.Quantile, Escalate: o.Escalate,
-		Model: mostAccurate(s.Profile)}
+		Model: mostAccurate(s.View)}
 	if err := p.calibrate(); err != nil {
 		return nil, err
 	}
@@ -275,7 +231,7 @@ func Train(s *Set, o Options) (*Premodel, error) {
 }
 
 // fallback resolves the Fallback option against the store's models.
-func fallback(name string, p *Profile, chosen []int) (string, error) {
+func fallback(name string, p *profileview.View, chosen []int) (string, error) {
 	switch name {
 	case FallbackNone:
 		return "", nil
@@ -297,7 +253,7 @@ func fallback(name string, p *Profile, chosen []int) (string, error) {
 
 // mostAccurate is the model with the highest accuracy under the profile's
 // criterion; ties go to the cheaper one, then the lower index.
-func mostAccurate(p *Profile) string {
+func mostAccurate(p *profileview.View) string {
 	acc := p.Accuracy()
 	best := 0
 	for j := range acc {
@@ -357,11 +313,11 @@ func conformalQuantile(v []float64, q float64) float64 {
 // Learner returns the fitted learner.
 func (p *Premodel) Learner() learners.Learner { return p.learner }
 
-// Models implements Router: the candidates, the fallback and the
-// escalation model, without repeats.
+// Models implements route.Router: the candidates, the fallback, the
+// escalation model and a CNN premodel's backbone, without repeats.
 func (p *Premodel) Models() []string {
 	out := slices.Clone(p.Candidates)
-	for _, m := range []string{p.Fallback, p.Confidence.Model} {
+	for _, m := range []string{p.Fallback, p.Confidence.Model, p.BackboneModel()} {
 		if m != "" && !slices.Contains(out, m) {
 			out = append(out, m)
 		}
@@ -369,47 +325,66 @@ func (p *Premodel) Models() []string {
 	return out
 }
 
-// Features implements Router.
-func (p *Premodel) Features() []string { return slices.Clone(p.FeatureNames) }
+// Needs implements route.Router: the image features, or the backbone's
+// embedding.
+func (p *Premodel) Needs() route.Needs {
+	if p.Backbone != nil {
+		return route.Needs{Backbone: p.Backbone.Model}
+	}
+	return route.Needs{Features: slices.Clone(p.FeatureNames), MaxSide: p.MaxSide}
+}
 
-// Route implements Router.
-func (p *Premodel) Route(in Input) (Decision, error) { return p.Decide(in.Features) }
+// Route implements route.Router: it reads the features (or the backbone's
+// embedding) and decides.
+func (p *Premodel) Route(in route.Input) (route.Decision, error) {
+	var x []float64
+	var err error
+	if p.Backbone != nil {
+		x, err = in.Embedding(p.Backbone.Model)
+	} else {
+		x, err = in.Features(p.FeatureNames)
+	}
+	if err != nil {
+		return route.Decision{}, err
+	}
+	return p.Decide(x)
+}
 
 // Decide scales raw feature values, asks the learner, measures the distance
 // to the training data and applies escalation and fallback.
-func (p *Premodel) Decide(x []float64) (Decision, error) {
+func (p *Premodel) Decide(x []float64) (route.Decision, error) {
 	if p.learner == nil || p.Scaler == nil || p.nb == nil {
-		return Decision{}, errors.New("premodel: not trained or loaded")
+		return route.Decision{}, errors.New("premodel: not trained or loaded")
 	}
 	xs, err := p.Scaler.Transform(x)
 	if err != nil {
-		return Decision{}, fmt.Errorf("premodel: %w", err)
+		return route.Decision{}, fmt.Errorf("premodel: %w", err)
 	}
 	d, err := p.learner.Predict(xs)
 	if err != nil {
-		return Decision{}, fmt.Errorf("premodel: %w", err)
+		return route.Decision{}, fmt.Errorf("premodel: %w", err)
 	}
 	if d.Class < learners.None || d.Class >= len(p.Candidates) {
-		return Decision{}, fmt.Errorf("premodel: learner chose class %d of %d candidates", d.Class, len(p.Candidates))
+		return route.Decision{}, fmt.Errorf("premodel: learner chose class %d of %d candidates", d.Class, len(p.Candidates))
 	}
 	dist := d.MeanDist
 	if dist < 0 { // the learner searched no neighbours: search once here
 		nd, err := p.nb.Predict(xs)
 		if err != nil {
-			return Decision{}, fmt.Errorf("premodel: neighbour distance: %w", err)
+			return route.Decision{}, fmt.Errorf("premodel: neighbour distance: %w", err)
 		}
 		dist = nd.MeanDist
 	}
-	dec := Decision{Class: d.Class, Scores: d.Scores, MeanDist: dist, Far: dist > p.Confidence.Threshold}
+	dec := route.Decision{Class: d.Class, Scores: d.Scores, MeanDist: dist, Far: dist > p.Confidence.Threshold}
 	switch {
 	case p.Confidence.Escalate && dec.Far:
-		dec.Model, dec.Reason = p.Confidence.Model, ReasonEscalated
+		dec.Model, dec.Reason = p.Confidence.Model, route.ReasonEscalated
 	case d.Class == learners.None && p.Fallback == "":
-		dec.Reason = ReasonNoPrediction
+		dec.Reason = route.ReasonNoPrediction
 	case d.Class == learners.None:
-		dec.Model, dec.Reason = p.Fallback, ReasonFallback
+		dec.Model, dec.Reason = p.Fallback, route.ReasonFallback
 	default:
-		dec.Model, dec.Reason = p.Candidates[d.Class], ReasonPremodel
+		dec.Model, dec.Reason = p.Candidates[d.Class], route.ReasonPremodel
 	}
 	return dec, nil
 }

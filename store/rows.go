@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -605,4 +606,28 @@ func orEmpty(v []string) []string {
 		return []string{}
 	}
 	return v
+}
+
+// DatasetDirs returns the image folders that profile and features runs
+// recorded for any of the data sets, newest first, that are still folders
+// here.
+func (s *Store) DatasetDirs(ctx context.Context, datasets ...string) ([]string, error) {
+	runs, err := s.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := len(runs) - 1; i >= 0; i-- {
+		var m struct {
+			Dataset string `json:"dataset"`
+			Dir     string `json:"dataset_dir"`
+		}
+		if json.Unmarshal([]byte(runs[i].ManifestJSON), &m) != nil || m.Dir == "" || !slices.Contains(datasets, m.Dataset) {
+			continue
+		}
+		if st, err := os.Stat(m.Dir); err == nil && st.IsDir() && !slices.Contains(out, m.Dir) {
+			out = append(out, m.Dir)
+		}
+	}
+	return out, nil
 }

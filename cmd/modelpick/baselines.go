@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,39 +12,25 @@ import (
 	"time"
 
 	"github.com/modelpick/modelpick/baselines"
-	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/learners"
-	"github.com/modelpick/modelpick/selection"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/store"
 )
 
-// paperFeatures is the paper's kept feature set (its Table 4).
-const paperFeatures = "n_keypoints,avg_perceived_brightness,hue1,contrast,area_by_perim,edge_length1,aspect_ratio"
-
 // baselinesManifest records what produced a baselines report.
 type baselinesManifest struct {
-	Command        string             `json:"command"`
-	Train          string             `json:"train_store"`
-	Test           string             `json:"test_store"`
-	Costs          string             `json:"costs"`
-	Criterion      string             `json:"criterion"`
-	Candidates     []string           `json:"candidates"`
-	CandidatesFrom string             `json:"candidates_from"`
-	Objectives     []string           `json:"objectives"`
-	Premodels      []string           `json:"premodels"`
-	Features       []string           `json:"features,omitempty"`
-	FeaturesKey    string             `json:"features_config_key,omitempty"`
-	EmbeddingKey   string             `json:"embedding_config_key,omitempty"`
-	Overheads      map[string]float64 `json:"overhead_ms"`
-	OverheadFrom   map[string]string  `json:"overhead_from"`
-	Folds          int                `json:"folds"`
-	Seed           int64              `json:"seed"`
-	Excluded       map[string]int     `json:"images_excluded"`
-	Revision       string             `json:"revision"`
-	GoVersion      string             `json:"go_version"`
-	CreatedAt      string             `json:"created_at"`
-	ElapsedS       float64            `json:"elapsed_s"`
+	Command   string `json:"command"`
+	Train     string `json:"train_store"`
+	Test      string `json:"test_store"`
+	Criterion string `json:"criterion"`
+	baselines.RunInfo
+	Folds     int     `json:"folds"`
+	Seed      int64   `json:"seed"`
+	Revision  string  `json:"revision"`
+	GoVersion string  `json:"go_version"`
+	CreatedAt string  `json:"created_at"`
+	ElapsedS  float64 `json:"elapsed_s"`
 }
 
 // runBaselines compares the softmax cascade, the one-knob premodels and
@@ -65,7 +50,7 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		rules     = fs.String("rules", "shared,greedy", "softmax-cascade calibration rules: shared, greedy")
 		premodels = fs.String("premodels", "knn@features", "comma-separated LEARNER@SOURCE premodels; sources: features, embedding")
 		k         = fs.Int("k", 5, "K of kNN premodels (the paper's 5)")
-		feats     = fs.String("features", paperFeatures, "image features of the features source (default: the paper's Table 4)")
+		feats     = fs.String("features", strings.Join(features.PaperKept, ","), "image features of the features source (default: the paper's Table 4)")
 		maxSide   = fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features (0 = %d)", features.DefaultMaxSide))
 		embModel  = fs.String("embedding-model", "mobilenet_v1_0.25_128", "backbone of the embedding source (modelpick embed)")
 		overheads = fs.String("overhead", "", "SOURCE=MS,... premodel overhead per image (default: the latest modelpick embed run's timings in -test or -train)")
@@ -121,181 +106,32 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%w: baselines: -overhead: %v", errUsage, err)
 	}
 
-	start := time.Now()
-	for _, p := range []string{*trainPath, *testPath, *costsPath} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("baselines: store %w", err)
-		}
-	}
-	open := func(p string) (*store.Store, error) { return store.Open(p) }
-	trainSt, err := open(*trainPath)
-	if err != nil {
-		return err
-	}
-	defer trainSt.Close()
-	testSt, err := open(*testPath)
-	if err != nil {
-		return err
-	}
-	defer testSt.Close()
-	costSt := trainSt
-	if *costsPath != "" {
-		if costSt, err = open(*costsPath); err != nil {
-			return err
-		}
-		defer costSt.Close()
-	}
-	costs, costNote, err := baselines.CostsOf(ctx, costSt)
-	if err != nil {
-		return err
-	}
-	train, err := baselines.LoadProfile(ctx, trainSt, baselines.LoadOptions{Criterion: *criterion, Costs: costs})
-	if err != nil {
-		return err
-	}
-	test, err := baselines.LoadProfile(ctx, testSt, baselines.LoadOptions{Criterion: *criterion, Costs: costs})
-	if err != nil {
-		return err
-	}
-
-	man := baselinesManifest{Command: "modelpick baselines " + strings.Join(args, " "), Train: trainSt.Path(), Test: testSt.Path(),
-		Costs: costNote, Criterion: *criterion, Folds: *folds, Seed: *seed, Overheads: map[string]float64{},
-		OverheadFrom: map[string]string{}, Excluded: map[string]int{}, Revision: revision(), GoVersion: runtime.Version()}
-
-	// The sources, joined to the images; images lacking one are left out.
-	sources := map[string]baselines.Source{}
-	keepTrain, keepTest := allTrue(len(train.Images)), allTrue(len(test.Images))
-	type rows struct{ train, test [][]float64 }
-	loaded := map[string]rows{}
+	var featNames []string
+	var featKey string
 	if usesSource["features"] {
-		names := splitList(*feats)
-		ex, err := features.NewExtractor(names, features.Options{MaxSide: *maxSide})
+		ex, err := features.NewExtractor(splitList(*feats), features.Options{MaxSide: *maxSide})
 		if err != nil {
 			return fmt.Errorf("%w: baselines: -features: %v", errUsage, err)
 		}
-		man.Features, man.FeaturesKey = ex.Names(), ex.ConfigKey()
-		r, err := joinSource(ctx, trainSt, testSt, train, test, ex.ConfigKey(), ex.Names(), keepTrain, keepTest,
-			"modelpick features -data DIR -store STORE")
-		if err != nil {
-			return err
-		}
-		loaded["features"] = rows(r)
+		featNames, featKey = ex.Names(), ex.ConfigKey()
 	}
-	if usesSource["embedding"] {
-		key, dims, err := embeddingKey(ctx, trainSt, *embModel)
-		if err != nil {
-			return err
-		}
-		man.EmbeddingKey = key
-		r, err := joinSource(ctx, trainSt, testSt, train, test, key, embedding.Names(dims), keepTrain, keepTest,
-			"modelpick embed -models SPEC -model "+*embModel+" -data DIR -store STORE")
-		if err != nil {
-			return err
-		}
-		loaded["embedding"] = rows(r)
-	}
-	man.Excluded["train: lacking a premodel input"] = countFalse(keepTrain)
-	man.Excluded["test: lacking a premodel input"] = countFalse(keepTest)
-	train, test = train.Keep(keepTrain), test.Keep(keepTest)
-	for name, r := range loaded {
-		src := baselines.Source{Train: pick(r.train, keepTrain), Test: pick(r.test, keepTest)}
-		if name == "embedding" {
-			src.Reuses = *embModel
-		}
-		if v, ok := overheadFlag[name]; ok {
-			src.OverheadMS, man.OverheadFrom[name] = v, "-overhead flag"
-		} else {
-			backbone := -1.0
-			if !*rawOver {
-				if j, err := train.ModelIndex(*embModel); err == nil {
-					backbone = train.Cost[j]
-				}
-			}
-			v, from, err := measuredOverhead(ctx, name, backbone, testSt, trainSt)
-			if err != nil {
-				return err
-			}
-			src.OverheadMS, man.OverheadFrom[name] = v, from
-		}
-		man.Overheads[name] = src.OverheadMS
-		sources[name] = src
-	}
-
-	// Candidates: given, or Algorithm 1 on the training profile.
-	cands := splitList(*models)
-	man.CandidatesFrom = "-models flag"
-	if len(cands) == 0 {
-		tr, err := selection.SelectModels(train.Hit, train.Cost, *theta)
-		if err != nil {
-			return fmt.Errorf("baselines: %w", err)
-		}
-		for _, j := range tr.Chosen {
-			cands = append(cands, train.Models[j])
-		}
-		man.CandidatesFrom = fmt.Sprintf("Algorithm 1 on the training store, theta %g pp", *theta)
-	}
-	if *frontier {
-		var idx []int
-		for _, name := range cands {
-			j, err := train.ModelIndex(name)
-			if err != nil {
-				return fmt.Errorf("%w: baselines: -models: %v", errUsage, err)
-			}
-			idx = append(idx, j)
-		}
-		before := len(cands)
-		cands = cands[:0]
-		for _, j := range train.Frontier(idx) {
-			cands = append(cands, train.Models[j])
-		}
-		man.CandidatesFrom += fmt.Sprintf("; %d of %d on the training cost/accuracy frontier", len(cands), before)
-	}
-	var objs []baselines.Objective
-	for _, b := range budgetList {
-		objs = append(objs, baselines.Objective{BudgetMS: b})
-	}
-	for _, t := range targetList {
-		objs = append(objs, baselines.Objective{TargetAcc: t})
-	}
-	if len(objs) == 0 {
-		best := -1
-		var bestR baselines.Result
-		for _, name := range cands {
-			j, err := train.ModelIndex(name)
-			if err != nil {
-				return fmt.Errorf("%w: baselines: -models: %v", errUsage, err)
-			}
-			r, err := baselines.Single(train, j)
-			if err != nil {
-				return err
-			}
-			if best < 0 || r.Hits > bestR.Hits || (r.Hits == bestR.Hits && train.Cost[j] < train.Cost[best]) {
-				best, bestR = j, r
-			}
-		}
-		objs = []baselines.Objective{{BudgetMS: train.Cost[best]}}
-		if bestR.Accuracy > 0 { // a target of 0% is no target
-			objs = append(objs, baselines.Objective{TargetAcc: bestR.Accuracy})
-		}
-	}
-	for _, o := range objs {
-		man.Objectives = append(man.Objectives, o.String())
-	}
-	for _, s := range specs {
-		man.Premodels = append(man.Premodels, s.String())
-	}
-	fmt.Fprintf(stderr, "baselines: %d training, %d test images; candidates %s ...\n", len(train.Images), len(test.Images), strings.Join(cands, ", "))
-	rep, err := baselines.Compare(baselines.Options{Train: train, Test: test, Candidates: cands, Objectives: objs,
-		Rules: ruleList, Sources: sources, Premodels: specs, Folds: *folds, Seed: *seed, TimeDecisions: *timeDec})
+	stores, err := openStores(*trainPath, *testPath, *costsPath)
 	if err != nil {
 		return err
 	}
-	man.Candidates = rep.Candidates
-	man.CreatedAt = time.Now().UTC().Format(time.RFC3339)
-	man.ElapsedS = time.Since(start).Seconds()
+	defer closeStores(stores)
+	start := time.Now()
+	rep, info, err := baselines.Run(ctx, baselines.RunOptions{Train: stores[0], Test: stores[1], Costs: stores[2],
+		Criterion: profileview.Criterion(*criterion), Candidates: splitList(*models), Theta: *theta, Frontier: *frontier,
+		BudgetsMS: budgetList, TargetsAcc: targetList, Rules: ruleList, Premodels: specs,
+		Features: featNames, FeaturesKey: featKey, Backbone: *embModel, OverheadMS: overheadFlag, RawOverhead: *rawOver,
+		Folds: *folds, Seed: *seed, TimeDecisions: *timeDec, Log: stderr})
+	if err != nil {
+		return err
+	}
+	man := baselinesManifest{Command: "modelpick baselines " + strings.Join(args, " "), Train: stores[0].Path(),
+		Test: stores[1].Path(), Criterion: *criterion, RunInfo: info, Folds: *folds, Seed: *seed, Revision: revision(),
+		GoVersion: runtime.Version(), CreatedAt: time.Now().UTC().Format(time.RFC3339), ElapsedS: time.Since(start).Seconds()}
 	if err := baselines.WriteRecords(*out, rep, man); err != nil {
 		return err
 	}
@@ -304,102 +140,34 @@ func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// joinSource reads a source's rows for both profiles and clears keep for
-// images that lack them; it fails, naming the command to run, when a store
-// has none at all.
-func joinSource(ctx context.Context, trainSt, testSt *store.Store, train, test baselines.Profile, key string, names []string,
-	keepTrain, keepTest []bool, fix string) (struct{ train, test [][]float64 }, error) {
-	var out struct{ train, test [][]float64 }
-	for _, side := range []struct {
-		st   *store.Store
-		p    baselines.Profile
-		keep []bool
-		dst  *[][]float64
-	}{{trainSt, train, keepTrain, &out.train}, {testSt, test, keepTest, &out.test}} {
-		x, ok, err := baselines.Features(ctx, side.st, side.p, key, names)
+// openStores opens the train, test and (when named) costs stores; the
+// third is nil when its path is empty.
+func openStores(paths ...string) ([]*store.Store, error) {
+	out := make([]*store.Store, len(paths))
+	for i, p := range paths {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			closeStores(out)
+			return nil, fmt.Errorf("store %w", err)
+		}
+		st, err := store.Open(p)
 		if err != nil {
-			return out, err
+			closeStores(out)
+			return nil, err
 		}
-		if countFalse(ok) == len(ok) {
-			return out, fmt.Errorf("baselines: store %s has no image with %d values under %s: run `%s`",
-				side.st.Path(), len(names), key, fix)
-		}
-		for i := range ok {
-			side.keep[i] = side.keep[i] && ok[i]
-		}
-		*side.dst = x
+		out[i] = st
 	}
 	return out, nil
 }
 
-// embeddingKey returns the configuration key and dimension of a
-// backbone's stored embedding, from the model's registered files hash.
-func embeddingKey(ctx context.Context, st *store.Store, model string) (string, int, error) {
-	ms, err := st.Models(ctx)
-	if err != nil {
-		return "", 0, err
-	}
-	for _, m := range ms {
-		if m.Name != model {
-			continue
-		}
-		key := embedding.ConfigKey(model, m.FilesSHA256)
-		rows, err := st.Features(ctx, key)
-		if err != nil {
-			return "", 0, err
-		}
-		dims := map[string]bool{}
-		for _, r := range rows {
-			dims[r.Name] = true
-		}
-		if len(dims) == 0 {
-			return "", 0, fmt.Errorf("baselines: store %s has no embedding by %s (key %s): run `modelpick embed -models SPEC -model %s -data DIR -store %s`",
-				st.Path(), model, key, model, st.Path())
-		}
-		return key, len(dims), nil
-	}
-	return "", 0, fmt.Errorf("baselines: store %s has no model %s: -embedding-model names a profiled model", st.Path(), model)
-}
-
-// measuredOverhead returns a source's overhead from the latest finished
-// embed run that measured it, in the first store that has one. With
-// backboneMS > 0 the time is rescaled by backboneMS / the backbone's run
-// time in the same loop: the embed run times the premodel's work
-// interleaved with the backbone's own run, so the ratio survives a machine
-// busier (or quieter) than when the profile measured the model costs,
-// which the overhead is added to.
-func measuredOverhead(ctx context.Context, source string, backboneMS float64, stores ...*store.Store) (float64, string, error) {
-	for _, st := range stores {
-		runs, err := st.Runs(ctx)
-		if err != nil {
-			return 0, "", err
-		}
-		for i := len(runs) - 1; i >= 0; i-- {
-			r := runs[i]
-			if r.Command != "embedding" || r.Finished.IsZero() {
-				continue
-			}
-			var s embedding.Summary
-			if json.Unmarshal([]byte(r.ManifestJSON), &s) != nil || s.Computed == 0 {
-				continue
-			}
-			v := s.EmbedMS
-			if source == "features" {
-				v = s.FeaturesMS
-			}
-			if v <= 0 {
-				continue
-			}
-			from := fmt.Sprintf("%s run %d (%s, %d images): %.4g ms", st.Path(), r.ID, s.Dataset, s.Computed, v)
-			if backboneMS > 0 && s.RunMS > 0 {
-				from += fmt.Sprintf(" x profiled backbone %.4g ms / its run in the same loop %.4g ms", backboneMS, s.RunMS)
-				v *= backboneMS / s.RunMS
-			}
-			return v, from, nil
+func closeStores(sts []*store.Store) {
+	for _, st := range sts {
+		if st != nil {
+			st.Close()
 		}
 	}
-	return 0, "", fmt.Errorf("baselines: no measured overhead for source %s: run `modelpick embed ... -time-features %s` on the device, or pass -overhead %s=MS",
-		source, paperFeatures, source)
 }
 
 func floats(s string) ([]float64, error) {
@@ -425,32 +193,4 @@ func keyFloats(s string) (map[string]float64, error) {
 		out[k] = f
 	}
 	return out, nil
-}
-
-func allTrue(n int) []bool {
-	out := make([]bool, n)
-	for i := range out {
-		out[i] = true
-	}
-	return out
-}
-
-func countFalse(v []bool) int {
-	n := 0
-	for _, b := range v {
-		if !b {
-			n++
-		}
-	}
-	return n
-}
-
-func pick(rows [][]float64, keep []bool) [][]float64 {
-	var out [][]float64
-	for i, k := range keep {
-		if k {
-			out = append(out, rows[i])
-		}
-	}
-	return out
 }

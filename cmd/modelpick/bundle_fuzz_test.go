@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/route"
+	"github.com/modelpick/modelpick/routers"
 )
 
 // FuzzLoadBundle corrupts one file of a real (tiny) bundle and loads it.
@@ -76,14 +77,14 @@ func FuzzLoadBundle(f *testing.F) {
 			}
 		}
 		fuzzWrite(t, filepath.Join(dir, "manifest.json"), manifest)
-		b, err := premodel.LoadBundle(dir)
+		b, err := routers.Open(dir)
 		if err != nil {
 			if unchanged { // the harness itself must not break the bundle
 				t.Fatalf("the unchanged bundle does not load: %v", err)
 			}
 			return
 		}
-		if _, err := b.Premodel.Route(premodel.Input{Features: make([]float64, len(b.Premodel.Features()))}); err != nil {
+		if _, err := b.Router.Route(zeroInput{}); err != nil {
 			t.Logf("a loaded bundle fails to route: %v", err) // an error is fine; a panic is not
 		}
 	})
@@ -102,4 +103,13 @@ func fuzzWrite(t *testing.T, path string, data []byte) {
 func fuzzExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// zeroInput answers every router's question with zeros.
+type zeroInput struct{}
+
+func (zeroInput) Features(names []string) ([]float64, error) { return make([]float64, len(names)), nil }
+func (zeroInput) Embedding(string) ([]float64, error)        { return make([]float64, 3), nil }
+func (zeroInput) Run(model string) (route.Output, error) {
+	return route.Output{Model: model, Scores: make([]float32, 10)}, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/routers"
 )
 
 // TestTrainCNNPremodel runs profile → embed → train -learner cnn →
@@ -38,12 +38,9 @@ func TestTrainCNNPremodel(t *testing.T) {
 	if !strings.Contains(out, "embedding of backbone pooled") {
 		t.Errorf("train output:\n%s", out)
 	}
-	b, err := premodel.LoadBundle(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.Manifest.Router != premodel.RouterCNN || b.Manifest.Backbone == nil || b.Manifest.Backbone.Dims != 3 || b.Manifest.Learner != "cnn" {
-		t.Fatalf("manifest router %q backbone %+v", b.Manifest.Router, b.Manifest.Backbone)
+	m := manifestOf(t, bundle)
+	if m.Router != routers.KindCNN || m.Backbone == nil || m.Backbone.Dims != 3 || m.Learner != "cnn" {
+		t.Fatalf("manifest router %q backbone %+v", m.Router, m.Backbone)
 	}
 
 	out, _, err = cli(t, "classify", "-bundle", bundle, filepath.Join(testData, "img_00001.jpg"), filepath.Join(testData, "img_00002.jpg"))

@@ -18,6 +18,7 @@ import (
 	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -111,10 +112,10 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := required(fs, "store", "out"); err != nil {
 		return err
 	}
-	crit := featsel.Criterion(*criterion)
+	crit, err := profileview.ParseCriterion(*criterion)
 	switch {
-	case crit != featsel.Top1 && crit != featsel.Top5:
-		return fmt.Errorf("%w: select-features: -criterion %q, want top1 or top5", errUsage, *criterion)
+	case err != nil:
+		return fmt.Errorf("%w: select-features: -criterion: %v", errUsage, err)
 	case *folds < 2:
 		return fmt.Errorf("%w: select-features: -folds %d, want at least 2", errUsage, *folds)
 	case !(*threshold > 0 && *threshold <= 1):
@@ -147,20 +148,20 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("%w: select-features: %v", errUsage, err)
 	}
-	tab, info, err := featsel.LoadTable(ctx, st, featsel.LoadOptions{Criterion: crit, Datasets: splitList(*dataset),
-		ConfigKey: ex.ConfigKey(), Names: ex.Names()})
+	tab, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: crit, Datasets: splitList(*dataset), MMACs: true},
+		ex.ConfigKey(), ex.Names())
 	if err != nil {
 		return err
 	}
 	var notes []string
-	if !strings.HasPrefix(info.CostSource, "costs table") {
+	if tab.CostFrom.Kind != profileview.CostMeasured {
 		notes = append(notes, "targets use the specs' MMACs as cost: the store has no measured latency for every model "+
 			"(run modelpick profile -cost=true on the device for latency-based targets)")
 		fmt.Fprintln(stderr, "select-features: no latencies in the store for every model: targets ordered by the specs' mmacs")
 	}
 	o := featsel.Options{Threshold: *threshold, Tolerance: *tolerance,
 		CV: featsel.CVOptions{Folds: *folds, Seed: *seed, Repeats: *repeats, Workers: *workers, New: newLearner}}
-	timingFiles, timingSource, err := timingImages(ctx, st, info.Datasets, *timingData, *timingN)
+	timingFiles, timingSource, err := timingImages(ctx, st, tab.Datasets, *timingData, *timingN)
 	if err != nil {
 		return err
 	}
@@ -179,20 +180,19 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, "select-features: extraction time not measured:", timingSource)
 	}
 	fmt.Fprintf(stderr, "select-features: %d images, %d models (%s), %d x %d-fold CV ...\n",
-		info.Images, len(info.Models), info.CostSource, *repeats, *folds)
-	rep, err := featsel.Select(ctx, tab, o)
+		len(tab.X), len(tab.Models), tab.CostFrom, *repeats, *folds)
+	rep, err := featsel.Run(ctx, tab, o)
 	if err != nil {
 		return err
 	}
 	modelsSHA := map[string]string{}
 	if ms, err := st.Models(ctx); err == nil {
 		for _, m := range ms {
-			if slices.Contains(info.Models, m.Name) {
+			if slices.Contains(tab.Models, m.Name) {
 				modelsSHA[m.Name] = m.FilesSHA256
 			}
 		}
 	}
-	rep.Load = info
 	rep.Manifest = featsel.Manifest{
 		Command: "modelpick select-features " + strings.Join(args, " "), Store: st.Path(), Criterion: crit,
 		Folds: *folds, Repeats: *repeats, Seed: *seed, Threshold: *threshold, Tolerance: *tolerance,

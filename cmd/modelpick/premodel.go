@@ -3,236 +3,190 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/classifier"
-	"github.com/modelpick/modelpick/embedding"
+	"github.com/modelpick/modelpick/datasets"
+	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/routers"
 	"github.com/modelpick/modelpick/store"
 )
 
-// runTrain trains a premodel on a store and writes its bundle.
+// trainFlags are train's flags.
+type trainFlags struct {
+	store, criterion, learner, out, feats, featsFrom, candidates, fallback, params *string
+	models, labels, dataset, backbone, rule                                        *string
+	maxSide, k, threads                                                            *int
+	theta, quantile, budget, targetAcc                                             *float64
+	seed                                                                           *int64
+	escalate                                                                       *bool
+}
+
+func addTrainFlags(fs *flag.FlagSet) trainFlags {
+	return trainFlags{
+		store:      fs.String("store", "", "store with predictions and costs (modelpick profile) and features (modelpick features)"),
+		criterion:  fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5"),
+		learner:    fs.String("learner", "knn-cascade", "premodel: "+strings.Join(learners.Names(), ", ")+", softmax (a max-softmax confidence cascade), or an X.Y.Z hierarchy of "+strings.Join(learners.LevelNames(), ", ")+" (one level per candidate)"),
+		out:        fs.String("out", "", "bundle folder to write (replaced if it holds a bundle)"),
+		feats:      fs.String("features", "", "comma-separated feature names (default: -features-from, else all 29)"),
+		featsFrom:  fs.String("features-from", "", "select-features output folder (or its kept_features.json): use its kept features"),
+		maxSide:    fs.Int("max-side", 0, fmt.Sprintf("working-image side the features were extracted with (0 = %d, or the -features-from run's)", features.DefaultMaxSide)),
+		theta:      fs.Float64("theta", premodel.DefaultTheta, "Algorithm 1: least accuracy gain, in percentage points, worth another model"),
+		candidates: fs.String("candidates", "", "comma-separated candidate models in cascade order, instead of Algorithm 1"),
+		fallback:   fs.String("fallback", "", "model to run when the premodel chooses none, or none for an explicit no prediction (default: the cheapest candidate)"),
+		seed:       fs.Int64("seed", 1, "seed of the learner's training"),
+		k:          fs.Int("k", 0, "neighbours of the kNN learners and of the confidence distance (0 = 5, the paper's)"),
+		params:     fs.String("params", "", `other learner settings as JSON, e.g. {"max_depth":8,"c":10,"gamma":0.5,"probability":true}`),
+		quantile:   fs.Float64("confidence-quantile", premodel.DefaultQuantile, "share of training images the neighbour-distance threshold covers (leave-one-out)"),
+		escalate:   fs.Bool("escalate", false, "send images beyond the distance threshold to the most accurate model"),
+		models:     fs.String("models", "", "model spec file the store was profiled with (default: the specs registered in the store)"),
+		labels:     fs.String("labels", "", "class names: synset_words.txt or a labels file (default: the training set's synset_words.txt, else the shared ImageNet labels)"),
+		dataset:    fs.String("dataset", "", "comma-separated data sets of the store to train on (default all)"),
+		threads:    fs.Int("threads", 0, "take model latencies measured at this thread count (0: 1 if present)"),
+		budget:     fs.Float64("budget-ms", 0, "-learner softmax: calibrate for this mean-latency budget (default: the cost of the most accurate level)"),
+		targetAcc:  fs.Float64("target-acc", 0, "-learner softmax: calibrate for this accuracy, percent, at the least mean latency (instead of -budget-ms)"),
+		backbone:   fs.String("backbone", "mobilenet_v1_0.25_128", "-learner cnn: the model whose stored embedding (modelpick embed) the head reads"),
+		rule:       fs.String("rule", string(baselines.RuleGreedy), "-learner softmax: threshold calibration rule, shared or greedy"),
+	}
+}
+
+// options checks the flags and returns the router kind and its settings
+// (the store is opened later).
+func (f trainFlags) options(stderr io.Writer) (routers.Kind, routers.TrainOptions, error) {
+	kind := routers.ForLearner(*f.learner)
+	o := routers.TrainOptions{Learner: *f.learner, Theta: *f.theta, Candidates: splitList(*f.candidates), Fallback: *f.fallback,
+		Quantile: *f.quantile, Escalate: *f.escalate, Seed: *f.seed, Datasets: splitList(*f.dataset), Threads: *f.threads,
+		Backbone: *f.backbone, Objective: baselines.Objective{BudgetMS: *f.budget, TargetAcc: *f.targetAcc},
+		Rule: baselines.Rule(*f.rule), Features: splitList(*f.feats), MaxSide: *f.maxSide, Log: stderr}
+	var err error
+	if o.Criterion, err = profileview.ParseCriterion(*f.criterion); err != nil {
+		return kind, o, fmt.Errorf("%w: train: -criterion: %v", errUsage, err)
+	}
+	if o.Params, err = learnerParams(*f.params, *f.k); err != nil {
+		return kind, o, err
+	}
+	if kind.Name != routers.KindLearner {
+		if *f.feats != "" || *f.featsFrom != "" {
+			return kind, o, fmt.Errorf("%w: train: -learner %s reads no -features", errUsage, *f.learner)
+		}
+		return kind, o, nil
+	}
+	if _, err := learners.New(*f.learner, o.Params); err != nil {
+		return kind, o, fmt.Errorf("%w: train: -learner: %v", errUsage, err)
+	}
+	if *f.feats != "" && *f.featsFrom != "" {
+		return kind, o, fmt.Errorf("%w: train: give -features or -features-from, not both", errUsage)
+	}
+	if *f.featsFrom != "" {
+		if o.Features, o.MaxSide, err = keptFeatures(*f.featsFrom, *f.maxSide); err != nil {
+			return kind, o, err
+		}
+	}
+	if len(o.Features) == 0 {
+		fmt.Fprintln(stderr, "train: no -features or -features-from: using all 29 features (select-features usually does better)")
+	}
+	return kind, o, nil
+}
+
+// learnerParams reads -params (JSON) and -k.
+func learnerParams(js string, k int) (learners.Params, error) {
+	p := learners.Params{}
+	if js != "" {
+		dec := json.NewDecoder(strings.NewReader(js))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			return p, fmt.Errorf("%w: train: -params: %v", errUsage, err)
+		}
+	}
+	if k < 0 {
+		return p, fmt.Errorf("%w: train: -k %d is negative", errUsage, k)
+	}
+	if k > 0 {
+		p.K = k
+	}
+	return p, nil
+}
+
+// runTrain trains a router (a premodel, a cnn premodel or a softmax
+// cascade: routers.ForLearner) on a store and writes its bundle.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", stderr)
-	var (
-		storePath  = fs.String("store", "", "store with predictions and costs (modelpick profile) and features (modelpick features)")
-		criterion  = fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5")
-		learner    = fs.String("learner", "knn-cascade", "premodel: "+strings.Join(learners.Names(), ", ")+", softmax (a max-softmax confidence cascade), or an X.Y.Z hierarchy of "+strings.Join(learners.LevelNames(), ", ")+" (one level per candidate)")
-		out        = fs.String("out", "", "bundle folder to write (replaced if it holds a bundle)")
-		featList   = fs.String("features", "", "comma-separated feature names (default: -features-from, else all 29)")
-		featFrom   = fs.String("features-from", "", "select-features output folder (or its kept_features.json): use its kept features")
-		maxSide    = fs.Int("max-side", 0, fmt.Sprintf("working-image side the features were extracted with (0 = %d, or the -features-from run's)", features.DefaultMaxSide))
-		theta      = fs.Float64("theta", premodel.DefaultTheta, "Algorithm 1: least accuracy gain, in percentage points, worth another model")
-		candidates = fs.String("candidates", "", "comma-separated candidate models in cascade order, instead of Algorithm 1")
-		fallback   = fs.String("fallback", "", "model to run when the premodel chooses none, or none for an explicit no prediction (default: the cheapest candidate)")
-		seed       = fs.Int64("seed", 1, "seed of the learner's training")
-		k          = fs.Int("k", 0, "neighbours of the kNN learners and of the confidence distance (0 = 5, the paper's)")
-		params     = fs.String("params", "", `other learner settings as JSON, e.g. {"max_depth":8,"c":10,"gamma":0.5,"probability":true}`)
-		quantile   = fs.Float64("confidence-quantile", premodel.DefaultQuantile, "share of training images the neighbour-distance threshold covers (leave-one-out)")
-		escalate   = fs.Bool("escalate", false, "send images beyond the distance threshold to the most accurate model")
-		modelsPath = fs.String("models", "", "model spec file the store was profiled with (default: the specs registered in the store)")
-		labels     = fs.String("labels", "", "class names: synset_words.txt or a labels file (default: the training set's synset_words.txt, else the shared ImageNet labels)")
-		dataset    = fs.String("dataset", "", "comma-separated data sets of the store to train on (default all)")
-		threads    = fs.Int("threads", 0, "take model latencies measured at this thread count (0: 1 if present)")
-		budget     = fs.Float64("budget-ms", 0, "-learner softmax: calibrate for this mean-latency budget (default: the cost of the most accurate level)")
-		targetAcc  = fs.Float64("target-acc", 0, "-learner softmax: calibrate for this accuracy, percent, at the least mean latency (instead of -budget-ms)")
-		backbone   = fs.String("backbone", "mobilenet_v1_0.25_128", "-learner cnn: the model whose stored embedding (modelpick embed) the head reads")
-		rule       = fs.String("rule", string(baselines.RuleGreedy), "-learner softmax: threshold calibration rule, shared or greedy")
-	)
+	f := addTrainFlags(fs)
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	if err := required(fs, "store", "out"); err != nil {
 		return err
 	}
-	crit, err := premodel.ParseCriterion(*criterion)
+	kind, o, err := f.options(stderr)
 	if err != nil {
-		return fmt.Errorf("%w: train: -criterion: %v", errUsage, err)
+		return err
 	}
-	if *learner == learnerSoftmax {
-		return trainSoftmax(ctx, softmaxArgs{store: *storePath, out: *out, crit: crit, theta: *theta, candidates: splitList(*candidates),
-			models: *modelsPath, labels: *labels, datasets: splitList(*dataset), threads: *threads,
-			obj: baselines.Objective{BudgetMS: *budget, TargetAcc: *targetAcc}, rule: baselines.Rule(*rule),
-			command: "modelpick train " + strings.Join(args, " ")}, stdout, stderr)
-	}
-	if *budget != 0 || *targetAcc != 0 {
-		return fmt.Errorf("%w: train: -budget-ms and -target-acc apply to -learner softmax only", errUsage)
-	}
-	p := learners.Params{}
-	if *params != "" {
-		dec := json.NewDecoder(strings.NewReader(*params))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
-			return fmt.Errorf("%w: train: -params: %v", errUsage, err)
-		}
-	}
-	if *k < 0 {
-		return fmt.Errorf("%w: train: -k %d is negative", errUsage, *k)
-	}
-	if *k > 0 {
-		p.K = *k
-	}
-	if _, err := learners.New(*learner, p); err != nil {
-		return fmt.Errorf("%w: train: -learner: %v", errUsage, err)
-	}
-	if *featList != "" && *featFrom != "" {
-		return fmt.Errorf("%w: train: give -features or -features-from, not both", errUsage)
-	}
-	names, side := splitList(*featList), *maxSide
-	var bb *premodel.Backbone
-	if *learner == "cnn" {
-		if *featList != "" || *featFrom != "" {
-			return fmt.Errorf("%w: train: -learner cnn reads the -backbone embedding, not -features", errUsage)
-		}
-		if bb, err = backboneOf(ctx, *storePath, *modelsPath, *backbone); err != nil {
-			return err
-		}
-	}
-	if *featFrom != "" {
-		if names, side, err = keptFeatures(*featFrom, *maxSide); err != nil {
-			return err
-		}
-	}
-	if len(names) == 0 && bb == nil {
-		fmt.Fprintln(stderr, "train: no -features or -features-from: using all 29 features (select-features usually does better)")
-	}
-	var featNames []string
-	var featKey string
-	if bb != nil {
-		featNames, featKey = embedding.Names(bb.Dims), embedding.ConfigKey(bb.Model, bb.FilesSHA256)
-	} else {
-		ex, err := features.NewExtractor(names, features.Options{MaxSide: side})
-		if err != nil {
-			return fmt.Errorf("%w: train: -features: %v", errUsage, err)
-		}
-		featNames, featKey = ex.Names(), ex.ConfigKey()
-	}
-	if _, err := os.Stat(*storePath); err != nil {
-		return fmt.Errorf("train: store %w", err)
-	}
-	st, err := store.Open(*storePath)
+	st, err := openStore("train", *f.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	set, err := premodel.Load(ctx, st, premodel.SetOptions{
-		ProfileOptions: premodel.ProfileOptions{Criterion: crit, Datasets: splitList(*dataset), Threads: *threads},
-		Names:          featNames, ConfigKey: featKey})
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	pm, err := premodel.Train(set, premodel.Options{Learner: *learner, Params: p, Theta: *theta,
-		Candidates: splitList(*candidates), Fallback: *fallback, Quantile: *quantile, Escalate: *escalate, Seed: *seed})
+	o.Store = st
+	t, err := kind.Train(ctx, o)
 	if err != nil {
 		return err
 	}
-	pm.Backbone = bb
-	bundled := pm.Models()
-	if bb != nil && !slices.Contains(bundled, bb.Model) {
-		bundled = append(bundled, bb.Model)
-	}
-	specs, err := bundleSpecs(ctx, st, *modelsPath, bundled)
+	specs, err := bundleSpecs(ctx, st, *f.models, t.Router.Models())
 	if err != nil {
 		return err
 	}
-	names2, source, err := classNames(ctx, st, set.Datasets, *labels, specs, stderr)
+	names, source, err := classNames(ctx, st, t.Profile.Datasets, *f.labels, specs, stderr)
 	if err != nil {
 		return err
 	}
-	if err := premodel.WriteBundle(*out, pm, premodel.BundleInput{Set: set, Specs: specs, MaxSide: side,
-		Labels: names2, LabelsSource: source, Revision: revision(),
-		Command: "modelpick train " + strings.Join(args, " ")}); err != nil {
+	if err := routers.Write(*f.out, t, routers.WriteOptions{Specs: specs, Labels: names, LabelsSource: source,
+		Revision: revision(), Command: "modelpick train " + strings.Join(args, " ")}); err != nil {
 		return err
 	}
-	targets := map[string]int{}
-	for _, y := range pm.TrainY {
-		if y == learners.None {
-			targets["none"]++
-		} else {
-			targets[pm.Candidates[y]]++
-		}
+	for _, line := range t.Summary {
+		fmt.Fprintln(stdout, line)
 	}
-	featDesc := strings.Join(pm.FeatureNames, ", ")
-	if bb != nil {
-		featDesc = fmt.Sprintf("the %d-d embedding of backbone %s", bb.Dims, bb.Model)
-	}
-	fmt.Fprintf(stdout, "trained %s on %d images of %s (%s, latency at %d thread(s)), features %s\n",
-		pm.LearnerName, len(set.X), strings.Join(set.Datasets, ", "), crit, set.CostThreads, featDesc)
-	from := "Algorithm 1, theta " + strconv.FormatFloat(*theta, 'g', -1, 64) + " pp"
-	if pm.Trace == nil {
-		from = "given"
-	}
-	fmt.Fprintf(stdout, "candidates (%s): %s; optimum per image: %s\n", from, strings.Join(pm.Candidates, " > "), countList(targets))
-	fmt.Fprintf(stdout, "fallback: %s; confidence: mean distance to %d neighbours, threshold %.4g (%g quantile), escalation to %s %s\n",
-		orNoneName(pm.Fallback), pm.Confidence.K, pm.Confidence.Threshold, pm.Confidence.Quantile, pm.Confidence.Model,
-		map[bool]string{true: "on", false: "off"}[pm.Confidence.Escalate])
-	fmt.Fprintf(stdout, "bundle written to %s (labels: %s)\n", *out, source)
+	fmt.Fprintf(stdout, "bundle written to %s (labels: %s)\n", *f.out, source)
 	return nil
 }
 
-func orNoneName(s string) string {
-	if s == "" {
-		return premodel.FallbackNone + " (no prediction)"
+// openStore opens an existing store for a command.
+func openStore(cmd, path string) (*store.Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: store %w", cmd, err)
 	}
-	return s
+	return store.Open(path)
 }
 
-func countList(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-// keptFeatures reads the kept features of a select-features run (a folder
-// with kept_features.json and manifest.json, or the JSON file itself) and
-// the working-image side their config key names.
+// keptFeatures reads the kept features of a select-features run and the
+// working-image side its config key names.
 func keptFeatures(from string, maxSide int) ([]string, int, error) {
-	file, dir := from, filepath.Dir(from)
-	if st, err := os.Stat(from); err == nil && st.IsDir() {
-		file, dir = filepath.Join(from, "kept_features.json"), from
-	}
-	b, err := os.ReadFile(file)
+	kept, key, err := featsel.ReadKept(from)
 	if err != nil {
-		return nil, 0, fmt.Errorf("train: -features-from: %w (want the -out folder of modelpick select-features)", err)
+		return nil, 0, fmt.Errorf("train: -features-from: %w", err)
 	}
-	var kept struct {
-		Kept []string `json:"kept"`
-	}
-	if err := json.Unmarshal(b, &kept); err != nil || len(kept.Kept) == 0 {
-		return nil, 0, fmt.Errorf("train: -features-from: %s has no \"kept\" feature list (%v)", file, err)
-	}
-	var man struct {
-		ConfigKey string `json:"config_key"`
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err == nil && json.Unmarshal(b, &man) == nil && man.ConfigKey != "" {
-		_, v, ok := strings.Cut(man.ConfigKey, "max_side=")
-		side, err := strconv.Atoi(v)
-		if ok && err == nil {
-			if maxSide != 0 && maxSide != side {
-				return nil, 0, fmt.Errorf("%w: train: -max-side %d, but the features were selected at max side %d (%s)", errUsage, maxSide, side, man.ConfigKey)
-			}
-			maxSide = side
+	if side, ok := features.MaxSideOf(key); ok {
+		if maxSide != 0 && maxSide != side {
+			return nil, 0, fmt.Errorf("%w: train: -max-side %d, but the features were selected at max side %d (%s)", errUsage, maxSide, side, key)
 		}
+		maxSide = side
 	}
-	return kept.Kept, maxSide, nil
+	return kept, maxSide, nil
 }
 
 // bundleSpecs returns the specs of the named models: from a spec file, or
@@ -275,13 +229,17 @@ func classNames(ctx context.Context, st *store.Store, dsets []string, file strin
 	}
 	explicit := file != ""
 	if !explicit {
-		file = premodel.DefaultLabelsFile(ctx, st, dsets)
+		dirs, err := st.DatasetDirs(ctx, dsets...)
+		if err != nil {
+			return nil, "", err
+		}
+		file = datasets.ClassNamesFile(dirs, filepath.Join(settings.Assets(), "models", "imagenet", "imagenet_labels.txt"))
 	}
 	if file == "" {
 		fmt.Fprintln(stderr, "train: no class names found (pass -labels FILE): results will carry class indices only")
 		return nil, "none found", nil
 	}
-	names, err := premodel.ReadLabels(file)
+	names, err := datasets.ReadLabels(file)
 	if err != nil {
 		return nil, "", fmt.Errorf("train: %w", err)
 	}
@@ -377,7 +335,7 @@ func classifyOne(ctx context.Context, c *classifier.Classifier, path string) cla
 }
 
 // runEvaluate evaluates a bundle on a test store profiled and featured
-// apart from its training store.
+// apart from its training store, with its router kind's Evaluate.
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("evaluate", stderr)
 	var (
@@ -396,76 +354,38 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := required(fs, "bundle", "store", "out"); err != nil {
 		return err
 	}
-	b, err := premodel.LoadBundle(*bundle)
+	l, err := routers.Open(*bundle)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(*storePath); err != nil {
-		return fmt.Errorf("evaluate: store %w", err)
-	}
-	st, err := store.Open(*storePath)
+	st, err := openStore("evaluate", *storePath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if b.Cascade != nil {
-		return evaluateCascade(ctx, b, st, *bundle, *out, splitList(*dataset), *threads, stdout)
-	}
-	p := b.Premodel
-	set, err := premodel.Load(ctx, st, premodel.SetOptions{
-		ProfileOptions: premodel.ProfileOptions{Criterion: p.Criterion, Datasets: splitList(*dataset), Threads: *threads},
-		Names:          p.FeatureNames, ConfigKey: p.ConfigKey})
-	if err != nil {
-		return fmt.Errorf("evaluate: %w", err)
-	}
-	for _, mi := range b.Manifest.Models {
-		if j := set.ModelIndex(mi.Name); j >= 0 && set.FilesSHA256[j] != mi.FilesSHA256 {
-			return fmt.Errorf("evaluate: test store %s profiled other files for %s (sha256 %.12s) than the bundle holds (%.12s): "+
-				"profile the bundle's models on the test images", st.Path(), mi.Name, set.FilesSHA256[j], mi.FilesSHA256)
-		}
-	}
-	o := premodel.EvalOptions{MaxSide: b.Manifest.Features.MaxSide, Repeats: *repeats}
-	if *timing && p.Backbone != nil {
-		fmt.Fprintf(stderr, "evaluate: a cnn bundle's overhead is its backbone %s's run, not timed here (its cost is in the test store)\n", p.Backbone.Model)
-	}
-	if *timing && p.Backbone == nil {
-		dirs := map[string]string{}
-		for _, d := range set.Datasets {
-			switch {
-			case *dataDir != "" && len(set.Datasets) == 1:
-				dirs[d] = *dataDir
-			default:
-				dirs[d] = premodel.DatasetDir(ctx, st, d)
-			}
-			if dirs[d] == "" {
-				return fmt.Errorf("evaluate: the images of data set %s are not readable here, to time feature extraction: "+
-					"pass -data DIR (one data set at a time), or -feature-timing=false", d)
-			}
-		}
-		o.Image = func(it premodel.Item) ([]byte, error) {
-			return os.ReadFile(filepath.Join(dirs[it.Dataset], filepath.FromSlash(it.File)))
-		}
-	}
-	rep, err := premodel.Evaluate(ctx, p, set, o)
+	ev, err := l.Evaluate(ctx, routers.EvalOptions{Store: st, Datasets: splitList(*dataset),
+		Threads: *threads, DataDir: *dataDir, Timing: *timing, Repeats: *repeats, Log: stderr})
 	if err != nil {
 		return err
 	}
-	js, err := json.MarshalIndent(struct {
-		Bundle string `json:"bundle"`
-		premodel.Report
-	}{*bundle, rep}, "", "  ")
-	if err != nil {
+	if err := writeJSON(*out, ev.Report); err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return fmt.Errorf("evaluate: %w", err)
-	}
-	if err := os.WriteFile(*out, append(js, '\n'), 0o644); err != nil {
-		return fmt.Errorf("evaluate: %w", err)
-	}
-	fmt.Fprint(stdout, rep.Markdown())
+	fmt.Fprint(stdout, ev.Markdown)
 	fmt.Fprintf(stdout, "\nreport written to %s\n", *out)
 	return nil
+}
+
+// writeJSON writes v as indented JSON into file, making its folder.
+func writeJSON(file string, v any) error {
+	js, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(js, '\n'), 0o644)
 }
 
 // runSelectModels runs Algorithm 1 on a store and writes its trace.
@@ -485,22 +405,19 @@ func runSelectModels(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := required(fs, "store", "out"); err != nil {
 		return err
 	}
-	crit, err := premodel.ParseCriterion(*criterion)
+	crit, err := profileview.ParseCriterion(*criterion)
 	if err != nil {
 		return fmt.Errorf("%w: select-models: -criterion: %v", errUsage, err)
 	}
 	if *theta < 0 {
 		return fmt.Errorf("%w: select-models: -theta %v is negative", errUsage, *theta)
 	}
-	if _, err := os.Stat(*storePath); err != nil {
-		return fmt.Errorf("select-models: store %w", err)
-	}
-	st, err := store.Open(*storePath)
+	st, err := openStore("select-models", *storePath)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	prof, err := premodel.LoadProfile(ctx, st, premodel.ProfileOptions{Criterion: crit, Datasets: splitList(*dataset), Threads: *threads})
+	prof, err := profileview.Load(ctx, st, profileview.Options{Criterion: crit, Datasets: splitList(*dataset), Threads: *threads})
 	if err != nil {
 		return fmt.Errorf("select-models: %w", err)
 	}
@@ -514,36 +431,4 @@ func runSelectModels(ctx context.Context, args []string, stdout, stderr io.Write
 	fmt.Fprint(stdout, rec.Markdown())
 	fmt.Fprintf(stdout, "\nrecords written to %s\n", *out)
 	return nil
-}
-
-// backboneOf finds the backbone's spec and the dimension of its embedding
-// as modelpick embed stored it in the store.
-func backboneOf(ctx context.Context, storePath, specFile, model string) (*premodel.Backbone, error) {
-	st, err := store.Open(storePath)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	specs, err := bundleSpecs(ctx, st, specFile, []string{model})
-	if err != nil {
-		return nil, fmt.Errorf("train: -backbone %s: %w", model, err)
-	}
-	sha, err := specs[0].FilesSHA256()
-	if err != nil {
-		return nil, fmt.Errorf("train: -backbone %s: %w", model, err)
-	}
-	key := embedding.ConfigKey(model, sha)
-	rows, err := st.Features(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	dims := map[string]bool{}
-	for _, r := range rows {
-		dims[r.Name] = true
-	}
-	if len(dims) == 0 {
-		return nil, fmt.Errorf("train: store %s has no embedding of %s (%s): run `modelpick embed -models SPEC -model %s -data DIR -store %s` on the profiled images",
-			storePath, model, key, model, storePath)
-	}
-	return &premodel.Backbone{Model: model, FilesSHA256: sha, Dims: len(dims)}, nil
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/routers"
+
 	"github.com/modelpick/modelpick/premodel"
 )
 
@@ -52,13 +55,10 @@ func TestPremodelEndToEnd(t *testing.T) {
 	if !strings.Contains(stderr, "no class names") { // the tiny models have 10 classes, ImageNet's labels 1000
 		t.Errorf("train stderr: %q", stderr)
 	}
-	b, err := premodel.LoadBundle(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.Manifest.Learner != "knn-cascade" || b.Manifest.Seed != 3 || !b.Manifest.Confidence.Escalate ||
-		len(b.Manifest.Features.Names) != 4 || b.Manifest.Criterion != premodel.Top1 {
-		t.Errorf("manifest: %+v", b.Manifest)
+	m := manifestOf(t, bundle)
+	if m.Learner != "knn-cascade" || m.Seed != 3 || !m.Confidence.Escalate ||
+		len(m.Features.Names) != 4 || m.Criterion != string(profileview.Top1) {
+		t.Errorf("manifest: %+v", m)
 	}
 
 	// classify: one JSON line per image, an error line for the bad one.
@@ -121,7 +121,7 @@ func TestPremodelEndToEnd(t *testing.T) {
 	}
 
 	// Learners by name, including a hierarchy with one level per candidate.
-	levels := make([]string, len(b.Premodel.Candidates))
+	levels := make([]string, len(m.Candidates))
 	for i := range levels {
 		levels[i] = []string{"dt", "knn", "svm"}[i%3]
 	}
@@ -164,4 +164,39 @@ func TestPremodelEndToEnd(t *testing.T) {
 			t.Errorf("%s on a tampered bundle: %v", args[0], err)
 		}
 	}
+}
+
+// testManifest is what the tests read of a bundle's manifest.json.
+type testManifest struct {
+	Router, Learner, Criterion string
+	Seed                       int64
+	Candidates                 []string
+	Confidence                 struct{ Escalate bool }
+	Features                   struct{ Names []string }
+	Backbone                   *struct{ Dims int }
+	Cascade                    *struct {
+		Levels      []string
+		Thresholds  []float64
+		Calibration struct {
+			Objective struct {
+				BudgetMS float64 `json:"budget_ms"`
+			}
+		}
+	}
+}
+
+func manifestOf(t *testing.T, dir string) testManifest {
+	t.Helper()
+	if _, err := routers.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m testManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/routers"
 )
 
 // TestTrainSoftmaxCascade runs profile → train -learner softmax →
@@ -36,13 +36,10 @@ func TestTrainSoftmaxCascade(t *testing.T) {
 	if !strings.Contains(out, "softmax cascade") || !strings.Contains(out, "bundle written to") {
 		t.Errorf("train output:\n%s", out)
 	}
-	b, err := premodel.LoadBundle(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.Manifest.Router != premodel.RouterSoftmaxCascade || b.Cascade == nil || b.Premodel != nil ||
-		len(b.Cascade.Thresholds) != len(b.Cascade.Levels)-1 || b.Manifest.Cascade.Calibration.Objective.BudgetMS <= 0 {
-		t.Fatalf("manifest %+v", b.Manifest)
+	m := manifestOf(t, bundle)
+	if m.Router != routers.KindSoftmax || m.Cascade == nil || len(m.Cascade.Thresholds) != len(m.Cascade.Levels)-1 ||
+		m.Cascade.Calibration.Objective.BudgetMS <= 0 {
+		t.Fatalf("manifest %+v", m)
 	}
 
 	img := filepath.Join(testData, "img_00001.jpg")

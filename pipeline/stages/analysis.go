@@ -12,6 +12,7 @@ import (
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/pipeline"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/selection"
 	"github.com/modelpick/modelpick/store"
 )
@@ -53,14 +54,12 @@ func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 				return out, err
 			}
 			defer st.Close()
-			v, err := LoadView(ctx, st, in.Datasets, in.Models, in.Latency)
+			v, err := profileview.Load(ctx, st, profileview.Options{Criterion: profileview.Criterion(in.Criterion),
+				Datasets: in.Datasets, Models: in.Models, Published: in.Latency, MMACs: true})
 			if err != nil {
 				return out, err
 			}
-			if err := v.CheckCriterion(in.Criterion); err != nil {
-				return out, err
-			}
-			correct := v.Correct(in.Criterion)
+			correct := v.Correct()
 			tr, err := selection.SelectModels(correct, v.Cost, in.Theta)
 			if err != nil {
 				return out, err
@@ -69,7 +68,7 @@ func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 			for i := range all {
 				all[i] = i
 			}
-			return SelectModelsOut{Models: v.Models, Cost: v.Cost, CostSource: v.CostSource, Images: len(v.Images),
+			return SelectModelsOut{Models: v.Models, Cost: v.Cost, CostSource: v.CostFrom.String(), Images: len(v.Items),
 				Excluded: v.Excluded, Trace: tr, OracleAll: selection.Oracle(correct, all)}, nil
 		},
 	}
@@ -188,22 +187,21 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			if _, err := learners.New(in.Learner, params); err != nil {
 				return out, err
 			}
-			tab, info, err := featsel.LoadTable(ctx, st, featsel.LoadOptions{Criterion: featsel.Criterion(in.Criterion),
-				Datasets: in.Datasets, ConfigKey: in.ConfigKey, Names: in.Names})
+			t, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Criterion(in.Criterion),
+				Datasets: in.Datasets, MMACs: true}, in.ConfigKey, in.Names)
 			if err != nil {
 				return out, err
 			}
 			o := featsel.Options{Threshold: in.Threshold, Tolerance: in.Tolerance, CV: featsel.CVOptions{
 				Folds: in.Folds, Seed: in.Seed, Workers: 2,
 				New: func() learners.Learner { l, _ := learners.New(in.Learner, params); return l }}}
-			rep, err := featsel.Select(ctx, tab, o)
+			rep, err := featsel.Run(ctx, t, o)
 			if err != nil {
 				return out, err
 			}
-			rep.Load = info
 			// Only inputs and settings: no paths, dates or timings, so the
 			// records reproduce byte for byte.
-			rep.Manifest = featsel.Manifest{Store: in.Store.Identity(), Criterion: featsel.Criterion(in.Criterion),
+			rep.Manifest = featsel.Manifest{Store: in.Store.Identity(), Criterion: profileview.Criterion(in.Criterion),
 				Folds: in.Folds, Seed: in.Seed, Threshold: in.Threshold, Tolerance: in.Tolerance,
 				Learner:         fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", in.Learner, in.K),
 				FeaturesVersion: features.Version, ConfigKey: in.ConfigKey}
@@ -219,8 +217,8 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			}
 			out.Kept, out.Filtered = rep.Elimination.Kept, rep.Filter.Kept
 			out.AllAccuracy, out.KeptAccuracy, out.Baseline = rep.AllAccuracy, rep.Elimination.KeptAccuracy, rep.Elimination.Baseline
-			out.SweepSets = featsel.SweepSets(tab.Names, rep.Elimination)
-			out.Load = info
+			out.SweepSets = featsel.SweepSets(t.Names, rep.Elimination)
+			out.Load = rep.Load
 			for _, x := range rep.Filter.Removed {
 				rm := Removal{Removed: x.Removed, Kept: x.Kept, Reason: x.Reason}
 				if !math.IsNaN(x.R) {

@@ -12,6 +12,7 @@ import (
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/pipeline"
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // DataSet is a labelled image set as a stage input.
@@ -173,3 +174,12 @@ func (rt Runtime) options() inference.Options {
 // Versions of the code outside this package that stage outputs depend on.
 func goVersion() string     { return "go " + runtime.Version() }
 func opencvVersion() string { return "opencv " + gocv.OpenCVVersion() }
+
+// Criterion says when a model is correct on an image: "top1" or "top5"
+// (profileview.Criterion, as a stage input).
+type Criterion = string
+
+// Latency is per-model latency from a source other than this device's
+// cost profile (published figures), with the source named; it overrides
+// the store's costs.
+type Latency = profileview.Published

@@ -11,6 +11,7 @@ import (
 	"github.com/modelpick/modelpick/onnxconv"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/profile"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -76,13 +77,15 @@ func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 				return out, err
 			}
 			defer st.Close()
-			v, err := LoadView(ctx, st, []string{in.Dataset}, in.Models, in.Latency)
+			v, err := profileview.Load(ctx, st, profileview.Options{Criterion: profileview.Top1, Datasets: []string{in.Dataset},
+				Models: in.Models, Published: in.Latency, MMACs: true})
 			if err != nil {
 				return out, err
 			}
 			cost := map[string]float64{}
+			col := map[string]int{}
 			for i, m := range v.Models {
-				cost[m] = v.Cost[i]
+				cost[m], col[m] = v.Cost[i], i
 			}
 			models := append([]string(nil), in.Models...)
 			for _, m := range models {
@@ -91,41 +94,22 @@ func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 				}
 			}
 			sort.SliceStable(models, func(i, j int) bool { return cost[models[i]] < cost[models[j]] })
-			out.Models, out.CostSource = models, v.CostSource
+			out.Models, out.CostSource = models, v.CostFrom.String()
 			for _, m := range models {
 				out.Cost = append(out.Cost, cost[m])
-			}
-			preds, err := st.Predictions(ctx, in.Dataset)
-			if err != nil {
-				return out, err
-			}
-			type key struct{ file, model string }
-			byKey := map[key]store.PredictionRow{}
-			for _, p := range preds {
-				byKey[key{p.File, p.Model}] = p
 			}
 			n := len(models)
 			last := n - 1
 			cands := map[string][]PickedImage{}
-			for _, im := range v.Images {
+			for i, im := range v.Items {
 				pi := PickedImage{File: im.File, Label: im.Label}
 				for _, m := range models {
-					p := byKey[key{im.File, m}]
-					pi.Top1 = append(pi.Top1, p.Correct1)
-					pi.Top5 = append(pi.Top5, p.Correct5)
-					pred := -1
-					if len(p.Top5Idx) > 0 {
-						pred = p.Top5Idx[0]
-					}
-					pi.Pred = append(pi.Pred, pred)
+					j := col[m]
+					pi.Top1 = append(pi.Top1, v.Correct1[i][j])
+					pi.Top5 = append(pi.Top5, v.Correct5[i][j])
+					pi.Pred = append(pi.Pred, v.Pred[i][j])
 				}
-				score := func(j int) float64 {
-					p := byKey[key{im.File, models[j]}]
-					if len(p.Top5Score) == 0 {
-						return 0
-					}
-					return p.Top5Score[0]
-				}
+				score := func(k int) float64 { return v.Score[i][col[models[k]]] }
 				allTop1 := true
 				for _, ok := range pi.Top1 {
 					allTop1 = allTop1 && ok

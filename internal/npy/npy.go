@@ -1,4 +1,9 @@
-package premodel
+// Package npy reads and writes NumPy .npy arrays (format 1.0,
+// little-endian, C order) of float64 and int64: a bundle's numeric arrays
+// in a form a reader can inspect without modelpick (numpy.load), whose
+// header states dtype and shape, so a file swapped for another array is
+// caught on load.
+package npy
 
 import (
 	"bytes"
@@ -11,16 +16,11 @@ import (
 	"strings"
 )
 
-// The bundle's numeric arrays are NumPy .npy files (format 1.0,
-// little-endian, C order): a reader needs no modelpick code to inspect
-// them (numpy.load), and the header states dtype and shape, so a file
-// swapped for another array is caught on load.
+const magic = "\x93NUMPY\x01\x00"
 
-const npyMagic = "\x93NUMPY\x01\x00"
-
-// npyEncode writes a float64 ('<f8') or int64 ('<i8') array of the given
+// encode writes a float64 ('<f8') or int64 ('<i8') array of the given
 // shape; values are in C order.
-func npyEncode(descr string, shape []int, write func(*bytes.Buffer)) []byte {
+func encode(descr string, shape []int, write func(*bytes.Buffer)) []byte {
 	dims := make([]string, len(shape))
 	for i, d := range shape {
 		dims[i] = strconv.Itoa(d)
@@ -32,18 +32,19 @@ func npyEncode(descr string, shape []int, write func(*bytes.Buffer)) []byte {
 	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
 	// Pad with spaces so that the data starts at a multiple of 64 bytes,
 	// ending the header with a newline, as the format asks.
-	total := len(npyMagic) + 2 + len(header) + 1
+	total := len(magic) + 2 + len(header) + 1
 	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
 	var b bytes.Buffer
-	b.WriteString(npyMagic)
+	b.WriteString(magic)
 	_ = binary.Write(&b, binary.LittleEndian, uint16(len(header)))
 	b.WriteString(header)
 	write(&b)
 	return b.Bytes()
 }
 
-func npyMatrix(rows [][]float64, cols int) []byte {
-	return npyEncode("<f8", []int{len(rows), cols}, func(b *bytes.Buffer) {
+// Matrix encodes rows (each of cols values) as a 2-D <f8 array.
+func Matrix(rows [][]float64, cols int) []byte {
+	return encode("<f8", []int{len(rows), cols}, func(b *bytes.Buffer) {
 		for _, r := range rows {
 			for _, v := range r {
 				_ = binary.Write(b, binary.LittleEndian, math.Float64bits(v))
@@ -52,36 +53,38 @@ func npyMatrix(rows [][]float64, cols int) []byte {
 	})
 }
 
-func npyFloats(v []float64) []byte {
-	return npyEncode("<f8", []int{len(v)}, func(b *bytes.Buffer) {
+// Floats encodes v as a 1-D <f8 array.
+func Floats(v []float64) []byte {
+	return encode("<f8", []int{len(v)}, func(b *bytes.Buffer) {
 		for _, x := range v {
 			_ = binary.Write(b, binary.LittleEndian, math.Float64bits(x))
 		}
 	})
 }
 
-func npyInts(v []int) []byte {
-	return npyEncode("<i8", []int{len(v)}, func(b *bytes.Buffer) {
+// Ints encodes v as a 1-D <i8 array.
+func Ints(v []int) []byte {
+	return encode("<i8", []int{len(v)}, func(b *bytes.Buffer) {
 		for _, x := range v {
 			_ = binary.Write(b, binary.LittleEndian, int64(x))
 		}
 	})
 }
 
-var npyHeaderRE = regexp.MustCompile(`^\{'descr': '([<>|][a-z][0-9]+)', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}\s*$`)
+var headerRE = regexp.MustCompile(`^\{'descr': '([<>|][a-z][0-9]+)', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}\s*$`)
 
-// npyDecode parses an array written by npyEncode and returns its dtype,
+// decode parses an array written by encode and returns its dtype,
 // shape and data bytes.
-func npyDecode(b []byte) (string, []int, []byte, error) {
-	if len(b) < len(npyMagic)+2 || string(b[:len(npyMagic)]) != npyMagic {
+func decode(b []byte) (string, []int, []byte, error) {
+	if len(b) < len(magic)+2 || string(b[:len(magic)]) != magic {
 		return "", nil, nil, errors.New("not a .npy file of format 1.0")
 	}
-	n := int(binary.LittleEndian.Uint16(b[len(npyMagic):]))
-	start := len(npyMagic) + 2
+	n := int(binary.LittleEndian.Uint16(b[len(magic):]))
+	start := len(magic) + 2
 	if len(b) < start+n {
 		return "", nil, nil, errors.New("truncated .npy header")
 	}
-	m := npyHeaderRE.FindStringSubmatch(string(b[start : start+n]))
+	m := headerRE.FindStringSubmatch(string(b[start : start+n]))
 	if m == nil {
 		return "", nil, nil, fmt.Errorf(".npy header %q is not one this reader writes", strings.TrimSpace(string(b[start:start+n])))
 	}
@@ -112,8 +115,9 @@ func npyDecode(b []byte) (string, []int, []byte, error) {
 	return m[1], shape, data, nil
 }
 
-func npyReadMatrix(b []byte) ([][]float64, error) {
-	descr, shape, data, err := npyDecode(b)
+// ReadMatrix decodes a 2-D <f8 array.
+func ReadMatrix(b []byte) ([][]float64, error) {
+	descr, shape, data, err := decode(b)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +134,9 @@ func npyReadMatrix(b []byte) ([][]float64, error) {
 	return out, nil
 }
 
-func npyReadFloats(b []byte) ([]float64, error) {
-	descr, shape, data, err := npyDecode(b)
+// ReadFloats decodes a 1-D <f8 array.
+func ReadFloats(b []byte) ([]float64, error) {
+	descr, shape, data, err := decode(b)
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +150,9 @@ func npyReadFloats(b []byte) ([]float64, error) {
 	return out, nil
 }
 
-func npyReadInts(b []byte) ([]int, error) {
-	descr, shape, data, err := npyDecode(b)
+// ReadInts decodes a 1-D <i8 array.
+func ReadInts(b []byte) ([]int, error) {
+	descr, shape, data, err := decode(b)
 	if err != nil {
 		return nil, err
 	}

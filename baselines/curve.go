@@ -1,0 +1,113 @@
+package baselines
+
+import (
+	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/selection"
+)
+
+// CurveOptions configure BudgetCurveOf.
+type CurveOptions struct {
+	// Learner and K are the premodel's; Theta Algorithm 1's threshold.
+	Learner string
+	K       int
+	Theta   float64
+	// Folds and Seed of the out-of-fold scores.
+	Folds int
+	Seed  int64
+	// OverheadMS is the premodel's cost per image (feature extraction).
+	OverheadMS float64
+}
+
+// BudgetPoint is one point of a cost/accuracy curve.
+type BudgetPoint struct {
+	Method   string  `json:"method"`
+	Param    float64 `json:"param"`
+	Accuracy float64 `json:"accuracy_pct"`
+	MeanMS   float64 `json:"mean_ms"`
+}
+
+// BudgetCurve holds the curves over Algorithm 1's candidates.
+type BudgetCurve struct {
+	Candidates []string      `json:"candidates"` // cost order
+	Images     int           `json:"images"`
+	Points     []BudgetPoint `json:"points"`
+}
+
+// Names of the curves' methods.
+const (
+	CurveCascade = "softmax cascade"
+	CurveOracle  = "oracle (candidates)"
+	curveSingle  = "single: "
+)
+
+// KnobCurve names the budget knob's curve of a learner's premodel.
+func KnobCurve(learner string) string { return "budget knob (" + learner + " premodel)" }
+
+// SingleCurve names a single model's point, and SingleOf reads it back.
+func SingleCurve(model string) string { return curveSingle + model }
+
+// SingleOf returns the model a single model's point names.
+func SingleOf(method string) (string, bool) {
+	if len(method) > len(curveSingle) && method[:len(curveSingle)] == curveSingle {
+		return method[len(curveSingle):], true
+	}
+	return "", false
+}
+
+// BudgetCurveOf sweeps the budget knob (cumulative out-of-fold premodel
+// scores, SweepKnob) and the shared-threshold softmax cascade over
+// Algorithm 1's candidates, and adds every single model and the oracle as
+// points: accuracy and mean latency on every image of t.
+func BudgetCurveOf(t *profileview.Table, o CurveOptions) (BudgetCurve, error) {
+	var out BudgetCurve
+	tr, err := selection.SelectModels(t.Correct(), t.Cost, o.Theta)
+	if err != nil {
+		return out, err
+	}
+	p := t.View
+	levels := ByCost(p, tr.Chosen)
+	for _, l := range levels {
+		out.Candidates = append(out.Candidates, p.Models[l])
+	}
+	out.Images = len(p.Items)
+	y, err := p.Targets(levels)
+	if err != nil {
+		return out, err
+	}
+	factory := func() (learners.Learner, error) { return learners.New(o.Learner, learners.Params{K: o.K}) }
+	dec, err := OutOfFold(factory, t.X, y, len(levels), o.Folds, o.Seed)
+	if err != nil {
+		return out, err
+	}
+	add := func(method string, pts []Point) {
+		for _, pt := range pts {
+			out.Points = append(out.Points, BudgetPoint{Method: method, Param: pt.Param, Accuracy: pt.Result.Accuracy, MeanMS: pt.Result.MeanMS})
+		}
+	}
+	knob, err := SweepKnob(p, levels, cumulativeAll(dec), o.OverheadMS)
+	if err != nil {
+		return out, err
+	}
+	add(KnobCurve(o.Learner), knob)
+	if len(levels) > 1 {
+		casc, err := SweepCascade(p, levels)
+		if err != nil {
+			return out, err
+		}
+		add(CurveCascade, casc)
+	}
+	for j, m := range p.Models {
+		r, err := Single(p, j)
+		if err != nil {
+			return out, err
+		}
+		out.Points = append(out.Points, BudgetPoint{Method: SingleCurve(m), Param: p.Cost[j], Accuracy: r.Accuracy, MeanMS: r.MeanMS})
+	}
+	or, err := Oracle(p, levels)
+	if err != nil {
+		return out, err
+	}
+	out.Points = append(out.Points, BudgetPoint{Method: CurveOracle, Accuracy: or.Accuracy, MeanMS: or.MeanMS})
+	return out, nil
+}

@@ -1,0 +1,280 @@
+package baselines
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/modelpick/modelpick/embedding"
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/selection"
+	"github.com/modelpick/modelpick/store"
+)
+
+// RunOptions configure Run: the stores, the candidates, the objectives,
+// and the premodels with their sources.
+type RunOptions struct {
+	// Train calibrates and trains; Test is profiled (and featured,
+	// embedded) separately; Costs gives each model's latency (nil: Train):
+	// costs belong to the device, not to the images.
+	Train, Test, Costs *store.Store
+	Criterion          profileview.Criterion
+	// Candidates, or Algorithm 1 on the training store under Theta when
+	// empty; Frontier drops those another candidate beats on both training
+	// accuracy and cost.
+	Candidates []string
+	Theta      float64
+	Frontier   bool
+	// BudgetsMS and TargetsAcc are the objectives (both empty: the cost of
+	// the most accurate candidate on the training set, and its accuracy).
+	BudgetsMS, TargetsAcc []float64
+	Rules                 []Rule
+	Premodels             []PremodelSpec
+	// Features are the features source's inputs, stored under FeaturesKey.
+	Features    []string
+	FeaturesKey string
+	// Backbone is the embedding source's model.
+	Backbone string
+	// OverheadMS gives a source's overhead per image; a source without
+	// one takes the latest embed run's timing, in units of the backbone's
+	// profiled cost unless RawOverhead.
+	OverheadMS    map[string]float64
+	RawOverhead   bool
+	Folds         int
+	Seed          int64
+	TimeDecisions bool
+	// Log receives a progress line (nil: none).
+	Log io.Writer
+}
+
+// RunInfo says how Run read its inputs, for the records' manifest.
+type RunInfo struct {
+	Costs          string             `json:"costs"`
+	Candidates     []string           `json:"candidates"`
+	CandidatesFrom string             `json:"candidates_from"`
+	Objectives     []string           `json:"objectives"`
+	Premodels      []string           `json:"premodels"`
+	Features       []string           `json:"features,omitempty"`
+	FeaturesKey    string             `json:"features_config_key,omitempty"`
+	EmbeddingKey   string             `json:"embedding_config_key,omitempty"`
+	Overheads      map[string]float64 `json:"overhead_ms"`
+	OverheadFrom   map[string]string  `json:"overhead_from"`
+	Excluded       map[string]int     `json:"images_excluded"`
+}
+
+// Run is the front door of the comparison: it loads both profiles (costs
+// from the cost store), joins the premodels' sources, chooses the
+// candidates and the objectives, and runs Compare.
+func Run(ctx context.Context, o RunOptions) (Report, RunInfo, error) {
+	info := RunInfo{Overheads: map[string]float64{}, OverheadFrom: map[string]string{}, Excluded: map[string]int{}}
+	costs := o.Costs
+	if costs == nil {
+		costs = o.Train
+	}
+	train, err := profileview.Load(ctx, o.Train, profileview.Options{Criterion: o.Criterion, CostStore: costs})
+	if err != nil {
+		return Report{}, info, fmt.Errorf("baselines: %w", err)
+	}
+	test, err := profileview.Load(ctx, o.Test, profileview.Options{Criterion: o.Criterion, CostStore: costs})
+	if err != nil {
+		return Report{}, info, fmt.Errorf("baselines: %w", err)
+	}
+	info.Costs = fmt.Sprintf("%s: mean latency at %d thread(s)", costs.Path(), train.CostFrom.Threads)
+	train, test, sources, err := joinSources(ctx, o, train, test, &info)
+	if err != nil {
+		return Report{}, info, err
+	}
+	cands, err := chooseCandidates(o, train, &info)
+	if err != nil {
+		return Report{}, info, err
+	}
+	objs, err := objectives(o, train, cands)
+	if err != nil {
+		return Report{}, info, err
+	}
+	for _, ob := range objs {
+		info.Objectives = append(info.Objectives, ob.String())
+	}
+	for _, s := range o.Premodels {
+		info.Premodels = append(info.Premodels, s.String())
+	}
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "baselines: %d training, %d test images; candidates %s ...\n", len(train.Items), len(test.Items), strings.Join(cands, ", "))
+	}
+	rep, err := Compare(Options{Train: train, Test: test, Candidates: cands, Objectives: objs, Rules: o.Rules,
+		Sources: sources, Premodels: o.Premodels, Folds: o.Folds, Seed: o.Seed, TimeDecisions: o.TimeDecisions})
+	info.Candidates = rep.Candidates
+	return rep, info, err
+}
+
+// joinSources reads every source the premodels use for both profiles,
+// leaves out the images lacking one, and sets each source's overhead.
+func joinSources(ctx context.Context, o RunOptions, train, test *profileview.View, info *RunInfo) (*profileview.View, *profileview.View, map[string]Source, error) {
+	type source struct {
+		key    string
+		names  []string
+		reuses string
+	}
+	used := map[string]source{}
+	for _, pm := range o.Premodels {
+		switch pm.Source {
+		case embedding.SourceFeatures:
+			info.Features, info.FeaturesKey = o.Features, o.FeaturesKey
+			used[pm.Source] = source{key: o.FeaturesKey, names: o.Features}
+		case embedding.SourceEmbedding:
+			key, dims, err := embedding.StoredOf(ctx, o.Train, o.Backbone)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("baselines: %w", err)
+			}
+			info.EmbeddingKey = key
+			used[pm.Source] = source{key: key, names: embedding.Names(dims), reuses: o.Backbone}
+		default:
+			return nil, nil, nil, fmt.Errorf("baselines: premodel %s: no source %q (want features or embedding)", pm, pm.Source)
+		}
+	}
+	keepTrain, keepTest := allTrue(len(train.Items)), allTrue(len(test.Items))
+	rows := map[string][2][][]float64{}
+	for name, s := range used {
+		var r [2][][]float64
+		for k, side := range []struct {
+			st   *store.Store
+			v    *profileview.View
+			keep []bool
+		}{{o.Train, train, keepTrain}, {o.Test, test, keepTest}} {
+			x, missing, err := side.v.FeatureRows(ctx, side.st, s.key, s.names)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("baselines: source %s: %w", name, err)
+			}
+			found := 0
+			for i, why := range missing {
+				side.keep[i] = side.keep[i] && why == ""
+				if why == "" {
+					found++
+				}
+			}
+			if found == 0 {
+				return nil, nil, nil, fmt.Errorf("baselines: store %s has no image with %d values under %s: run `modelpick features` (or `modelpick embed -model %s`) on its images",
+					side.st.Path(), len(s.names), s.key, o.Backbone)
+			}
+			r[k] = x
+		}
+		rows[name] = r
+	}
+	info.Excluded["train: lacking a premodel input"] = countFalse(keepTrain)
+	info.Excluded["test: lacking a premodel input"] = countFalse(keepTest)
+	train, test = train.Keep(keepTrain), test.Keep(keepTest)
+	sources := map[string]Source{}
+	for name, r := range rows {
+		src := Source{Train: pick(r[0], keepTrain), Test: pick(r[1], keepTest), Reuses: used[name].reuses}
+		if v, ok := o.OverheadMS[name]; ok {
+			src.OverheadMS, info.OverheadFrom[name] = v, "-overhead flag"
+		} else {
+			backbone := -1.0
+			if j := train.ModelIndex(o.Backbone); j >= 0 && !o.RawOverhead {
+				backbone = train.Cost[j]
+			}
+			v, from, err := embedding.MeasuredOverhead(ctx, name, backbone, o.Test, o.Train)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("baselines: %w", err)
+			}
+			src.OverheadMS, info.OverheadFrom[name] = v, from
+		}
+		info.Overheads[name] = src.OverheadMS
+		sources[name] = src
+	}
+	return train, test, sources, nil
+}
+
+// chooseCandidates returns the given candidates, or Algorithm 1's on the training
+// profile, kept to the cost/accuracy frontier when asked.
+func chooseCandidates(o RunOptions, train *profileview.View, info *RunInfo) ([]string, error) {
+	cands := o.Candidates
+	info.CandidatesFrom = "-models flag"
+	if len(cands) == 0 {
+		tr, err := selection.SelectModels(train.Correct(), train.Cost, o.Theta)
+		if err != nil {
+			return nil, fmt.Errorf("baselines: %w", err)
+		}
+		for _, j := range tr.Chosen {
+			cands = append(cands, train.Models[j])
+		}
+		info.CandidatesFrom = fmt.Sprintf("Algorithm 1 on the training store, theta %g pp", o.Theta)
+	}
+	if !o.Frontier {
+		return cands, nil
+	}
+	idx, err := train.Columns(cands)
+	if err != nil {
+		return nil, fmt.Errorf("baselines: candidates: %w", err)
+	}
+	var out []string
+	for _, j := range Frontier(train, idx) {
+		out = append(out, train.Models[j])
+	}
+	info.CandidatesFrom += fmt.Sprintf("; %d of %d on the training cost/accuracy frontier", len(out), len(cands))
+	return out, nil
+}
+
+// objectives are the given budgets and targets, or by default the cost of
+// the most accurate candidate on the training set and its accuracy.
+func objectives(o RunOptions, train *profileview.View, cands []string) ([]Objective, error) {
+	var objs []Objective
+	for _, b := range o.BudgetsMS {
+		objs = append(objs, Objective{BudgetMS: b})
+	}
+	for _, t := range o.TargetsAcc {
+		objs = append(objs, Objective{TargetAcc: t})
+	}
+	if len(objs) > 0 {
+		return objs, nil
+	}
+	idx, err := train.Columns(cands)
+	if err != nil {
+		return nil, fmt.Errorf("baselines: candidates: %w", err)
+	}
+	best := -1
+	var bestR Result
+	for _, j := range idx {
+		r, err := Single(train, j)
+		if err != nil {
+			return nil, err
+		}
+		if best < 0 || r.Hits > bestR.Hits || (r.Hits == bestR.Hits && train.Cost[j] < train.Cost[best]) {
+			best, bestR = j, r
+		}
+	}
+	objs = []Objective{{BudgetMS: train.Cost[best]}}
+	if bestR.Accuracy > 0 { // a target of 0% is no target
+		objs = append(objs, Objective{TargetAcc: bestR.Accuracy})
+	}
+	return objs, nil
+}
+
+func allTrue(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+func countFalse(v []bool) int {
+	n := 0
+	for _, b := range v {
+		if !b {
+			n++
+		}
+	}
+	return n
+}
+
+func pick(rows [][]float64, keep []bool) [][]float64 {
+	var out [][]float64
+	for i, k := range keep {
+		if k {
+			out = append(out, rows[i])
+		}
+	}
+	return out
+}
