@@ -30,12 +30,12 @@ const (
 
 func learnerKind() Kind {
 	return Kind{Name: KindLearner, Summary: "the premodel: a learner on image features (kNN cascade, DT, SVM, X.Y.Z)",
-		Train: trainLearner, Load: loadPremodel, Evaluate: evaluatePremodel}
+		Reads: []string{ReadsFeatures, ReadsLearner}, Train: trainLearner, Load: loadPremodel, Evaluate: evaluatePremodel}
 }
 
 func cnnKind() Kind {
 	return Kind{Name: KindCNN, Learner: "cnn", Summary: "the cnn premodel: a head on a frozen backbone's stored embedding",
-		Train: trainCNN, Load: loadPremodel, Evaluate: evaluatePremodel}
+		Reads: []string{ReadsLearner, ReadsBackbone}, Train: trainCNN, Load: loadPremodel, Evaluate: evaluatePremodel}
 }
 
 // The fixed names of a premodel bundle's own files.
@@ -91,9 +91,6 @@ type TraceRecord struct {
 }
 
 func trainLearner(ctx context.Context, o TrainOptions) (*Trained, error) {
-	if o.Objective.BudgetMS != 0 || o.Objective.TargetAcc != 0 {
-		return nil, fmt.Errorf("train: -budget-ms and -target-acc apply to -learner softmax only")
-	}
 	ex, err := features.NewExtractor(o.Features, features.Options{MaxSide: o.MaxSide})
 	if err != nil {
 		return nil, fmt.Errorf("train: -features: %w", err)
@@ -112,9 +109,6 @@ func trainLearner(ctx context.Context, o TrainOptions) (*Trained, error) {
 }
 
 func trainCNN(ctx context.Context, o TrainOptions) (*Trained, error) {
-	if len(o.Features) > 0 {
-		return nil, fmt.Errorf("train: -learner cnn reads the -backbone embedding, not -features")
-	}
 	v, err := profileview.Load(ctx, o.Store, profileview.Options{Criterion: o.Criterion, Datasets: o.Datasets, Threads: o.Threads})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)

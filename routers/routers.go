@@ -30,6 +30,11 @@ type Kind struct {
 	// Learner is the train command's -learner value that selects the
 	// kind ("" for the learner kind, which takes every learners name).
 	Learner string
+	// Reads lists the groups of TrainOptions the kind reads beyond the
+	// profile and the candidates (ReadsFeatures, ReadsLearner,
+	// ReadsBackbone, ReadsObjective): a command refuses settings of a
+	// group the kind ignores.
+	Reads []string
 	// Train fits a router of this kind on a training store.
 	Train func(ctx context.Context, o TrainOptions) (*Trained, error)
 	// Load rebuilds the router from an opened bundle.
@@ -38,8 +43,16 @@ type Kind struct {
 	Evaluate func(ctx context.Context, l *Loaded, o EvalOptions) (Evaluation, error)
 }
 
+// The groups of TrainOptions a kind may read (Kind.Reads).
+const (
+	ReadsFeatures  = "features"  // Features, MaxSide
+	ReadsLearner   = "learner"   // Learner, Params, Fallback, Quantile, Escalate
+	ReadsBackbone  = "backbone"  // Backbone
+	ReadsObjective = "objective" // Objective, Rule
+)
+
 // TrainOptions are the training settings every kind reads from; a kind
-// refuses settings it cannot use.
+// ignores the groups it does not read (Kind.Reads).
 type TrainOptions struct {
 	Store     *store.Store
 	Criterion profileview.Criterion

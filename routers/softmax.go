@@ -20,7 +20,7 @@ import (
 const KindSoftmax = "softmax-cascade"
 
 func softmaxKind() Kind {
-	return Kind{Name: KindSoftmax, Learner: "softmax",
+	return Kind{Name: KindSoftmax, Learner: "softmax", Reads: []string{ReadsObjective},
 		Summary: "the max-softmax confidence cascade: escalate in cost order while the top-1 score is below the level's threshold",
 		Train:   trainSoftmax, Load: loadSoftmax, Evaluate: evaluateSoftmax}
 }

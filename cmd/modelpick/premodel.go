@@ -79,10 +79,15 @@ func (f trainFlags) options(stderr io.Writer) (routers.Kind, routers.TrainOption
 	if o.Params, err = learnerParams(*f.params, *f.k); err != nil {
 		return kind, o, err
 	}
-	if kind.Name != routers.KindLearner {
-		if *f.feats != "" || *f.featsFrom != "" {
-			return kind, o, fmt.Errorf("%w: train: -learner %s reads no -features", errUsage, *f.learner)
+	for group, set := range map[string]bool{
+		routers.ReadsFeatures:  *f.feats != "" || *f.featsFrom != "",
+		routers.ReadsObjective: *f.budget != 0 || *f.targetAcc != 0,
+	} {
+		if set && !slices.Contains(kind.Reads, group) {
+			return kind, o, fmt.Errorf("%w: train: -learner %s (router %s) reads no %s settings", errUsage, *f.learner, kind.Name, group)
 		}
+	}
+	if !slices.Contains(kind.Reads, routers.ReadsFeatures) {
 		return kind, o, nil
 	}
 	if _, err := learners.New(*f.learner, o.Params); err != nil {
