@@ -2,8 +2,10 @@ package featsel
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/features"
 )
 
@@ -96,4 +98,31 @@ func TimeSets(sets [][]string, images [][]byte, opts features.Options, reps int)
 		out[i] = float64(sum) / float64(time.Millisecond) / float64(len(images))
 	}
 	return out, nil
+}
+
+// TimingImages returns up to n images of the folder dir (a labelled set,
+// or any folder of images) that extract, in the set's order: the images
+// extraction is timed on.
+func TimingImages(dir string, n int) ([]string, error) {
+	set, err := datasets.Load(dir)
+	if err != nil { // timing needs no labels
+		if set, err = datasets.LoadWith(dir, datasets.Options{Unlabelled: true}); err != nil {
+			return nil, err
+		}
+	}
+	ex, err := features.NewExtractor(nil, features.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, it := range set.Items {
+		if len(files) == n {
+			break
+		}
+		p := filepath.Join(set.Dir, filepath.FromSlash(it.File))
+		if _, err := ex.ExtractFile(p); err == nil { // only images that extract
+			files = append(files, p)
+		}
+	}
+	return files, nil
 }

@@ -631,3 +631,31 @@ func (s *Store) DatasetDirs(ctx context.Context, datasets ...string) ([]string, 
 	}
 	return out, nil
 }
+
+// AccuracyRow is one model's accuracy on one data set.
+type AccuracyRow struct {
+	Dataset, Model   string
+	Images           int
+	Top1Pct, Top5Pct float64
+}
+
+// Accuracy returns each model's accuracy on each data set ("" for all),
+// over the images it answered, sorted by data set and model.
+func (s *Store) Accuracy(ctx context.Context, dataset string) ([]AccuracyRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT dataset, model, count(*), avg(correct1), avg(correct5) FROM predictions
+		WHERE ?='' OR dataset=? GROUP BY dataset, model ORDER BY dataset, model`, dataset, dataset)
+	if err != nil {
+		return nil, fmt.Errorf("read accuracy from %s: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []AccuracyRow
+	for rows.Next() {
+		var r AccuracyRow
+		if err := rows.Scan(&r.Dataset, &r.Model, &r.Images, &r.Top1Pct, &r.Top5Pct); err != nil {
+			return nil, fmt.Errorf("read accuracy from %s: %w", s.path, err)
+		}
+		r.Top1Pct, r.Top5Pct = 100*r.Top1Pct, 100*r.Top5Pct
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

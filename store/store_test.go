@@ -547,3 +547,26 @@ func readCSV(t *testing.T, path string) [][]string {
 	}
 	return recs
 }
+
+func TestAccuracy(t *testing.T) {
+	s := openTemp(t, "acc.db")
+	registerModels(t, s)
+	images, preds := fixture(30)
+	if err := s.WriteBatch(context.Background(), images, preds); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Accuracy(context.Background(), "val")
+	if err != nil || len(rows) != len(testModels) {
+		t.Fatalf("%v, %v", rows, err)
+	}
+	// Model k is right on the 20 of 30 images with (i+k)%3 != 0; model 0
+	// (sorted first) is right under top-5 on all of them.
+	for _, r := range rows {
+		if r.Images != 30 || math.Abs(r.Top1Pct-100*20/30.0) > 1e-9 || r.Dataset != "val" {
+			t.Errorf("%+v", r)
+		}
+	}
+	if rows, _ := s.Accuracy(context.Background(), "other"); len(rows) != 0 {
+		t.Errorf("another data set: %v", rows)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelpick/modelpick/baselines"
+	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
@@ -33,110 +35,125 @@ type baselinesManifest struct {
 	ElapsedS  float64 `json:"elapsed_s"`
 }
 
+// baselinesFlags are baselines' flags.
+type baselinesFlags struct {
+	train, test, costs, criterion, models, budgets, targets, rules, premodels *string
+	feats, embModel, overheads, out                                           *string
+	theta                                                                     *float64
+	frontier, rawOver, timeDec                                                *bool
+	k, maxSide, folds                                                         *int
+	seed                                                                      *int64
+}
+
+func addBaselinesFlags(fs *flag.FlagSet) baselinesFlags {
+	return baselinesFlags{
+		train:     fs.String("train", "", "store to calibrate and train on (profiled; featured and embedded for premodels)"),
+		test:      fs.String("test", "", "store to test on, profiled (and featured, embedded) separately"),
+		costs:     fs.String("costs", "", "store whose costs table gives each model's latency (default -train; costs are the device's, not the images')"),
+		criterion: fs.String("criterion", "top1", "correctness criterion: top1 or top5"),
+		models:    fs.String("models", "", "comma-separated candidate models (default: Algorithm 1 on the training store)"),
+		theta:     fs.Float64("theta", 0.5, "Algorithm 1's threshold in percentage points, when -models is not given"),
+		frontier:  fs.Bool("frontier", true, "drop candidates another candidate beats on both training accuracy and cost"),
+		budgets:   fs.String("budget-ms", "", "comma-separated mean-latency budgets (default: the cost of the most accurate candidate on the training set)"),
+		targets:   fs.String("target-acc", "", "comma-separated target accuracies, percent (default: that candidate's training accuracy)"),
+		rules:     fs.String("rules", "shared,greedy", "softmax-cascade calibration rules: shared, greedy"),
+		premodels: fs.String("premodels", "knn@features", "comma-separated LEARNER@SOURCE premodels; sources: features, embedding"),
+		k:         fs.Int("k", 5, "K of kNN premodels (the paper's 5)"),
+		feats:     fs.String("features", strings.Join(features.PaperKept, ","), "image features of the features source (default: the paper's Table 4)"),
+		maxSide:   fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features (0 = %d)", features.DefaultMaxSide)),
+		embModel:  fs.String("embedding-model", "mobilenet_v1_0.25_128", "backbone of the embedding source (modelpick embed)"),
+		overheads: fs.String("overhead", "", "SOURCE=MS,... premodel overhead per image (default: the latest modelpick embed run's timings in -test or -train)"),
+		rawOver:   fs.Bool("raw-overhead", false, "take the embed run's timings as they are, not in units of the backbone's profiled cost"),
+		folds:     fs.Int("folds", 10, "folds of the out-of-fold scores the knob is calibrated on"),
+		seed:      fs.Int64("seed", 1, "seed of folds, learners and random routing"),
+		timeDec:   fs.Bool("time-decisions", true, "add the measured premodel decision time to its overhead"),
+		out:       fs.String("out", "", "output folder for report.json, report.md, curves.csv, methods.csv, manifest.json"),
+	}
+}
+
+// options checks the flags and returns baselines.Run's options (without
+// the stores).
+func (f baselinesFlags) options() (baselines.RunOptions, error) {
+	o := baselines.RunOptions{Candidates: splitList(*f.models), Theta: *f.theta, Frontier: *f.frontier, Backbone: *f.embModel,
+		RawOverhead: *f.rawOver, Folds: *f.folds, Seed: *f.seed, TimeDecisions: *f.timeDec}
+	var err error
+	if o.Criterion, err = profileview.ParseCriterion(*f.criterion); err != nil {
+		return o, fmt.Errorf("%w: baselines: -criterion: %v", errUsage, err)
+	}
+	if *f.folds < 2 || *f.k < 1 {
+		return o, fmt.Errorf("%w: baselines: -folds must be at least 2 and -k at least 1", errUsage)
+	}
+	for _, r := range splitList(*f.rules) {
+		if r != string(baselines.RuleShared) && r != string(baselines.RuleGreedy) {
+			return o, fmt.Errorf("%w: baselines: -rules: %q, want shared or greedy", errUsage, r)
+		}
+		o.Rules = append(o.Rules, baselines.Rule(r))
+	}
+	for _, pm := range splitList(*f.premodels) {
+		l, src, ok := strings.Cut(pm, "@")
+		if !ok || (src != embedding.SourceFeatures && src != embedding.SourceEmbedding) {
+			return o, fmt.Errorf("%w: baselines: -premodels: %q, want LEARNER@features or LEARNER@embedding", errUsage, pm)
+		}
+		p := learners.Params{K: *f.k}
+		if _, err := learners.New(l, p); err != nil {
+			return o, fmt.Errorf("%w: baselines: -premodels: %v", errUsage, err)
+		}
+		o.Premodels = append(o.Premodels, baselines.PremodelSpec{Learner: l, Source: src, Params: p})
+		if src == embedding.SourceFeatures && o.FeaturesKey == "" {
+			ex, err := features.NewExtractor(splitList(*f.feats), features.Options{MaxSide: *f.maxSide})
+			if err != nil {
+				return o, fmt.Errorf("%w: baselines: -features: %v", errUsage, err)
+			}
+			o.Features, o.FeaturesKey = ex.Names(), ex.ConfigKey()
+		}
+	}
+	if o.BudgetsMS, err = floats(*f.budgets); err != nil {
+		return o, fmt.Errorf("%w: baselines: -budget-ms: %v", errUsage, err)
+	}
+	if o.TargetsAcc, err = floats(*f.targets); err != nil {
+		return o, fmt.Errorf("%w: baselines: -target-acc: %v", errUsage, err)
+	}
+	if o.OverheadMS, err = keyFloats(*f.overheads); err != nil {
+		return o, fmt.Errorf("%w: baselines: -overhead: %v", errUsage, err)
+	}
+	return o, nil
+}
+
 // runBaselines compares the softmax cascade, the one-knob premodels and
-// random routing, calibrated on one store and tested on another.
+// random routing, calibrated on one store and tested on another
+// (baselines.Run).
 func runBaselines(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("baselines", stderr)
-	var (
-		trainPath = fs.String("train", "", "store to calibrate and train on (profiled; featured and embedded for premodels)")
-		testPath  = fs.String("test", "", "store to test on, profiled (and featured, embedded) separately")
-		costsPath = fs.String("costs", "", "store whose costs table gives each model's latency (default -train; costs are the device's, not the images')")
-		criterion = fs.String("criterion", "top1", "correctness criterion: top1 or top5")
-		models    = fs.String("models", "", "comma-separated candidate models (default: Algorithm 1 on the training store)")
-		theta     = fs.Float64("theta", 0.5, "Algorithm 1's threshold in percentage points, when -models is not given")
-		frontier  = fs.Bool("frontier", true, "drop candidates another candidate beats on both training accuracy and cost")
-		budgets   = fs.String("budget-ms", "", "comma-separated mean-latency budgets (default: the cost of the most accurate candidate on the training set)")
-		targets   = fs.String("target-acc", "", "comma-separated target accuracies, percent (default: that candidate's training accuracy)")
-		rules     = fs.String("rules", "shared,greedy", "softmax-cascade calibration rules: shared, greedy")
-		premodels = fs.String("premodels", "knn@features", "comma-separated LEARNER@SOURCE premodels; sources: features, embedding")
-		k         = fs.Int("k", 5, "K of kNN premodels (the paper's 5)")
-		feats     = fs.String("features", strings.Join(features.PaperKept, ","), "image features of the features source (default: the paper's Table 4)")
-		maxSide   = fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features (0 = %d)", features.DefaultMaxSide))
-		embModel  = fs.String("embedding-model", "mobilenet_v1_0.25_128", "backbone of the embedding source (modelpick embed)")
-		overheads = fs.String("overhead", "", "SOURCE=MS,... premodel overhead per image (default: the latest modelpick embed run's timings in -test or -train)")
-		rawOver   = fs.Bool("raw-overhead", false, "take the embed run's timings as they are, not in units of the backbone's profiled cost")
-		folds     = fs.Int("folds", 10, "folds of the out-of-fold scores the knob is calibrated on")
-		seed      = fs.Int64("seed", 1, "seed of folds, learners and random routing")
-		timeDec   = fs.Bool("time-decisions", true, "add the measured premodel decision time to its overhead")
-		out       = fs.String("out", "", "output folder for report.json, report.md, curves.csv, methods.csv, manifest.json")
-	)
+	f := addBaselinesFlags(fs)
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	if err := required(fs, "train", "test", "out"); err != nil {
 		return err
 	}
-	if *criterion != "top1" && *criterion != "top5" {
-		return fmt.Errorf("%w: baselines: -criterion %q, want top1 or top5", errUsage, *criterion)
-	}
-	if *folds < 2 || *k < 1 {
-		return fmt.Errorf("%w: baselines: -folds must be at least 2 and -k at least 1", errUsage)
-	}
-	var ruleList []baselines.Rule
-	for _, r := range splitList(*rules) {
-		if r != string(baselines.RuleShared) && r != string(baselines.RuleGreedy) {
-			return fmt.Errorf("%w: baselines: -rules: %q, want shared or greedy", errUsage, r)
-		}
-		ruleList = append(ruleList, baselines.Rule(r))
-	}
-	var specs []baselines.PremodelSpec
-	usesSource := map[string]bool{}
-	for _, pm := range splitList(*premodels) {
-		l, src, ok := strings.Cut(pm, "@")
-		if !ok || (src != "features" && src != "embedding") {
-			return fmt.Errorf("%w: baselines: -premodels: %q, want LEARNER@features or LEARNER@embedding", errUsage, pm)
-		}
-		p := learners.Params{K: *k}
-		if _, err := learners.New(l, p); err != nil {
-			return fmt.Errorf("%w: baselines: -premodels: %v", errUsage, err)
-		}
-		specs = append(specs, baselines.PremodelSpec{Learner: l, Source: src, Params: p})
-		usesSource[src] = true
-	}
-	budgetList, err := floats(*budgets)
+	o, err := f.options()
 	if err != nil {
-		return fmt.Errorf("%w: baselines: -budget-ms: %v", errUsage, err)
+		return err
 	}
-	targetList, err := floats(*targets)
-	if err != nil {
-		return fmt.Errorf("%w: baselines: -target-acc: %v", errUsage, err)
-	}
-	overheadFlag, err := keyFloats(*overheads)
-	if err != nil {
-		return fmt.Errorf("%w: baselines: -overhead: %v", errUsage, err)
-	}
-
-	var featNames []string
-	var featKey string
-	if usesSource["features"] {
-		ex, err := features.NewExtractor(splitList(*feats), features.Options{MaxSide: *maxSide})
-		if err != nil {
-			return fmt.Errorf("%w: baselines: -features: %v", errUsage, err)
-		}
-		featNames, featKey = ex.Names(), ex.ConfigKey()
-	}
-	stores, err := openStores(*trainPath, *testPath, *costsPath)
+	stores, err := openStores(*f.train, *f.test, *f.costs)
 	if err != nil {
 		return err
 	}
 	defer closeStores(stores)
 	start := time.Now()
-	rep, info, err := baselines.Run(ctx, baselines.RunOptions{Train: stores[0], Test: stores[1], Costs: stores[2],
-		Criterion: profileview.Criterion(*criterion), Candidates: splitList(*models), Theta: *theta, Frontier: *frontier,
-		BudgetsMS: budgetList, TargetsAcc: targetList, Rules: ruleList, Premodels: specs,
-		Features: featNames, FeaturesKey: featKey, Backbone: *embModel, OverheadMS: overheadFlag, RawOverhead: *rawOver,
-		Folds: *folds, Seed: *seed, TimeDecisions: *timeDec, Log: stderr})
+	o.Train, o.Test, o.Costs, o.Log = stores[0], stores[1], stores[2], stderr
+	rep, info, err := baselines.Run(ctx, o)
 	if err != nil {
 		return err
 	}
 	man := baselinesManifest{Command: "modelpick baselines " + strings.Join(args, " "), Train: stores[0].Path(),
-		Test: stores[1].Path(), Criterion: *criterion, RunInfo: info, Folds: *folds, Seed: *seed, Revision: revision(),
+		Test: stores[1].Path(), Criterion: *f.criterion, RunInfo: info, Folds: *f.folds, Seed: *f.seed, Revision: revision(),
 		GoVersion: runtime.Version(), CreatedAt: time.Now().UTC().Format(time.RFC3339), ElapsedS: time.Since(start).Seconds()}
-	if err := baselines.WriteRecords(*out, rep, man); err != nil {
+	if err := baselines.WriteRecords(*f.out, rep, man); err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, rep.Markdown())
-	fmt.Fprintf(stdout, "\nrecords written to %s\n", *out)
+	fmt.Fprintf(stdout, "\nrecords written to %s\n", *f.out)
 	return nil
 }
 

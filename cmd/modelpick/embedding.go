@@ -62,15 +62,20 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "embed %s with %s: %d images (%d already stored, %d computed, %d failed), %d dims; config %s\n",
-		set.Name, sum.Model, sum.Images, sum.Skipped, sum.Computed, sum.Failed, sum.Dims, sum.ConfigKey)
-	if sum.Computed > 0 {
-		fmt.Fprintf(stdout, "  per image: decode %.3f ms, backbone %.3f ms (preprocess %.3f + run %.3f)",
-			sum.DecodeMS, sum.EmbedMS, sum.PreprocessMS, sum.RunMS)
-		if sum.FeaturesMS > 0 {
-			fmt.Fprintf(stdout, ", %d image features from the bytes %.3f ms", len(sum.Features), sum.FeaturesMS)
-		}
-		fmt.Fprintln(stdout)
-	}
+	printEmbed(stdout, set.Name, sum)
 	return nil
+}
+
+func printEmbed(w io.Writer, set string, sum embedding.Summary) {
+	fmt.Fprintf(w, "embed %s with %s: %d images (%d already stored, %d computed, %d failed), %d dims; config %s\n",
+		set, sum.Model, sum.Images, sum.Skipped, sum.Computed, sum.Failed, sum.Dims, sum.ConfigKey)
+	if sum.Computed == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  per image: decode %.3f ms, backbone %.3f ms (preprocess %.3f + run %.3f)",
+		sum.DecodeMS, sum.EmbedMS, sum.PreprocessMS, sum.RunMS)
+	if sum.FeaturesMS > 0 {
+		fmt.Fprintf(w, ", %d image features from the bytes %.3f ms", len(sum.Features), sum.FeaturesMS)
+	}
+	fmt.Fprintln(w)
 }

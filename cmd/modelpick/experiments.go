@@ -87,6 +87,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var specs []*experiments.Spec
 	var errs []error
 	for _, p := range fs.Args() {
+		if filepath.Base(p) == experiments.ClaimsFile { // beside the specs, so experiments/*.yaml names it
+			fmt.Fprintf(stderr, "run: skipping %s (the claims list, not a spec)\n", p)
+			continue
+		}
 		s, err := experiments.ParseSpec(p)
 		if err != nil {
 			errs = append(errs, err)
@@ -172,27 +176,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if *smoke {
-		base := filepath.Join(settings.Cache(), "smoke")
-		set := map[string]bool{}
-		fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-		if !set["limit"] {
-			*f.limit = 60
-		}
-		if !set["folds"] {
-			*f.folds = 3
-		}
-		if !set["results"] {
-			*f.results = filepath.Join(base, "results")
-		}
-		if !set["figures"] {
-			*f.figures = filepath.Join(base, "figures")
-		}
-		if !set["out"] {
-			*out = filepath.Join(base, "REPRODUCE.md")
-		}
-		// Cost to a loose interval in a second per model: a smoke run
-		// checks that everything runs, not the milliseconds.
-		f.timing = &measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 200, Confidence: 0.95, RelHalfWidth: 0.2, MaxDuration: time.Second}
+		smokeDefaults(fs, &f, out)
 	}
 	if *tmpl == "" {
 		*tmpl = filepath.Join(*dir, "REPRODUCE.tmpl.md")
@@ -224,6 +208,28 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// smokeDefaults sets the smoke run's settings on every flag not given: 60
+// images per set, 3 folds, outputs under the cache, short cost timing.
+func smokeDefaults(fs *flag.FlagSet, f *expFlags, out *string) {
+	base := filepath.Join(settings.Cache(), "smoke")
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for name, apply := range map[string]func(){
+		"limit":   func() { *f.limit = 60 },
+		"folds":   func() { *f.folds = 3 },
+		"results": func() { *f.results = filepath.Join(base, "results") },
+		"figures": func() { *f.figures = filepath.Join(base, "figures") },
+		"out":     func() { *out = filepath.Join(base, "REPRODUCE.md") },
+	} {
+		if !set[name] {
+			apply()
+		}
+	}
+	// Cost to a loose interval in a second per model: a smoke run checks
+	// that everything runs, not the milliseconds.
+	f.timing = &measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 200, Confidence: 0.95, RelHalfWidth: 0.2, MaxDuration: time.Second}
 }
 
 func writeReproduce(tmpl, results string, cl []report.Claim, out string, stdout io.Writer) error {

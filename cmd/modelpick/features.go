@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -85,129 +83,148 @@ func loadSet(dir, gt string) (*datasets.Set, error) {
 	return datasets.Load(dir)
 }
 
+// selectFeaturesFlags are select-features' flags.
+type selectFeaturesFlags struct {
+	store, criterion, dataset, learner, timingData, out   *string
+	folds, repeats, maxSide, workers, timingN, timingReps *int
+	seed                                                  *int64
+	threshold, tolerance                                  *float64
+}
+
+func addSelectFeaturesFlags(fs *flag.FlagSet) selectFeaturesFlags {
+	return selectFeaturesFlags{
+		store:      fs.String("store", "", "store with predictions (modelpick profile) and features (modelpick features)"),
+		criterion:  fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5"),
+		dataset:    fs.String("dataset", "", "comma-separated data sets of the store (default all with predictions)"),
+		folds:      fs.Int("folds", 10, "k of the k-fold cross-validation (the paper's 10)"),
+		seed:       fs.Int64("seed", 1, "seed of the folds and of the learner"),
+		repeats:    fs.Int("repeats", 1, "repeated k-fold runs on different random folds, averaged (seeds seed, seed+1, ...)"),
+		threshold:  fs.Float64("threshold", featsel.DefaultThreshold, "|Pearson r| above which two features are redundant (the paper's 0.75)"),
+		tolerance:  fs.Float64("tolerance", featsel.DefaultTolerance, "percentage points CV accuracy may fall below the best seen while features are removed"),
+		maxSide:    fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features to read (0 = %d)", features.DefaultMaxSide)),
+		learner:    fs.String("learner", "knn", "premodel cross-validated inside selection: a learners name (knn, knn-cascade, dt, svm) or an X.Y.Z hierarchy"),
+		workers:    fs.Int("workers", runtime.GOMAXPROCS(0), "feature sets cross-validated at once"),
+		timingData: fs.String("timing-data", "", "image folder to time extraction on (default: the folder recorded when the features were extracted)"),
+		timingN:    fs.Int("timing-images", 50, "images to time extraction on (0: no timing)"),
+		timingReps: fs.Int("timing-reps", 3, "timed passes over the timing images"),
+		out:        fs.String("out", "", "output folder for the JSON + CSV records and manifest.json"),
+	}
+}
+
+// options checks the flags and returns the criterion and featsel's
+// options (the premodel: the -learner with the paper's K = 5).
+func (f selectFeaturesFlags) options() (profileview.Criterion, featsel.Options, error) {
+	crit, err := profileview.ParseCriterion(*f.criterion)
+	switch {
+	case err != nil:
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -criterion: %v", errUsage, err)
+	case *f.folds < 2:
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -folds %d, want at least 2", errUsage, *f.folds)
+	case !(*f.threshold > 0 && *f.threshold <= 1):
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -threshold %v, want (0, 1]", errUsage, *f.threshold)
+	case *f.tolerance < 0:
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -tolerance %v is negative", errUsage, *f.tolerance)
+	case *f.timingN < 0 || *f.timingReps < 1 || *f.workers < 1 || *f.repeats < 1:
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps, -workers and -repeats at least 1", errUsage)
+	}
+	params := learners.Params{K: featsel.DefaultK}
+	if _, err := learners.New(*f.learner, params); err != nil {
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -learner: %v", errUsage, err)
+	}
+	learner := *f.learner
+	return crit, featsel.Options{Threshold: *f.threshold, Tolerance: *f.tolerance, CV: featsel.CVOptions{Folds: *f.folds, Seed: *f.seed,
+		Repeats: *f.repeats, Workers: *f.workers, New: func() learners.Learner {
+			l, _ := learners.New(learner, params) // validated above
+			return l
+		}}}, nil
+}
+
 // runSelectFeatures runs the correlation filter, backward elimination,
-// importance and sweep on a store and writes the records.
+// importance and sweep on a store (featsel.Run) and writes the records.
 func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("select-features", stderr)
-	var (
-		storePath  = fs.String("store", "", "store with predictions (modelpick profile) and features (modelpick features)")
-		criterion  = fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5")
-		dataset    = fs.String("dataset", "", "comma-separated data sets of the store (default all with predictions)")
-		folds      = fs.Int("folds", 10, "k of the k-fold cross-validation (the paper's 10)")
-		seed       = fs.Int64("seed", 1, "seed of the folds and of the learner")
-		repeats    = fs.Int("repeats", 1, "repeated k-fold runs on different random folds, averaged (seeds seed, seed+1, ...)")
-		threshold  = fs.Float64("threshold", featsel.DefaultThreshold, "|Pearson r| above which two features are redundant (the paper's 0.75)")
-		tolerance  = fs.Float64("tolerance", featsel.DefaultTolerance, "percentage points CV accuracy may fall below the best seen while features are removed")
-		maxSide    = fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features to read (0 = %d)", features.DefaultMaxSide))
-		learner    = fs.String("learner", "knn", "premodel cross-validated inside selection: a learners name (knn, knn-cascade, dt, svm) or an X.Y.Z hierarchy")
-		workers    = fs.Int("workers", runtime.GOMAXPROCS(0), "feature sets cross-validated at once")
-		timingData = fs.String("timing-data", "", "image folder to time extraction on (default: the folder recorded when the features were extracted)")
-		timingN    = fs.Int("timing-images", 50, "images to time extraction on (0: no timing)")
-		timingReps = fs.Int("timing-reps", 3, "timed passes over the timing images")
-		out        = fs.String("out", "", "output folder for the JSON + CSV records and manifest.json")
-	)
+	f := addSelectFeaturesFlags(fs)
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	if err := required(fs, "store", "out"); err != nil {
 		return err
 	}
-	crit, err := profileview.ParseCriterion(*criterion)
-	switch {
-	case err != nil:
-		return fmt.Errorf("%w: select-features: -criterion: %v", errUsage, err)
-	case *folds < 2:
-		return fmt.Errorf("%w: select-features: -folds %d, want at least 2", errUsage, *folds)
-	case !(*threshold > 0 && *threshold <= 1):
-		return fmt.Errorf("%w: select-features: -threshold %v, want (0, 1]", errUsage, *threshold)
-	case *tolerance < 0:
-		return fmt.Errorf("%w: select-features: -tolerance %v is negative", errUsage, *tolerance)
-	case *timingN < 0 || *timingReps < 1 || *workers < 1 || *repeats < 1:
-		return fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps, -workers and -repeats at least 1", errUsage)
+	crit, o, err := f.options()
+	if err != nil {
+		return err
 	}
-	// The premodel's settings: K = 5 as in the paper; other fields default.
-	params := learners.Params{K: featsel.DefaultK}
-	if _, err := learners.New(*learner, params); err != nil {
-		return fmt.Errorf("%w: select-features: -learner: %v", errUsage, err)
-	}
-	newLearner := func() learners.Learner {
-		l, _ := learners.New(*learner, params) // validated above
-		return l
-	}
-	if _, err := os.Stat(*storePath); err != nil {
-		return fmt.Errorf("select-features: store %w", err)
-	}
-	st, err := store.Open(*storePath)
+	st, err := openStore("select-features", *f.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	start := time.Now()
-	fopts := features.Options{MaxSide: *maxSide}
-	ex, err := features.NewExtractor(nil, fopts)
+	ex, err := features.NewExtractor(nil, features.Options{MaxSide: *f.maxSide})
 	if err != nil {
 		return fmt.Errorf("%w: select-features: %v", errUsage, err)
 	}
-	tab, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: crit, Datasets: splitList(*dataset), MMACs: true},
+	tab, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: crit, Datasets: splitList(*f.dataset), MMACs: true},
 		ex.ConfigKey(), ex.Names())
 	if err != nil {
 		return err
 	}
-	var notes []string
-	if tab.CostFrom.Kind != profileview.CostMeasured {
-		notes = append(notes, "targets use the specs' MMACs as cost: the store has no measured latency for every model "+
-			"(run modelpick profile -cost=true on the device for latency-based targets)")
-		fmt.Fprintln(stderr, "select-features: no latencies in the store for every model: targets ordered by the specs' mmacs")
-	}
-	o := featsel.Options{Threshold: *threshold, Tolerance: *tolerance,
-		CV: featsel.CVOptions{Folds: *folds, Seed: *seed, Repeats: *repeats, Workers: *workers, New: newLearner}}
-	timingFiles, timingSource, err := timingImages(ctx, st, tab.Datasets, *timingData, *timingN)
+	man, err := f.manifest(ctx, st, tab, &o, stderr)
 	if err != nil {
 		return err
 	}
-	if len(timingFiles) > 0 {
-		imgs := make([][]byte, len(timingFiles))
-		for i, f := range timingFiles {
-			if imgs[i], err = os.ReadFile(f); err != nil {
-				return fmt.Errorf("select-features: timing image: %w", err)
-			}
-		}
-		o.Time = func(sets [][]string) ([]float64, error) {
-			return featsel.TimeSets(sets, imgs, fopts, *timingReps)
-		}
-	} else if *timingN > 0 {
-		notes = append(notes, "extraction time not measured: "+timingSource)
-		fmt.Fprintln(stderr, "select-features: extraction time not measured:", timingSource)
-	}
 	fmt.Fprintf(stderr, "select-features: %d images, %d models (%s), %d x %d-fold CV ...\n",
-		len(tab.X), len(tab.Models), tab.CostFrom, *repeats, *folds)
+		len(tab.X), len(tab.Models), tab.CostFrom, *f.repeats, *f.folds)
 	rep, err := featsel.Run(ctx, tab, o)
 	if err != nil {
 		return err
 	}
-	modelsSHA := map[string]string{}
-	if ms, err := st.Models(ctx); err == nil {
-		for _, m := range ms {
-			if slices.Contains(tab.Models, m.Name) {
-				modelsSHA[m.Name] = m.FilesSHA256
-			}
-		}
-	}
-	rep.Manifest = featsel.Manifest{
-		Command: "modelpick select-features " + strings.Join(args, " "), Store: st.Path(), Criterion: crit,
-		Folds: *folds, Repeats: *repeats, Seed: *seed, Threshold: *threshold, Tolerance: *tolerance,
-		Learner:         fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", *learner, params.K),
-		FeaturesVersion: features.Version, ConfigKey: ex.ConfigKey(), Models: modelsSHA,
-		TimingImages: len(timingFiles), TimingReps: *timingReps, TimingSource: timingSource,
-		Revision: revision(), GoVersion: runtime.Version(), CreatedAt: time.Now().UTC().Format(time.RFC3339),
-		ElapsedS: time.Since(start).Seconds(), Notes: notes,
-	}
-	if err := featsel.WriteRecords(*out, rep); err != nil {
+	man.Command, man.ConfigKey, man.ElapsedS = "modelpick select-features "+strings.Join(args, " "), ex.ConfigKey(), time.Since(start).Seconds()
+	rep.Manifest = man
+	if err := featsel.WriteRecords(*f.out, rep); err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, featsel.Markdown(rep))
-	fmt.Fprintf(stdout, "\nrecords written to %s\n", *out)
+	fmt.Fprintf(stdout, "\nrecords written to %s\n", *f.out)
 	return nil
+}
+
+// manifest sets up the extraction timing (o.Time) and returns the run's
+// manifest: settings, versions, the models' files and notes.
+func (f selectFeaturesFlags) manifest(ctx context.Context, st *store.Store, tab *profileview.Table, o *featsel.Options, stderr io.Writer) (featsel.Manifest, error) {
+	m := featsel.Manifest{Store: st.Path(), Criterion: tab.Criterion, Folds: *f.folds, Repeats: *f.repeats, Seed: *f.seed,
+		Threshold: *f.threshold, Tolerance: *f.tolerance, FeaturesVersion: features.Version, Models: map[string]string{},
+		Learner:    fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", *f.learner, featsel.DefaultK),
+		TimingReps: *f.timingReps, Revision: revision(), GoVersion: runtime.Version(), CreatedAt: time.Now().UTC().Format(time.RFC3339)}
+	for j, name := range tab.Models {
+		m.Models[name] = tab.FilesSHA256[j]
+	}
+	if tab.CostFrom.Kind != profileview.CostMeasured {
+		m.Notes = append(m.Notes, "targets use the specs' MMACs as cost: the store has no measured latency for every model "+
+			"(run modelpick profile -cost=true on the device for latency-based targets)")
+		fmt.Fprintln(stderr, "select-features: no latencies in the store for every model: targets ordered by the specs' mmacs")
+	}
+	files, source, err := timingImages(ctx, st, tab.Datasets, *f.timingData, *f.timingN)
+	if err != nil {
+		return m, err
+	}
+	m.TimingImages, m.TimingSource = len(files), source
+	if len(files) == 0 {
+		if *f.timingN > 0 {
+			m.Notes = append(m.Notes, "extraction time not measured: "+source)
+			fmt.Fprintln(stderr, "select-features: extraction time not measured:", source)
+		}
+		return m, nil
+	}
+	imgs := make([][]byte, len(files))
+	for i, file := range files {
+		if imgs[i], err = os.ReadFile(file); err != nil {
+			return m, fmt.Errorf("select-features: timing image: %w", err)
+		}
+	}
+	fopts, reps := features.Options{MaxSide: *f.maxSide}, *f.timingReps
+	o.Time = func(sets [][]string) ([]float64, error) { return featsel.TimeSets(sets, imgs, fopts, reps) }
+	return m, nil
 }
 
 // timingImages picks up to n readable images to time extraction on: from
@@ -218,41 +235,18 @@ func timingImages(ctx context.Context, st *store.Store, dsNames []string, dir st
 		return nil, "timing disabled (-timing-images 0)", nil
 	}
 	if dir == "" {
-		runs, err := st.Runs(ctx)
+		dirs, err := st.DatasetDirs(ctx, dsNames...)
 		if err != nil {
 			return nil, "", err
 		}
-		for i := len(runs) - 1; i >= 0 && dir == ""; i-- {
-			var m struct {
-				Dataset string `json:"dataset"`
-				Dir     string `json:"dataset_dir"`
-			}
-			if json.Unmarshal([]byte(runs[i].ManifestJSON), &m) == nil && slices.Contains(dsNames, m.Dataset) && m.Dir != "" {
-				if _, err := os.Stat(m.Dir); err == nil {
-					dir = m.Dir
-				}
-			}
-		}
-		if dir == "" {
+		if len(dirs) == 0 {
 			return nil, "no image folder recorded in the store is readable here; pass -timing-data", nil
 		}
+		dir = dirs[0]
 	}
-	set, err := datasets.Load(dir)
-	if err != nil { // timing needs no labels
-		if set, err = datasets.LoadWith(dir, datasets.Options{Unlabelled: true}); err != nil {
-			return nil, "", fmt.Errorf("select-features: timing images: %w", err)
-		}
-	}
-	ex, _ := features.NewExtractor(nil, features.Options{}) // all names: cannot fail
-	var files []string
-	for _, it := range set.Items {
-		if len(files) == n {
-			break
-		}
-		p := filepath.Join(set.Dir, filepath.FromSlash(it.File))
-		if _, err := ex.ExtractFile(p); err == nil { // only images that extract
-			files = append(files, p)
-		}
+	files, err := featsel.TimingImages(dir, n)
+	if err != nil {
+		return nil, "", fmt.Errorf("select-features: timing images: %w", err)
 	}
 	return files, dir, nil
 }

@@ -294,23 +294,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer c.Close()
 	images := fs.Args()
-	lines := make([]classifyLine, len(images))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range *workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				lines[i] = classifyOne(ctx, c, images[i])
-			}
-		}()
-	}
-	for i := range images {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	lines := classifyAll(ctx, c, images, *workers)
 	failed := 0
 	enc := json.NewEncoder(stdout)
 	for _, l := range lines {
@@ -325,6 +309,29 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("classify: %d of %d images could not be classified (see their error lines)", failed, len(images))
 	}
 	return ctx.Err()
+}
+
+// classifyAll classifies the images with workers goroutines, one line
+// each, in order.
+func classifyAll(ctx context.Context, c *classifier.Classifier, images []string, workers int) []classifyLine {
+	lines := make([]classifyLine, len(images))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				lines[i] = classifyOne(ctx, c, images[i])
+			}
+		}()
+	}
+	for i := range images {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return lines
 }
 
 func classifyOne(ctx context.Context, c *classifier.Classifier, path string) classifyLine {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,94 +20,105 @@ import (
 	"github.com/modelpick/modelpick/store"
 )
 
+// profileFlags are profile's flags.
+type profileFlags struct {
+	models, only, data, gt, store, shard, provider, ortLib, meter, sysfs *string
+	limit, threads, minRuns, maxRuns, warmup                             *int
+	correct, cost, quiet                                                 *bool
+	relCI                                                                *float64
+	maxTime, idle                                                        *time.Duration
+}
+
+func addProfileFlags(fs *flag.FlagSet) profileFlags {
+	return profileFlags{
+		models:   fs.String("models", "", "model spec file (YAML), e.g. experiments/models/ladder.yaml"),
+		only:     fs.String("only", "", "comma-separated model names from the spec (default all)"),
+		data:     fs.String("data", "", "labelled image folder (labels.txt, or one folder per class)"),
+		gt:       fs.String("ground-truth", "", "ImageNet ground-truth file (FILE INDEX) for a flat image folder"),
+		store:    fs.String("store", "", "store file (SQLite); created if missing, resumed if present"),
+		shard:    fs.String("shard", "0/1", "profile shard i of n (i/n), e.g. 2/8; merge the shard stores afterwards"),
+		limit:    fs.Int("limit", 0, "profile only the first N images of the set (0 = all)"),
+		threads:  fs.Int("threads", 1, "ONNX Runtime intra-op threads per model"),
+		provider: fs.String("provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs a matching MODELPICK_ORT_LIB)"),
+		ortLib:   fs.String("ort-lib", "", "ONNX Runtime library (default $MODELPICK_ORT_LIB or the Makefile's cache)"),
+		correct:  fs.Bool("correctness", true, "profile per-image top-5 correctness (hardware independent, shardable)"),
+		cost:     fs.Bool("cost", true, "profile per-model latency/energy on this machine (not with -shard)"),
+		minRuns:  fs.Int("min-runs", 30, "cost: minimum timed runs (enough samples for a stable t-interval)"),
+		maxRuns:  fs.Int("max-runs", 1000, "cost: maximum timed runs"),
+		warmup:   fs.Int("warmup", 5, "cost: untimed warm-up runs"),
+		relCI:    fs.Float64("ci-width", 0.05, "cost: stop when the 95% CI half-width is within this fraction of the mean (paper: 5%)"),
+		maxTime:  fs.Duration("max-time", 60*time.Second, "cost: time limit per model"),
+		meter:    fs.String("meter", "auto", "energy meter: auto, ina3221, rapl or none"),
+		sysfs:    fs.String("sysfs", "/", "root of the sysfs tree the meters read (for tests and containers)"),
+		idle:     fs.Duration("idle", 2*time.Second, "cost: idle-power measurement before timing (meter only)"),
+		quiet:    fs.Bool("quiet", false, "no progress line"),
+	}
+}
+
+// options validates everything before any work starts: the shard, the
+// spec, the data set and the meter (the store is opened later).
+func (f profileFlags) options(stderr io.Writer) (profile.Options, error) {
+	o := profile.Options{Load: inference.Options{Threads: *f.threads, Provider: *f.provider, ORTLibrary: *f.ortLib},
+		Limit: *f.limit, Correctness: *f.correct, Cost: *f.cost, IdleFor: *f.idle, Meter: measure.NewNone(),
+		Timing: measure.TimingOptions{Warmup: *f.warmup, MinRuns: *f.minRuns, MaxRuns: *f.maxRuns,
+			Confidence: 0.95, RelHalfWidth: *f.relCI, MaxDuration: *f.maxTime}}
+	var err error
+	if o.ShardI, o.ShardN, err = datasets.ParseShard(*f.shard); err != nil {
+		return o, fmt.Errorf("%w: -shard: %v", errUsage, err)
+	}
+	if o.ShardN > 1 && o.Cost {
+		fmt.Fprintln(stderr, "profile: -shard given: skipping the cost profile (measure cost once, on the device; pass -cost=false to silence this)")
+		o.Cost = false
+	}
+	sf, err := inference.ParseSpecFile(*f.models)
+	if err != nil {
+		return o, err
+	}
+	if o.Specs, err = selectSpecs(sf.Models, *f.only); err != nil {
+		return o, err
+	}
+	if o.Set, err = loadSet(*f.data, *f.gt); err != nil {
+		return o, err
+	}
+	if o.Cost {
+		if o.Meter, err = measure.NewMeter(measure.MeterOptions{Kind: *f.meter, SysfsRoot: *f.sysfs}); err != nil {
+			return o, fmt.Errorf("-meter %s: %w", *f.meter, err)
+		}
+	}
+	if !*f.quiet {
+		o.Progress = stderr
+	}
+	return o, nil
+}
+
+// runProfile profiles models on a labelled image set into a store
+// (profile.Run).
 func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("profile", stderr)
-	var (
-		modelsPath = fs.String("models", "", "model spec file (YAML), e.g. experiments/models/ladder.yaml")
-		only       = fs.String("only", "", "comma-separated model names from the spec (default all)")
-		dataDir    = fs.String("data", "", "labelled image folder (labels.txt, or one folder per class)")
-		gt         = fs.String("ground-truth", "", "ImageNet ground-truth file (FILE INDEX) for a flat image folder")
-		storePath  = fs.String("store", "", "store file (SQLite); created if missing, resumed if present")
-		shard      = fs.String("shard", "0/1", "profile shard i of n (i/n), e.g. 2/8; merge the shard stores afterwards")
-		limit      = fs.Int("limit", 0, "profile only the first N images of the set (0 = all)")
-		threads    = fs.Int("threads", 1, "ONNX Runtime intra-op threads per model")
-		provider   = fs.String("provider", "cpu", "execution provider: cpu, cuda or tensorrt (needs a matching MODELPICK_ORT_LIB)")
-		ortLib     = fs.String("ort-lib", "", "ONNX Runtime library (default $MODELPICK_ORT_LIB or the Makefile's cache)")
-		correct    = fs.Bool("correctness", true, "profile per-image top-5 correctness (hardware independent, shardable)")
-		cost       = fs.Bool("cost", true, "profile per-model latency/energy on this machine (not with -shard)")
-		minRuns    = fs.Int("min-runs", 30, "cost: minimum timed runs (enough samples for a stable t-interval)")
-		maxRuns    = fs.Int("max-runs", 1000, "cost: maximum timed runs")
-		warmup     = fs.Int("warmup", 5, "cost: untimed warm-up runs")
-		relCI      = fs.Float64("ci-width", 0.05, "cost: stop when the 95% CI half-width is within this fraction of the mean (paper: 5%)")
-		maxTime    = fs.Duration("max-time", 60*time.Second, "cost: time limit per model")
-		meterKind  = fs.String("meter", "auto", "energy meter: auto, ina3221, rapl or none")
-		sysfs      = fs.String("sysfs", "/", "root of the sysfs tree the meters read (for tests and containers)")
-		idle       = fs.Duration("idle", 2*time.Second, "cost: idle-power measurement before timing (meter only)")
-		quiet      = fs.Bool("quiet", false, "no progress line")
-	)
+	f := addProfileFlags(fs)
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
 	if err := required(fs, "models", "data", "store"); err != nil {
 		return err
 	}
-	si, sn, err := datasets.ParseShard(*shard)
-	if err != nil {
-		return fmt.Errorf("%w: -shard: %v", errUsage, err)
-	}
-	if sn > 1 && *cost {
-		fmt.Fprintln(stderr, "profile: -shard given: skipping the cost profile (measure cost once, on the device; pass -cost=false to silence this)")
-		*cost = false
-	}
-	// Everything is validated before any work starts: the spec, the data
-	// set, the store and the meter.
-	sf, err := inference.ParseSpecFile(*modelsPath)
+	o, err := f.options(stderr)
 	if err != nil {
 		return err
 	}
-	specs, err := selectSpecs(sf.Models, *only)
-	if err != nil {
-		return err
-	}
-	var set *datasets.Set
-	if *gt != "" {
-		set, err = datasets.LoadWithGroundTruth(*dataDir, *gt)
-	} else {
-		set, err = datasets.Load(*dataDir)
-	}
-	if err != nil {
-		return err
-	}
-	var meter measure.Meter = measure.NewNone()
-	if *cost {
-		meter, err = measure.NewMeter(measure.MeterOptions{Kind: *meterKind, SysfsRoot: *sysfs})
-		if err != nil {
-			return fmt.Errorf("-meter %s: %w", *meterKind, err)
-		}
-	}
-	st, err := store.Open(*storePath)
+	st, err := store.Open(*f.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	opts := profile.Options{
-		Specs: specs,
-		Load:  inference.Options{Threads: *threads, Provider: *provider, ORTLibrary: *ortLib},
-		Set:   set, Store: st, ShardI: si, ShardN: sn, Limit: *limit,
-		Correctness: *correct, Cost: *cost, Meter: meter, IdleFor: *idle,
-		Timing: measure.TimingOptions{Warmup: *warmup, MinRuns: *minRuns, MaxRuns: *maxRuns,
-			Confidence: 0.95, RelHalfWidth: *relCI, MaxDuration: *maxTime},
-	}
-	if !*quiet {
-		opts.Progress = stderr
-	}
-	sum, err := profile.Run(ctx, opts)
+	o.Store = st
+	sum, err := profile.Run(ctx, o)
 	if err != nil {
 		return err
 	}
-	if *correct {
+	if o.Correctness {
 		fmt.Fprintf(stdout, "profiled %s: %d images (%d already done, %d unreadable), %d predictions written\n",
-			set.Name, sum.Images, sum.Skipped, sum.Failed, sum.Predictions)
+			o.Set.Name, sum.Images, sum.Skipped, sum.Failed, sum.Predictions)
 	}
 	for _, c := range sum.Costs {
 		e := c.EnergyStatus

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/modelpick/modelpick/serve/loadtest"
 )
 
 // tinyBundle profiles the tiny project, extracts features and trains a
@@ -216,7 +218,7 @@ func TestLoadtest(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
-	var rep loadReport
+	var rep loadtest.Report
 	b, err := os.ReadFile(js)
 	if err != nil || json.Unmarshal(b, &rep) != nil {
 		t.Fatalf("report JSON: %v", err)
