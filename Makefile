@@ -1,6 +1,6 @@
 # modelpick — every target installs what it needs and says what is missing.
 #   make reproduce   every table and figure on $(ASSETS) (default ../shared/assets)
-#   make test        unit + integration tests (integration needs $(ASSETS))
+#   make test        gofmt, vet, staticcheck, go mod tidy, unit + integration tests (integration needs $(ASSETS))
 #   make smoke       a minimal end-to-end run of every experiment (< 5 minutes)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,7 +24,7 @@ help:
 	@echo "make reproduce  - run every experiment (experiments/*.yaml) on $(MODELPICK_ASSETS): results/, figures/, REPRODUCE.md"
 	@echo "make smoke      - every experiment on 60 images per set, 3 folds (outputs under $(MODELPICK_CACHE)/smoke)"
 	@echo "make report     - regenerate REPRODUCE.md from results/ (no computation)"
-	@echo "make test       - vet, gofmt and all tests (unit + integration on $(MODELPICK_ASSETS))"
+	@echo "make test       - gofmt, vet, staticcheck, go mod tidy and all tests (unit + integration on $(MODELPICK_ASSETS))"
 	@echo "make build      - build $(BIN)"
 	@echo "make lint       - go vet + staticcheck"
 	@echo "make ort        - fetch the ONNX Runtime $(ORT_VERSION) library (npm package onnxruntime-node)"
@@ -70,6 +70,8 @@ build: deps
 test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@test -z "$$($(GO) mod tidy -diff)" || { echo "go mod tidy needed:"; $(GO) mod tidy -diff; exit 1; }
 	@mkdir -p $(MODELPICK_CACHE)
 	@$(GO) test -count=1 -v -timeout 30m ./... 2>&1 | tee $(MODELPICK_TESTLOG) | grep -v '^=== \(RUN\|PAUSE\|CONT\)' ; \
 	status=$${PIPESTATUS[0]}; \
