@@ -47,7 +47,7 @@ func TestClassifierCNNPremodel(t *testing.T) {
 		t.Fatal(err)
 	}
 	specs := []inference.Spec{sa.Models[0], sf.Models[0]}
-	emb, err := inference.LoadEmbedder(specs[1], inference.Options{})
+	emb, err := inference.LoadEmbedder(specs[1], inference.Options{CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +102,12 @@ func TestClassifierCNNPremodel(t *testing.T) {
 	if b.Manifest.Router != routers.KindCNN || b.Router.Needs().Backbone != bb.Model {
 		t.Fatalf("manifest router %q needs %+v", b.Manifest.Router, b.Router.Needs())
 	}
-	c, err := Open(bundle, Options{})
+	c, err := Open(bundle, Options{Load: inference.Options{CacheDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	single, err := New(Config{Router: route.Fixed{Model: "pooled"}, Specs: specs}, Options{})
+	single, err := New(Config{Router: route.Fixed{Model: "pooled"}, Specs: specs}, Options{Load: inference.Options{CacheDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}

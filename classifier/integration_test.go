@@ -40,7 +40,7 @@ func realStore(t *testing.T, specs []inference.Spec, set *datasets.Set, n int) (
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := profile.Run(ctx, profile.Options{Specs: specs, Load: inference.Options{Threads: 1}, Set: set, Store: st, Limit: n,
+	if _, err := profile.Run(ctx, profile.Options{Specs: specs, Load: inference.Options{Threads: 1, CacheDir: settings.Cache()}, Set: set, Store: st, Limit: n,
 		Correctness: true, Cost: true, Meter: measure.NewNone(),
 		Timing: measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 40, Confidence: 0.95, RelHalfWidth: 0.1, MaxDuration: 3 * time.Second}}); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestRealPremodel(t *testing.T) {
 	if err := writeBundle(bundle, p, set, routers.WriteOptions{Specs: specs, Labels: names, LabelsSource: labelsFile}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(bundle, Options{Workers: 2})
+	c, err := Open(bundle, Options{Workers: 2, Load: inference.Options{CacheDir: settings.Cache()}})
 	if err != nil {
 		t.Fatal(err)
 	}

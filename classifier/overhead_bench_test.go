@@ -68,7 +68,7 @@ func BenchmarkPremodelOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := profile.Run(ctx, profile.Options{Specs: pair, Load: inference.Options{Threads: 1}, Set: dev, Store: st, Correctness: true}); err != nil {
+	if _, err := profile.Run(ctx, profile.Options{Specs: pair, Load: inference.Options{Threads: 1, CacheDir: settings.Cache()}, Set: dev, Store: st, Correctness: true}); err != nil {
 		b.Fatal(err)
 	}
 	for name, ms := range map[string]float64{pair[0].Name: 0.39, pair[1].Name: 2.75} {
@@ -105,12 +105,12 @@ func BenchmarkPremodelOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	mSmall, err := inference.Load(small, inference.Options{Threads: 1})
+	mSmall, err := inference.Load(small, inference.Options{Threads: 1, CacheDir: settings.Cache()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer mSmall.Close()
-	mBig, err := inference.Load(big, inference.Options{Threads: 1})
+	mBig, err := inference.Load(big, inference.Options{Threads: 1, CacheDir: settings.Cache()})
 	if err != nil {
 		b.Fatal(err)
 	}

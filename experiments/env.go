@@ -77,7 +77,7 @@ func (e *Env) models(s *Spec) ([]stages.Model, error) {
 }
 
 func (e *Env) runtime() (stages.Runtime, error) {
-	rt, err := stages.NewRuntime(e.R, 1)
+	rt, err := stages.NewRuntime(e.R, e.Opt.ORTLibrary, e.Opt.ImportCache, 1)
 	if err != nil {
 		return rt, err
 	}

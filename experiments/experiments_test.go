@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/modelpick/modelpick/internal/buildinfo"
+	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/pipeline"
 )
@@ -42,7 +44,8 @@ func (tp *tiny) options(t *testing.T, verify bool) Options {
 	}
 	r.Verify = verify
 	timing := quickTiming
-	return Options{Runner: r, Results: tp.results, Figures: tp.figures, Root: tp.dir, Timing: &timing}
+	return Options{Runner: r, Results: tp.results, Figures: tp.figures, Root: tp.dir, Timing: &timing,
+		ORTLibrary: settings.ORTLibrary(), ImportCache: filepath.Join(tp.dir, "import"), Versions: buildinfo.Versions()}
 }
 
 // runAll parses and runs every tiny spec, in name order.

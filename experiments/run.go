@@ -10,21 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"gocv.io/x/gocv"
-
-	"github.com/modelpick/modelpick/features"
-	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/measure"
-	"github.com/modelpick/modelpick/onnxconv"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/report"
-	"github.com/modelpick/modelpick/store"
 )
 
 // Options configure a run of experiments.
@@ -40,7 +33,13 @@ type Options struct {
 	Limit, Folds int
 	// Timing overrides the cost-measurement settings (tests).
 	Timing *measure.TimingOptions
-	Log    io.Writer
+	// ORTLibrary is the ONNX Runtime library models run on, and
+	// ImportCache the folder imported TFLite models are cached in.
+	ORTLibrary, ImportCache string
+	// Versions are the code versions results depend on (buildinfo), as
+	// manifests record them.
+	Versions map[string]string
+	Log      io.Writer
 }
 
 // Status of an experiment after a run.
@@ -320,11 +319,7 @@ func write(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, st S
 func manifest(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, st Status) Manifest {
 	m := Manifest{Name: s.Name, Artifact: s.Artifact, Title: s.Title, Kind: s.Kind, Command: st.Command,
 		Settings: res.Settings, Inputs: e.inputs, Notes: res.Notes,
-		Versions: map[string]string{
-			"go": runtime.Version(), "features": features.Version, "onnxconv": onnxconv.Version,
-			"opencv": gocv.OpenCVVersion(), "onnxruntime (expected)": settings.ORTVersion,
-			"store schema": fmt.Sprint(store.SchemaVersion),
-		}}
+		Versions: o.Versions}
 	if b, err := os.ReadFile(s.Path); err == nil {
 		h := sha256.Sum256(b)
 		m.Spec = Input{Name: "spec", Path: o.rel(s.Path), Identity: "sha256:" + hex.EncodeToString(h[:])}

@@ -205,7 +205,7 @@ func loadLadderModel(b *testing.B, name string) *inference.Model {
 	if i < 0 {
 		b.Fatalf("ladder.yaml has no model %s", name)
 	}
-	m, err := inference.Load(sf.Models[i], inference.Options{Threads: 1})
+	m, err := inference.Load(sf.Models[i], inference.Options{Threads: 1, CacheDir: settings.Cache()})
 	if err != nil {
 		b.Fatal(fmt.Errorf("load %s (shared assets in %s): %w", name, settings.Assets(), err))
 	}

@@ -10,7 +10,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/modelpick/modelpick/internal/ortenv"
-	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/onnxconv"
 )
 
@@ -21,7 +20,8 @@ type Options struct {
 	Threads int
 	// Provider is the execution provider: cpu (default), cuda or tensorrt.
 	Provider string
-	// CacheDir holds TFLite files imported to ONNX (default settings.Cache()).
+	// CacheDir holds TFLite files imported to ONNX; a TFLite model needs
+	// one (commands pass the user's cache folder).
 	CacheDir string
 	// ORTLibrary overrides the ONNX Runtime shared library path.
 	ORTLibrary string
@@ -33,9 +33,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Provider == "" {
 		o.Provider = "cpu"
-	}
-	if o.CacheDir == "" {
-		o.CacheDir = settings.Cache()
 	}
 	return o
 }
@@ -190,6 +187,9 @@ func onnxFile(path, sha, cacheDir string) (string, error) {
 // name that holds its content hash, the importer's version and variant
 // (the same file imported differently must not share a cache entry).
 func importTFLite(path, sha, cacheDir, variant string, convert func(string) ([]byte, onnxconv.Info, error)) (string, error) {
+	if cacheDir == "" {
+		return "", fmt.Errorf("import %s: no folder to cache the imported model in (inference.Options.CacheDir)", path)
+	}
 	dst := filepath.Join(cacheDir, "onnx", fmt.Sprintf("%s-%s-v%s%s.onnx",
 		strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), sha[:16], onnxconv.Version, variant))
 	if _, err := os.Stat(dst); err == nil {

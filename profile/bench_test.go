@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelpick/modelpick/internal/settings"
+
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/store"
 )
@@ -24,7 +26,7 @@ func BenchmarkProfileVsBare(b *testing.B) {
 	specs, set := ladder(b, "mobilenet_v1_0.25_128")
 	const n = 100
 	set.Items = set.Items[:n]
-	m, err := inference.Load(specs[0], inference.Options{Threads: 1})
+	m, err := inference.Load(specs[0], inference.Options{Threads: 1, CacheDir: settings.Cache()})
 	if err != nil {
 		b.Fatal(err)
 	}

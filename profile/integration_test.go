@@ -54,7 +54,7 @@ func TestLadderOnRealImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	o := Options{Specs: specs, Load: inference.Options{Threads: 1}, Set: set, Store: st, Limit: 40,
+	o := Options{Specs: specs, Load: inference.Options{Threads: 1, CacheDir: settings.Cache()}, Set: set, Store: st, Limit: 40,
 		Correctness: true, Cost: true,
 		Timing: measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 200, Confidence: 0.95, RelHalfWidth: 0.05, MaxDuration: 10 * time.Second}}
 	sum, err := Run(context.Background(), o)
@@ -133,7 +133,7 @@ func TestLadderAccuracyMatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := Run(context.Background(), Options{Specs: specs, Set: set, Store: st, Correctness: true}); err != nil {
+	if _, err := Run(context.Background(), Options{Specs: specs, Load: inference.Options{CacheDir: settings.Cache()}, Set: set, Store: st, Correctness: true}); err != nil {
 		t.Fatal(err)
 	}
 	preds, err := st.Predictions(context.Background(), set.Name)

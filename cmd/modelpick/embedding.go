@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/modelpick/modelpick/internal/settings"
+
 	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/store"
@@ -54,7 +56,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	o := embedding.Options{Set: set, Store: st, Spec: specs[0], Limit: *limit,
-		Inference: inference.Options{Threads: *threads, ORTLibrary: *ortLib}, TimeFeatures: splitList(*timeFeats), Recompute: *recompute}
+		Inference: inference.Options{Threads: *threads, ORTLibrary: *ortLib, CacheDir: settings.Cache()}, TimeFeatures: splitList(*timeFeats), Recompute: *recompute}
 	if !*quiet {
 		o.Progress = stderr
 	}

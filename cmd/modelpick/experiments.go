@@ -14,6 +14,7 @@ import (
 
 	"github.com/modelpick/modelpick/experiments"
 	"github.com/modelpick/modelpick/external"
+	"github.com/modelpick/modelpick/internal/buildinfo"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/pipeline"
@@ -70,7 +71,8 @@ func (f expFlags) options(stderr io.Writer) (experiments.Options, error) {
 		r.Log = stderr
 	}
 	return experiments.Options{Runner: r, Results: *f.results, Figures: *f.figures, Root: root(),
-		Limit: *f.limit, Folds: *f.folds, Timing: f.timing, Log: r.Log}, nil
+		Limit: *f.limit, Folds: *f.folds, Timing: f.timing, Log: r.Log,
+		ORTLibrary: settings.ORTLibrary(), ImportCache: settings.Cache(), Versions: buildinfo.Versions()}, nil
 }
 
 // runRun runs experiment specs: modelpick run [-verify] experiments/NAME.yaml...

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/modelpick/modelpick/extract"
 	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/features"
+	"github.com/modelpick/modelpick/internal/buildinfo"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/store"
@@ -252,13 +252,4 @@ func timingImages(ctx context.Context, st *store.Store, dsNames []string, dir st
 }
 
 // revision is the VCS revision the binary was built from, when recorded.
-func revision() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
-			}
-		}
-	}
-	return "unknown"
-}
+func revision() string { return buildinfo.Revision() }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/modelpick/modelpick/classifier"
+	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/internal/settings"
 )
 
@@ -63,7 +64,7 @@ func TestServeRealLadder(t *testing.T) {
 		t.Fatalf("no address in %q", lines.Text())
 	}
 
-	c, err := classifier.Open(bundle, classifier.Options{Workers: 1})
+	c, err := classifier.Open(bundle, classifier.Options{Workers: 1, Load: inference.Options{CacheDir: settings.Cache()}})
 	if err != nil {
 		t.Fatal(err)
 	}

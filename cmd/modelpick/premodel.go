@@ -288,7 +288,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: classify: -workers %d, want at least 1", errUsage, *workers)
 	}
 	c, err := classifier.Open(*bundle, classifier.Options{Workers: *workers,
-		Load: inference.Options{Threads: *threads, Provider: *provider, ORTLibrary: *ortLib}})
+		Load: inference.Options{Threads: *threads, Provider: *provider, ORTLibrary: *ortLib, CacheDir: settings.Cache()}})
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/buildinfo"
 	"github.com/modelpick/modelpick/internal/ortenv"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/measure"
@@ -58,7 +58,7 @@ func addProfileFlags(fs *flag.FlagSet) profileFlags {
 // options validates everything before any work starts: the shard, the
 // spec, the data set and the meter (the store is opened later).
 func (f profileFlags) options(stderr io.Writer) (profile.Options, error) {
-	o := profile.Options{Load: inference.Options{Threads: *f.threads, Provider: *f.provider, ORTLibrary: *f.ortLib},
+	o := profile.Options{Load: inference.Options{Threads: *f.threads, Provider: *f.provider, ORTLibrary: *f.ortLib, CacheDir: settings.Cache()},
 		Limit: *f.limit, Correctness: *f.correct, Cost: *f.cost, IdleFor: *f.idle, Meter: measure.NewNone(),
 		Timing: measure.TimingOptions{Warmup: *f.warmup, MinRuns: *f.minRuns, MaxRuns: *f.maxRuns,
 			Confidence: 0.95, RelHalfWidth: *f.relCI, MaxDuration: *f.maxTime}}
@@ -204,14 +204,7 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	rev := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				rev = s.Value
-			}
-		}
-	}
+	rev := buildinfo.Revision()
 	ortVer := "not loaded"
 	if err := ortenv.Init(""); err != nil {
 		ortVer = err.Error()

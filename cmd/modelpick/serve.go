@@ -10,6 +10,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/modelpick/modelpick/internal/settings"
+
 	"github.com/modelpick/modelpick/classifier"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
@@ -47,7 +49,7 @@ func (f serveFlags) open(log *slog.Logger) (*classifier.Classifier, *serve.Serve
 		return nil, nil, fmt.Errorf("%w: -workers %d, want at least 1", errUsage, *f.workers)
 	}
 	c, err := classifier.Open(*f.bundle, classifier.Options{Workers: *f.workers,
-		Load: inference.Options{Threads: *f.threads, Provider: *f.provider, ORTLibrary: *f.ortLib}})
+		Load: inference.Options{Threads: *f.threads, Provider: *f.provider, ORTLibrary: *f.ortLib, CacheDir: settings.Cache()}})
 	if err != nil {
 		return nil, nil, err
 	}

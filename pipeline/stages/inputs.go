@@ -3,14 +3,11 @@ package stages
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
-
-	"gocv.io/x/gocv"
 
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/inference"
-	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/internal/buildinfo"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/profileview"
 )
@@ -147,33 +144,36 @@ func namesOf(ms []Model) []string {
 
 // Runtime is the inference runtime as a stage input: the ONNX Runtime
 // library's bytes (a user's CUDA build is another library, so another
-// key), the thread count and the execution provider.
+// key), the thread count and the execution provider; and the folder
+// imported TFLite models are cached in (not part of the key: the import is
+// keyed by the file and the importer's version).
 type Runtime struct {
-	Library  pipeline.File `json:"library"`
-	Threads  int           `json:"threads"`
-	Provider string        `json:"provider"`
+	Library     pipeline.File `json:"library"`
+	Threads     int           `json:"threads"`
+	Provider    string        `json:"provider"`
+	ImportCache string        `json:"-"`
 }
 
-// NewRuntime hashes the ONNX Runtime library (settings.ORTLibrary()).
-func NewRuntime(r *pipeline.Runner, threads int) (Runtime, error) {
-	lib := settings.ORTLibrary()
+// NewRuntime hashes the ONNX Runtime library lib; TFLite models are
+// imported into importCache.
+func NewRuntime(r *pipeline.Runner, lib, importCache string, threads int) (Runtime, error) {
 	f, err := r.HashFile(lib)
 	if err != nil {
-		return Runtime{}, fmt.Errorf("ONNX Runtime library: %w (run `make ort`, or set %s)", err, settings.EnvORTLib)
+		return Runtime{}, fmt.Errorf("ONNX Runtime library: %w (run `make ort`, or point MODELPICK_ORT_LIB to your build)", err)
 	}
 	if threads <= 0 {
 		threads = 1
 	}
-	return Runtime{Library: f, Threads: threads, Provider: "cpu"}, nil
+	return Runtime{Library: f, Threads: threads, Provider: "cpu", ImportCache: importCache}, nil
 }
 
 func (rt Runtime) options() inference.Options {
-	return inference.Options{Threads: rt.Threads, Provider: rt.Provider, ORTLibrary: rt.Library.Path}
+	return inference.Options{Threads: rt.Threads, Provider: rt.Provider, ORTLibrary: rt.Library.Path, CacheDir: rt.ImportCache}
 }
 
 // Versions of the code outside this package that stage outputs depend on.
-func goVersion() string     { return "go " + runtime.Version() }
-func opencvVersion() string { return "opencv " + gocv.OpenCVVersion() }
+func goVersion() string     { return "go " + buildinfo.Go() }
+func opencvVersion() string { return "opencv " + buildinfo.OpenCV() }
 
 // Criterion says when a model is correct on an image: "top1" or "top5"
 // (profileview.Criterion, as a stage input).
