@@ -2,9 +2,10 @@ package baselines
 
 import (
 	"fmt"
-	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"slices"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // Cascade is a max-softmax confidence cascade: the models of Levels run in

@@ -2,10 +2,11 @@ package baselines
 
 import (
 	"errors"
-	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // twoModels: a cheap model (1 ms) and a sure one (3 ms). The cheap model's

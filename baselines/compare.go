@@ -2,9 +2,10 @@ package baselines
 
 import (
 	"fmt"
-	"github.com/modelpick/modelpick/profileview"
 	"slices"
 	"strings"
+
+	"github.com/modelpick/modelpick/profileview"
 
 	"github.com/modelpick/modelpick/learners"
 )

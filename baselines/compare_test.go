@@ -2,13 +2,14 @@ package baselines
 
 import (
 	"encoding/json"
-	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // synthetic makes a profile of three models (1, 2, 4 ms) whose correctness

@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/method"
 	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/selection"
 )
@@ -21,10 +22,10 @@ type CurveOptions struct {
 
 // BudgetPoint is one point of a cost/accuracy curve.
 type BudgetPoint struct {
-	Method   string  `json:"method"`
-	Param    float64 `json:"param"`
-	Accuracy float64 `json:"accuracy_pct"`
-	MeanMS   float64 `json:"mean_ms"`
+	Method   method.Name `json:"method"`
+	Param    float64     `json:"param"`
+	Accuracy float64     `json:"accuracy_pct"`
+	MeanMS   float64     `json:"mean_ms"`
 }
 
 // BudgetCurve holds the curves over Algorithm 1's candidates.
@@ -32,27 +33,6 @@ type BudgetCurve struct {
 	Candidates []string      `json:"candidates"` // cost order
 	Images     int           `json:"images"`
 	Points     []BudgetPoint `json:"points"`
-}
-
-// Names of the curves' methods.
-const (
-	CurveCascade = "softmax cascade"
-	CurveOracle  = "oracle (candidates)"
-	curveSingle  = "single: "
-)
-
-// KnobCurve names the budget knob's curve of a learner's premodel.
-func KnobCurve(learner string) string { return "budget knob (" + learner + " premodel)" }
-
-// SingleCurve names a single model's point, and SingleOf reads it back.
-func SingleCurve(model string) string { return curveSingle + model }
-
-// SingleOf returns the model a single model's point names.
-func SingleOf(method string) (string, bool) {
-	if len(method) > len(curveSingle) && method[:len(curveSingle)] == curveSingle {
-		return method[len(curveSingle):], true
-	}
-	return "", false
 }
 
 // BudgetCurveOf sweeps the budget knob (cumulative out-of-fold premodel
@@ -80,34 +60,34 @@ func BudgetCurveOf(t *profileview.Table, o CurveOptions) (BudgetCurve, error) {
 	if err != nil {
 		return out, err
 	}
-	add := func(method string, pts []Point) {
+	add := func(m method.Name, pts []Point) {
 		for _, pt := range pts {
-			out.Points = append(out.Points, BudgetPoint{Method: method, Param: pt.Param, Accuracy: pt.Result.Accuracy, MeanMS: pt.Result.MeanMS})
+			out.Points = append(out.Points, BudgetPoint{Method: m, Param: pt.Param, Accuracy: pt.Result.Accuracy, MeanMS: pt.Result.MeanMS})
 		}
 	}
 	knob, err := SweepKnob(p, levels, cumulativeAll(dec), o.OverheadMS)
 	if err != nil {
 		return out, err
 	}
-	add(KnobCurve(o.Learner), knob)
+	add(method.KnobOf(o.Learner), knob)
 	if len(levels) > 1 {
 		casc, err := SweepCascade(p, levels)
 		if err != nil {
 			return out, err
 		}
-		add(CurveCascade, casc)
+		add(method.CascadeCurve, casc)
 	}
 	for j, m := range p.Models {
 		r, err := Single(p, j)
 		if err != nil {
 			return out, err
 		}
-		out.Points = append(out.Points, BudgetPoint{Method: SingleCurve(m), Param: p.Cost[j], Accuracy: r.Accuracy, MeanMS: r.MeanMS})
+		out.Points = append(out.Points, BudgetPoint{Method: method.SingleOf(m), Param: p.Cost[j], Accuracy: r.Accuracy, MeanMS: r.MeanMS})
 	}
 	or, err := Oracle(p, levels)
 	if err != nil {
 		return out, err
 	}
-	out.Points = append(out.Points, BudgetPoint{Method: CurveOracle, Accuracy: or.Accuracy, MeanMS: or.MeanMS})
+	out.Points = append(out.Points, BudgetPoint{Method: method.OracleCandidates, Accuracy: or.Accuracy, MeanMS: or.MeanMS})
 	return out, nil
 }

@@ -2,10 +2,11 @@ package baselines
 
 import (
 	"fmt"
-	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/modelpick/modelpick/profileview"
 
 	"github.com/modelpick/modelpick/learners"
 )

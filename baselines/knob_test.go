@@ -1,11 +1,12 @@
 package baselines
 
 import (
-	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/modelpick/modelpick/profileview"
 
 	"github.com/modelpick/modelpick/learners"
 )

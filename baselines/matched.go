@@ -3,20 +3,16 @@ package baselines
 import (
 	"fmt"
 
+	"github.com/modelpick/modelpick/method"
+
 	"github.com/modelpick/modelpick/profileview"
 )
 
 // Rival is a baseline's result on a test set, under its method name.
 type Rival struct {
-	Name   string
+	Name   method.Name
 	Result Result
 }
-
-// Names of the rivals at a matched latency.
-const (
-	CascadeMatched = "softmax cascade (matched latency)"
-	RandomAtMatch  = "random routing (matched latency)"
-)
 
 // AtLatency evaluates, on test, the rivals of a premodel whose mean
 // latency is budgetMS: the max-softmax cascade over the candidates (cost
@@ -40,11 +36,11 @@ func AtLatency(train, test *profileview.View, cands []string, budgetMS float64, 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Rival{Name: CascadeMatched, Result: r})
+		out = append(out, Rival{Name: method.CascadeMatched, Result: r})
 	}
 	_, r, err := RandomMatched(test, levels, budgetMS, seed)
 	if err != nil {
 		return nil, err
 	}
-	return append(out, Rival{Name: RandomAtMatch, Result: r}), nil
+	return append(out, Rival{Name: method.RandomMatched, Result: r}), nil
 }

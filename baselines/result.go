@@ -3,9 +3,10 @@ package baselines
 import (
 	"errors"
 	"fmt"
-	"github.com/modelpick/modelpick/profileview"
 	"math"
 	"slices"
+
+	"github.com/modelpick/modelpick/profileview"
 )
 
 // Result summarises a routing policy on a profile.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/modelpick/modelpick/method"
+
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
 	"github.com/modelpick/modelpick/report"
@@ -121,7 +123,7 @@ func routedTo(out stages.PremodelCVOut, model string) float64 {
 	v := 0.0
 	for _, f := range out.Folds {
 		for _, m := range f.Methods {
-			if m.Kind == "premodel" {
+			if m.Kind == method.Premodel {
 				v += m.Share[model] / float64(len(out.Folds))
 				break
 			}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelpick/modelpick/method"
+
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
 	"github.com/modelpick/modelpick/report"
@@ -87,25 +89,25 @@ func geoPtr(v []float64, ok bool) *float64 {
 // summarise folds a premodel CV's folds into one row per method.
 func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodSummary {
 	type acc struct {
-		kind                                   string
+		kind                                   method.Kind
 		top1, top5, ms, over, p, r, f, of, sel []float64
 		hasPRF, hasTop5                        bool
 		cands                                  []string
 		share                                  map[string]float64
 	}
-	var order []string
-	by := map[string]*acc{}
+	var order []method.Name
+	by := map[method.Name]*acc{}
 	for _, fold := range out.Folds {
 		oracle := 0.0
 		for _, m := range fold.Methods {
-			if m.Name == "oracle (all models)" {
+			if m.Name == method.OracleAll {
 				oracle = m.Top1
 			}
 		}
 		for _, m := range append(append([]stages.FoldMethod{}, fold.Methods...), fold.Baselines...) {
 			a, ok := by[m.Name]
 			if !ok {
-				a = &acc{kind: m.Kind, hasPRF: m.Precision != nil, hasTop5: m.Kind != "baseline", share: map[string]float64{}}
+				a = &acc{kind: m.Kind, hasPRF: m.Precision != nil, hasTop5: m.Kind != method.Baseline, share: map[string]float64{}}
 				by[m.Name] = a
 				order = append(order, m.Name)
 			}
@@ -119,7 +121,7 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 			for model, v := range m.Share {
 				a.share[model] += v / float64(len(out.Folds))
 			}
-			if m.Kind == "premodel" {
+			if m.Kind == method.Premodel {
 				a.sel = append(a.sel, fold.SelectionAcc)
 				for _, c := range fold.Candidates {
 					if !slices.Contains(a.cands, c) {
@@ -131,21 +133,20 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 	}
 	// Methods in a fixed order: premodel, baselines, single models by
 	// cost, oracles.
-	rank := map[string]int{"premodel": 0, "baseline": 1, "single": 2, "oracle": 3}
 	cost := map[string]float64{}
 	for j, m := range out.Models {
 		cost[m] = out.CostMS[j]
 	}
-	slices.SortStableFunc(order, func(x, y string) int {
+	slices.SortStableFunc(order, func(x, y method.Name) int {
 		a, b := by[x], by[y]
-		if rank[a.kind] != rank[b.kind] {
-			return rank[a.kind] - rank[b.kind]
+		if a.kind.Rank() != b.kind.Rank() {
+			return a.kind.Rank() - b.kind.Rank()
 		}
-		if a.kind == "single" {
+		if a.kind == method.Single {
 			switch {
-			case cost[x] < cost[y]:
+			case cost[string(x)] < cost[string(y)]:
 				return -1
-			case cost[x] > cost[y]:
+			case cost[string(x)] > cost[string(y)]:
 				return 1
 			}
 		}
@@ -159,13 +160,13 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 		r.Top1Pct, r.Top1MinPct, r.Top1MaxPct = geo(a.top1)
 		r.MeanMS, r.MeanMinMS, r.MeanMaxMS = geo(a.ms)
 		r.Top5Pct = geoPtr(a.top5, a.hasTop5)
-		if a.kind == "premodel" {
+		if a.kind == method.Premodel {
 			r.OverheadMS, _, _ = geo(a.over)
 			r.SelectionAccPct = geoPtr(a.sel, true)
 		}
 		r.PrecisionPct, r.RecallPct, r.F1Pct = geoPtr(a.p, a.hasPRF), geoPtr(a.r, a.hasPRF), geoPtr(a.f, a.hasPRF)
 		r.OfOraclePct, _, _ = geo(a.of)
-		if a.kind != "single" {
+		if a.kind != method.Single {
 			r.Routing = routing(a.share, out.Models, cost)
 		}
 		rows = append(rows, r)
@@ -226,15 +227,15 @@ func runOverall(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 				continue
 			}
 			switch {
-			case r.Kind == "premodel":
+			case r.Kind == method.Premodel:
 				pm = r
-			case r.Kind == "single" && (best == nil || r.Top1Pct > best.Top1Pct):
+			case r.Kind == method.Single && (best == nil || r.Top1Pct > best.Top1Pct):
 				best = r
-			case r.Method == "oracle (all models)":
+			case r.Method == method.OracleAll:
 				oracle = r
-			case strings.HasPrefix(r.Method, "softmax cascade"):
+			case r.Method == method.CascadeMatched:
 				casc = r
-			case strings.HasPrefix(r.Method, "random routing"):
+			case r.Method == method.RandomMatched:
 				rnd = r
 			}
 		}
@@ -293,7 +294,7 @@ func datasetsOf(rows []report.MethodSummary) []string {
 func premodelRows(rows []report.MethodSummary) []report.MethodSummary {
 	var out []report.MethodSummary
 	for _, r := range rows {
-		if r.Kind == "premodel" {
+		if r.Kind == method.Premodel {
 			out = append(out, r)
 		}
 	}
@@ -417,14 +418,14 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		best := -1.0
 		for _, p := range out.Points {
 			rows = append(rows, report.CurvePoint{Dataset: d.Name, Method: p.Method, Param: p.Param, AccuracyPct: p.Accuracy, MeanMS: p.MeanMS})
-			if strings.HasPrefix(p.Method, "single: ") && p.Accuracy > best {
+			if _, single := p.Method.SingleModel(); single && p.Accuracy > best {
 				best = p.Accuracy
 				m["best_single_mean_ms_"+d.Name] = p.MeanMS
 			}
 		}
 		// The knob's cheapest point at least as accurate as the best single model.
 		for _, p := range out.Points {
-			if strings.HasPrefix(p.Method, "budget knob") && p.Accuracy >= best {
+			if p.Method.IsKnob() && p.Accuracy >= best {
 				if v, ok := m["knob_ms_at_best_single_"+d.Name].(float64); !ok || p.MeanMS < v {
 					m["knob_ms_at_best_single_"+d.Name] = p.MeanMS
 				}
@@ -436,7 +437,7 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		}
 		knobBest := 0.0
 		for _, p := range out.Points {
-			if strings.HasPrefix(p.Method, "budget knob") {
+			if p.Method.IsKnob() {
 				knobBest = max(knobBest, p.Accuracy)
 			}
 		}

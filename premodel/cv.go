@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/modelpick/modelpick/method"
+
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
@@ -39,8 +41,8 @@ type CVOptions struct {
 
 // FoldMethod is one method's outcome on one test fold.
 type FoldMethod struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"` // premodel, single, oracle, baseline
+	Name method.Name `json:"name"`
+	Kind method.Kind `json:"kind"` // premodel, single, oracle, baseline
 	// Accuracies in percent of the fold's test images.
 	Top1 float64 `json:"top1_pct"`
 	Top5 float64 `json:"top5_pct"`
@@ -150,7 +152,7 @@ func crossFold(ctx context.Context, t *profileview.Table, o CVOptions, trainIdx,
 	fold := Fold{Fold: f, Train: len(trainIdx), Test: len(testIdx), Candidates: p.Candidates,
 		SelectionAcc: rep.SelectionAccuracy, Overhead: rep.Overhead, Targets: shares, Rows: testIdx}
 	for _, m := range rep.Methods {
-		if m.Kind == "premodel" && m.Name != "premodel "+p.LearnerName {
+		if m.Kind == method.Premodel && m.Name != method.PremodelOf(p.LearnerName) {
 			continue // the escalation variant: not part of the paper's comparison
 		}
 		fm := FoldMethod{Name: m.Name, Kind: m.Kind, Top1: m.Top1, Top5: m.Top5, MeanMS: m.MeanMS, P95MS: m.P95MS,

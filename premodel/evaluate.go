@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelpick/modelpick/method"
+
 	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/route"
 
@@ -60,8 +62,8 @@ type Report struct {
 
 // Method is one way of classifying the test set, with its figures.
 type Method struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"` // premodel, single or oracle
+	Name method.Name `json:"name"`
+	Kind method.Kind `json:"kind"` // premodel, single or oracle
 	// Top1 and Top5 are accuracies in percent of the test images (an
 	// image with no prediction counts as wrong).
 	Top1 float64 `json:"top1_pct"`
@@ -227,15 +229,15 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 	if err != nil {
 		return r, fmt.Errorf("evaluate: %w", err)
 	}
-	oracle := fixedMethod("oracle (all models)", "oracle", test, oracleAll)
-	name := "premodel " + p.LearnerName
+	oracle := fixedMethod(method.OracleAll, method.Oracle, test, oracleAll)
+	name := method.PremodelOf(p.LearnerName)
 	ownFeat, otherFeat := featMS, featMS
 	if bbCol >= 0 {
 		ownFeat, otherFeat = backboneMS(test, bbCol, decs), backboneMS(test, bbCol, otherDecs)
 		r.Overhead.FeaturesMeanMS, r.Overhead.FeaturesP95MS = mean(ownFeat), p95(ownFeat)
 	}
 	own := premodelMethod(name, test, decs, ownFeat, decMS)
-	otherName := name + map[bool]string{true: " + escalation", false: " without escalation"}[other.Confidence.Escalate]
+	otherName := name + method.Name(map[bool]string{true: " + escalation", false: " without escalation"}[other.Confidence.Escalate])
 	if p.Confidence.Escalate {
 		name += " + escalation"
 		own.Name = name
@@ -247,13 +249,13 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 		for i := range idx {
 			idx[i] = j
 		}
-		sm := fixedMethod(m, "single", test, idx)
+		sm := fixedMethod(method.Name(m), method.Single, test, idx)
 		if sm.Top1 > best {
 			best, r.BestSingle = sm.Top1, m
 		}
 		r.Methods = append(r.Methods, sm)
 	}
-	r.Methods = append(r.Methods, oracle, fixedMethod("oracle (candidates)", "oracle", test, oracleCand))
+	r.Methods = append(r.Methods, oracle, fixedMethod(method.OracleCandidates, method.Oracle, test, oracleCand))
 	for i := range r.Methods {
 		if oracle.Top1 > 0 {
 			r.Methods[i].OfOracle = 100 * r.Methods[i].Top1 / oracle.Top1
@@ -293,9 +295,9 @@ func backboneMS(test *profileview.Table, col int, decs []route.Decision) []float
 }
 
 // premodelMethod summarises the premodel's decisions.
-func premodelMethod(name string, test *profileview.Table, decs []route.Decision, featMS, decMS []float64) Method {
+func premodelMethod(name method.Name, test *profileview.Table, decs []route.Decision, featMS, decMS []float64) Method {
 	n := len(decs)
-	m := Method{Name: name, Kind: "premodel", Share: map[string]float64{}, Choice: make([]int, n)}
+	m := Method{Name: name, Kind: method.Premodel, Share: map[string]float64{}, Choice: make([]int, n)}
 	lat := make([]float64, n)
 	var c1, c5, model, over, esc, none float64
 	for i, d := range decs {
@@ -331,7 +333,7 @@ func premodelMethod(name string, test *profileview.Table, decs []route.Decision,
 }
 
 // fixedMethod summarises running model idx[i] on image i, with no overhead.
-func fixedMethod(name, kind string, test *profileview.Table, idx []int) Method {
+func fixedMethod(name method.Name, kind method.Kind, test *profileview.Table, idx []int) Method {
 	n := len(idx)
 	m := Method{Name: name, Kind: kind, Share: map[string]float64{}, Choice: idx}
 	lat := make([]float64, n)
@@ -384,7 +386,7 @@ func (r Report) Markdown() string {
 	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, m := range r.Methods {
 		share := ""
-		if m.Kind != "single" {
+		if m.Kind != method.Single {
 			share = shares(m.Share)
 		}
 		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.3f | %.3f | %.3f | %.3f | %.1f | %s |\n",

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/modelpick/modelpick/internal/premodeltest"
+	"github.com/modelpick/modelpick/method"
 	"github.com/modelpick/modelpick/route"
 
 	"github.com/modelpick/modelpick/profileview"
@@ -275,7 +276,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	by := map[string]Method{}
+	by := map[method.Name]Method{}
 	for _, m := range r.Methods {
 		by[m.Name] = m
 		total := 0.0

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/modelpick/modelpick/method"
 )
 
 func opt(v *float64) string {
@@ -26,9 +27,9 @@ func MethodTable(rows []MethodSummary) string {
 		if r.EnergyJ != nil {
 			e = fmt.Sprintf("%.4f J", *r.EnergyJ)
 		}
-		name := r.Method
+		name := string(r.Method)
 		if r.Group != "" {
-			name = r.Group + ": " + r.Method
+			name = r.Group + ": " + name
 		}
 		out = append(out, []string{r.Dataset, name, fmt.Sprintf("%s [%s, %s]", f1(r.Top1Pct), f1(r.Top1MinPct), f1(r.Top1MaxPct)),
 			opt(r.Top5Pct), fmt.Sprintf("%s [%s, %s]", f2(r.MeanMS), f2(r.MeanMinMS), f2(r.MeanMaxMS)), f2(r.OverheadMS),
@@ -42,7 +43,7 @@ func MethodTable(rows []MethodSummary) string {
 func CurveTable(rows []CurvePoint) string {
 	var out [][]string
 	for _, r := range rows {
-		out = append(out, []string{r.Dataset, r.Method, fmt.Sprintf("%.4g", r.Param), f2(r.AccuracyPct), f2(r.MeanMS)})
+		out = append(out, []string{r.Dataset, string(r.Method), fmt.Sprintf("%.4g", r.Param), f2(r.AccuracyPct), f2(r.MeanMS)})
 	}
 	return Markdown([]string{"images", "method", "knob", "accuracy (%)", "mean ms"}, out)
 }
@@ -51,11 +52,9 @@ func CurveTable(rows []CurvePoint) string {
 func shortMethod(r MethodSummary) string {
 	n := r.Method
 	if r.Group != "" {
-		n = r.Group
+		n = method.Name(r.Group)
 	}
-	n = strings.TrimPrefix(n, "premodel ")
-	n = strings.Replace(n, " (matched latency)", " @lat", 1)
-	return n
+	return n.Short()
 }
 
 // OverallFigure is Fig 8: per data set, (a) mean inference time and
@@ -131,7 +130,7 @@ func rangeBars(title, y string, names []string, rs []MethodSummary, get func(Met
 		v, l, h := get(r)
 		vals[i], xys[i] = v, plotter.XY{X: float64(i), Y: v}
 		errs[i].Low, errs[i].High = v-l, h-v
-		hi[i] = r.Kind == "premodel"
+		hi[i] = r.Kind == method.Premodel
 	}
 	if err := bars(p, vals, hi, vg.Points(10), blue, orange); err != nil {
 		return nil, err
@@ -156,7 +155,7 @@ func rangeBars(title, y string, names []string, rs []MethodSummary, get func(Met
 func GroupFigure(title string, rows []MethodSummary) (Figure, error) {
 	var rs []MethodSummary
 	for _, r := range rows {
-		if r.Kind == "premodel" {
+		if r.Kind == method.Premodel {
 			rs = append(rs, r)
 		}
 	}
@@ -222,17 +221,18 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 	for _, r := range rows {
 		xy := plotter.XY{X: r.MeanMS, Y: r.AccuracyPct}
 		switch {
-		case strings.HasPrefix(r.Method, "single: "):
+		case isSingle(r.Method):
+			m, _ := r.Method.SingleModel()
 			singles = append(singles, xy)
 			labels.XYs = append(labels.XYs, xy)
-			labels.Labels = append(labels.Labels, " "+strings.TrimPrefix(r.Method, "single: "))
-		case strings.HasPrefix(r.Method, "oracle"):
+			labels.Labels = append(labels.Labels, " "+m)
+		case r.Method.IsOracle():
 			oracle = append(oracle, xy)
 		default:
-			if _, ok := curves[r.Method]; !ok {
-				order = append(order, r.Method)
+			if _, ok := curves[string(r.Method)]; !ok {
+				order = append(order, string(r.Method))
 			}
-			curves[r.Method] = append(curves[r.Method], xy)
+			curves[string(r.Method)] = append(curves[string(r.Method)], xy)
 		}
 	}
 	for k, m := range order {
@@ -275,4 +275,9 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 	p.Legend.Top = false
 	p.Legend.Left = false
 	return single(p, 18*vg.Centimeter, 12*vg.Centimeter), nil
+}
+
+func isSingle(n method.Name) bool {
+	_, ok := n.SingleModel()
+	return ok
 }

@@ -1,5 +1,7 @@
 package report
 
+import "github.com/modelpick/modelpick/method"
+
 // Record types: one per kind of row an experiment writes. JSON names are
 // also the CSV header. Percentages are 0..100.
 
@@ -141,16 +143,16 @@ type MethodSummary struct {
 	Dataset string `json:"dataset"`
 	// Group is what the figure varies: a learner (Fig 9), a hierarchy
 	// (Fig 10), a number of models (Fig 11); "" for Fig 8.
-	Group      string   `json:"group"`
-	Method     string   `json:"method"`
-	Kind       string   `json:"kind"`
-	Top1Pct    float64  `json:"top1_pct"`
-	Top1MinPct float64  `json:"top1_min_pct"`
-	Top1MaxPct float64  `json:"top1_max_pct"`
-	Top5Pct    *float64 `json:"top5_pct"`
-	MeanMS     float64  `json:"mean_ms"`
-	MeanMinMS  float64  `json:"mean_min_ms"`
-	MeanMaxMS  float64  `json:"mean_max_ms"`
+	Group      string      `json:"group"`
+	Method     method.Name `json:"method"`
+	Kind       method.Kind `json:"kind"`
+	Top1Pct    float64     `json:"top1_pct"`
+	Top1MinPct float64     `json:"top1_min_pct"`
+	Top1MaxPct float64     `json:"top1_max_pct"`
+	Top5Pct    *float64    `json:"top5_pct"`
+	MeanMS     float64     `json:"mean_ms"`
+	MeanMinMS  float64     `json:"mean_min_ms"`
+	MeanMaxMS  float64     `json:"mean_max_ms"`
 	// OverheadMS is the premodel's own time per image (features and
 	// decision); 0 for other methods.
 	OverheadMS   float64  `json:"overhead_ms"`
@@ -174,9 +176,9 @@ type MethodSummary struct {
 
 // CurvePoint is one point of a cost/accuracy curve.
 type CurvePoint struct {
-	Dataset     string  `json:"dataset"`
-	Method      string  `json:"method"`
-	Param       float64 `json:"param"`
-	AccuracyPct float64 `json:"accuracy_pct"`
-	MeanMS      float64 `json:"mean_ms"`
+	Dataset     string      `json:"dataset"`
+	Method      method.Name `json:"method"`
+	Param       float64     `json:"param"`
+	AccuracyPct float64     `json:"accuracy_pct"`
+	MeanMS      float64     `json:"mean_ms"`
 }

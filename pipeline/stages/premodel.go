@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/modelpick/modelpick/method"
+
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/pipeline"
@@ -107,7 +109,7 @@ func foldBaselines(train, test *profileview.View, cands []string, budgetMS float
 	var out []FoldMethod
 	for _, rv := range rivals {
 		r := rv.Result
-		out = append(out, FoldMethod{Name: rv.Name, Kind: "baseline", Top1: r.Accuracy, MeanMS: r.MeanMS, P95MS: r.P95MS,
+		out = append(out, FoldMethod{Name: rv.Name, Kind: method.Baseline, Top1: r.Accuracy, MeanMS: r.MeanMS, P95MS: r.P95MS,
 			ModelMS: r.MeanMS, Share: r.Share, Runs: r.Runs})
 	}
 	return out, nil
