@@ -38,9 +38,8 @@ func (e *Env) input(name, path string, f pipeline.File) {
 	e.inputs = append(e.inputs, Input{Name: name, Path: path, Identity: f.Identity()})
 }
 
-// dataSet returns the spec's i-th image set, with the run's limit applied.
-func (e *Env) dataSet(s *Spec, i int) (stages.DataSet, error) {
-	im := s.Images[i]
+// dataSet returns an image set of the spec, with the run's limit applied.
+func (e *Env) dataSet(s *Spec, im ImageSet) (stages.DataSet, error) {
 	gt := ""
 	if im.GroundTruth != "" {
 		gt = s.Resolve(im.GroundTruth)
@@ -63,8 +62,8 @@ func (e *Env) dataSet(s *Spec, i int) (stages.DataSet, error) {
 // models loads every model of the spec's model file: profiles and costs
 // cover them all (and so are shared by every experiment on the file);
 // kinds apply the spec's only themselves.
-func (e *Env) models(s *Spec) ([]stages.Model, error) {
-	ms, err := stages.LoadModels(e.R, s.Resolve(s.Models), nil)
+func (e *Env) models(s *Spec, c Chain) ([]stages.Model, error) {
+	ms, err := stages.LoadModels(e.R, s.Resolve(c.Models), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -108,17 +107,17 @@ type chain struct {
 // profiled runs (or finds) profile and cost, and features when asked, for
 // every image set of s, and joins them. Cost is measured once, on the
 // first set's first image.
-func (e *Env) profiled(ctx context.Context, s *Spec, withFeatures bool) (*chain, error) {
+func (e *Env) profiled(ctx context.Context, s *Spec, p Chain, withFeatures bool) (*chain, error) {
 	c := &chain{}
 	var err error
-	for i := range s.Images {
-		d, err := e.dataSet(s, i)
+	for _, im := range p.Images {
+		d, err := e.dataSet(s, im)
 		if err != nil {
 			return nil, err
 		}
 		c.sets = append(c.sets, d)
 	}
-	if c.models, err = e.models(s); err != nil {
+	if c.models, err = e.models(s, p); err != nil {
 		return nil, err
 	}
 	if c.rt, err = e.runtime(); err != nil {
@@ -139,8 +138,8 @@ func (e *Env) profiled(ctx context.Context, s *Spec, withFeatures bool) (*chain,
 			in.Features = append(in.Features, f)
 		}
 	}
-	if s.Latency != "" {
-		if c.latency, err = e.latency(s); err != nil {
+	if p.Latency != "" {
+		if c.latency, err = e.latency(s, p.Latency); err != nil {
 			return nil, err
 		}
 		in.Latency = c.latency
@@ -158,17 +157,17 @@ func (e *Env) profiled(ctx context.Context, s *Spec, withFeatures bool) (*chain,
 	return c, nil
 }
 
-// latency reads the spec's published latency file.
-func (e *Env) latency(s *Spec) (*stages.Latency, error) {
-	lf, err := ReadLatency(s.Resolve(s.Latency))
+// latency reads a published latency file the spec names.
+func (e *Env) latency(s *Spec, path string) (*stages.Latency, error) {
+	lf, err := ReadLatency(s.Resolve(path))
 	if err != nil {
 		return nil, err
 	}
-	f, err := e.R.HashFile(s.Resolve(s.Latency))
+	f, err := e.R.HashFile(s.Resolve(path))
 	if err != nil {
 		return nil, err
 	}
-	e.input("published latency", s.Latency, f)
+	e.input("published latency", path, f)
 	return &stages.Latency{Source: lf.Source, MS: lf.Latency}, nil
 }
 
@@ -203,13 +202,6 @@ type Result struct {
 type FigureOut struct {
 	File string
 	View string
-}
-
-func criterionLabel(c string) string {
-	if c == "top5" {
-		return "top-5"
-	}
-	return "top-1"
 }
 
 func unitOf(source string) string {

@@ -20,8 +20,8 @@ const cnnBackbone = "mobilenet_v1_0.25_128"
 // features feature selection keeps and the CNN premodel (learners' cnn
 // head on the backbone's stored embedding, the Embedding stage) on the
 // same folds.
-func runCNNPremodel(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	c, err := e.profiled(ctx, s, true)
+func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (*Result, error) {
+	c, err := e.profiled(ctx, s, p.Chain, true)
 	if err != nil {
 		return nil, err
 	}
@@ -29,23 +29,21 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 	if bi < 0 {
 		return nil, fmt.Errorf("cnn premodel: the backbone %s is not among the spec's models", cnnBackbone)
 	}
-	folds := foldsOf(s, e)
+	folds := e.folds(p.Folds)
 	var rows []report.MethodSummary
 	m := map[string]any{}
 	var notes []string
 	for _, d := range c.sets {
-		fs, err := pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
-			Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: s.Criterion,
-			Folds: folds, Seed: s.Seed, Threshold: s.Threshold, Tolerance: s.Tolerance, Learner: "knn", K: s.K})
+		fs, err := e.keptFeatures(ctx, c, d, &p.PremodelParams)
 		if err != nil {
 			return nil, err
 		}
 		dir := d.Dir
 		knn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
-			Images: &dir, Criterion: s.Criterion, Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: s.Learner,
-			K: s.K, Theta: s.Theta, Folds: folds, Seed: s.Seed, Platform: stages.PlatformID()})
+			Images: &dir, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner,
+			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seed, Platform: stages.PlatformID()})
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", d.Name, s.Learner, err)
+			return nil, fmt.Errorf("%s %s: %w", d.Name, p.Learner, err)
 		}
 		emb, err := pipeline.Do(ctx, e.R, stages.Embedding(), stages.EmbeddingIn{Store: c.joined.Store, Set: d,
 			Backbone: c.models[bi], Runtime: c.rt})
@@ -57,12 +55,12 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		}
 		bb := emb.Backbone
 		cnn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: emb.Store, Dataset: d.Name,
-			Criterion: s.Criterion, Names: emb.Names, ConfigKey: emb.ConfigKey, Learner: "cnn",
-			K: s.K, Theta: s.Theta, Folds: folds, Seed: s.Seed, Platform: stages.PlatformID(), Backbone: &bb})
+			Criterion: string(p.Criterion), Names: emb.Names, ConfigKey: emb.ConfigKey, Learner: "cnn",
+			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seed, Platform: stages.PlatformID(), Backbone: &bb})
 		if err != nil {
 			return nil, fmt.Errorf("%s cnn: %w", d.Name, err)
 		}
-		knnGroup := fmt.Sprintf("%s (%d features)", s.Learner, len(fs.Kept))
+		knnGroup := fmt.Sprintf("%s (%d features)", p.Learner, len(fs.Kept))
 		cnnGroup := fmt.Sprintf("cnn (%s embedding, %d-d)", cnnBackbone, bb.Dims)
 		kr := premodelRows(summarise(d.Name, knnGroup, knn))
 		cr := premodelRows(summarise(d.Name, cnnGroup, cnn))
@@ -103,14 +101,14 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 			"backbone; its overhead is %.2f ms per image as the backbone's profiled cost (%.2f ms) plus the head's decision, %.2f ms "+
 			"when the backbone's run counts as the answer wherever it is chosen (the table's premodel ms); the embedding "+
 			"stage measured the backbone at %.2f ms run + %.2f ms preprocessing per image.",
-			ds, s.Learner, len(fs.Kept), k.Top1Pct, pct(k.SelectionAccPct), k.OverheadMS, n.Top1Pct, pct(n.SelectionAccPct),
+			ds, p.Learner, len(fs.Kept), k.Top1Pct, pct(k.SelectionAccPct), k.OverheadMS, n.Top1Pct, pct(n.SelectionAccPct),
 			routedTo(cnn, cnnBackbone), paper, cost, n.OverheadMS, emb.Timing.RunMS, emb.Timing.PreprocessMS))
 	}
-	st := premodelSettings(s, e)
+	st := premodelSettings(&p.PremodelParams, e, p.Learner, nil)
 	st["backbone"] = cnnBackbone
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
 		Measures: m, Settings: st,
-		Notes: append(append(notes, premodelNotes(s, e)...),
+		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e)...),
 			"CNN premodel: a logistic-regression head (learners' cnn) on the frozen backbone's pooled embedding, stored per image "+
 				"by the embedding stage; its candidates are Algorithm 1's on each training fold, as for the kNN premodel, on the same folds. "+
 				"Its overhead is the backbone's cost from the cost profile (nothing when the backbone is the chosen model, its run being "+

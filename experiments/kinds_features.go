@@ -8,10 +8,11 @@ import (
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/report"
 )
 
-func runFeatureList(ctx context.Context, e *Env, s *Spec) (*Result, error) {
+func runFeatureList(ctx context.Context, e *Env, s *Spec, _ *NoParams) (*Result, error) {
 	var rows []report.FeatureDef
 	kinds := map[string]int{}
 	for i, f := range features.Features() {
@@ -28,29 +29,30 @@ func runFeatureList(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 }
 
 // selectFeatures runs (or finds) feature selection under criterion.
-func (e *Env) selectFeatures(ctx context.Context, s *Spec, criterion string) (*chain, stages.SelectFeaturesOut, error) {
-	c, err := e.profiled(ctx, s, true)
+func (e *Env) selectFeatures(ctx context.Context, s *Spec, p *FeatselParams, criterion profileview.Criterion) (*chain, stages.SelectFeaturesOut, error) {
+	c, err := e.profiled(ctx, s, p.Chain, true)
 	if err != nil {
 		return nil, stages.SelectFeaturesOut{}, err
 	}
-	folds := foldsOf(s, e)
 	out, err := pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
-		Datasets: c.datasetNames(), ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: criterion,
-		Folds: folds, Seed: s.Seed, Threshold: s.Threshold, Tolerance: s.Tolerance, Learner: s.Learner, K: s.K})
+		Datasets: c.datasetNames(), ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: string(criterion),
+		Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: p.Learner, K: p.K})
 	return c, out, err
 }
 
-func foldsOf(s *Spec, e *Env) int {
+// folds is the spec's folds, unless the run overrides them.
+func (e *Env) folds(spec int) int {
 	if e.Opt.Folds > 0 {
 		return e.Opt.Folds
 	}
-	return s.Folds
+	return spec
 }
 
-func featselSettings(s *Spec, e *Env) map[string]any {
-	folds := foldsOf(s, e)
-	return map[string]any{"criterion": s.Criterion, "criteria": s.Criteria, "learner": s.Learner, "k": s.K,
-		"folds": folds, "seed": s.Seed, "threshold": s.Threshold, "tolerance_pp": s.Tolerance}
+// featselSettings are the settings a feature-selection result records:
+// criterion (or criteria), learner and selection settings.
+func featselSettings(p *FeatselParams, e *Env, criterion profileview.Criterion, criteria []profileview.Criterion) map[string]any {
+	return map[string]any{"criterion": criterion, "criteria": criteria, "learner": p.Learner, "k": p.K,
+		"folds": e.folds(p.Folds), "seed": p.Seed, "threshold": p.Threshold, "tolerance_pp": p.Tolerance}
 }
 
 func featselNotes(out stages.SelectFeaturesOut, folds int) []string {
@@ -58,8 +60,8 @@ func featselNotes(out stages.SelectFeaturesOut, folds int) []string {
 		"cross-validated accuracy at predicting it, pooled over folds.", out.Load.CostSource, folds)}
 }
 
-func runCorrelationFilter(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	_, out, err := e.selectFeatures(ctx, s, s.Criterion)
+func runCorrelationFilter(ctx context.Context, e *Env, s *Spec, p *SelectFeaturesParams) (*Result, error) {
+	_, out, err := e.selectFeatures(ctx, s, &p.FeatselParams, p.Criterion)
 	if err != nil {
 		return nil, err
 	}
@@ -75,13 +77,13 @@ func runCorrelationFilter(ctx context.Context, e *Env, s *Spec) (*Result, error)
 		Records:  map[string]any{"removed": rows},
 		Tables:   []string{"removed"},
 		Measures: map[string]any{"n_candidates": len(out.Sweep[0].Features), "n_removed": len(rows), "n_after_filter": len(out.Filtered)},
-		Settings: featselSettings(s, e),
-		Notes:    append(featselNotes(out, foldsOf(s, e)), "Of two features with |r| above the threshold, the one with more mutual information with the target is kept (the paper does not state its rule)."),
+		Settings: featselSettings(&p.FeatselParams, e, p.Criterion, nil),
+		Notes:    append(featselNotes(out, e.folds(p.Folds)), "Of two features with |r| above the threshold, the one with more mutual information with the target is kept (the paper does not state its rule)."),
 	}, nil
 }
 
-func runKeptFeatures(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	_, out, err := e.selectFeatures(ctx, s, s.Criterion)
+func runKeptFeatures(ctx context.Context, e *Env, s *Spec, p *SelectFeaturesParams) (*Result, error) {
+	_, out, err := e.selectFeatures(ctx, s, &p.FeatselParams, p.Criterion)
 	if err != nil {
 		return nil, err
 	}
@@ -110,52 +112,52 @@ func runKeptFeatures(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		Measures: map[string]any{"n_kept": len(rows), "kept": out.Kept, "kept_cv_accuracy": out.KeptAccuracy,
 			"all_cv_accuracy": out.AllAccuracy, "kept_minus_all": out.KeptAccuracy - out.AllAccuracy,
 			"no_feature_cv_accuracy": out.Baseline},
-		Settings: featselSettings(s, e),
-		Notes:    featselNotes(out, foldsOf(s, e)),
+		Settings: featselSettings(&p.FeatselParams, e, p.Criterion, nil),
+		Notes:    featselNotes(out, e.folds(p.Folds)),
 	}, nil
 }
 
-func runImportance(ctx context.Context, e *Env, s *Spec) (*Result, error) {
+func runImportance(ctx context.Context, e *Env, s *Spec, p *ImportanceParams) (*Result, error) {
 	var rows []report.Importance
 	m := map[string]any{}
 	var notes []string
-	for _, c := range s.Criteria {
-		_, out, err := e.selectFeatures(ctx, s, c)
+	for _, c := range p.Criteria {
+		_, out, err := e.selectFeatures(ctx, s, &p.FeatselParams, c)
 		if err != nil {
 			return nil, err
 		}
 		top, topPct := "", -1.0
 		for _, x := range out.Importance {
-			rows = append(rows, report.Importance{Criterion: criterionLabel(c), Feature: x.Feature,
+			rows = append(rows, report.Importance{Criterion: c.Label(), Feature: x.Feature,
 				AccuracyWithoutPct: x.AccuracyWithout, DropPP: x.Drop, ImportancePct: x.Percent})
 			if x.Percent > topPct {
 				top, topPct = x.Feature, x.Percent
 			}
 		}
-		m["top_feature_"+c] = top
-		m["top_importance_pct_"+c] = topPct
-		m["n_kept_"+c] = len(out.Kept)
-		notes = featselNotes(out, foldsOf(s, e))
+		m["top_feature_"+string(c)] = top
+		m["top_importance_pct_"+string(c)] = topPct
+		m["n_kept_"+string(c)] = len(out.Kept)
+		notes = featselNotes(out, e.folds(p.Folds))
 	}
 	return &Result{
 		Records:  map[string]any{"importance": rows},
 		Tables:   []string{"importance"},
 		Figures:  []FigureOut{{View: "importance"}},
 		Measures: m,
-		Settings: featselSettings(s, e),
+		Settings: featselSettings(&p.FeatselParams, e, "", p.Criteria),
 		Notes: append(notes, "Importance: the CV accuracy lost when the feature alone is removed from the kept set, "+
-			"clamped at zero and normalised to 100% ("+strings.Join(s.Criteria, ", ")+")."),
+			"clamped at zero and normalised to 100% ("+joinCriteria(p.Criteria)+")."),
 	}, nil
 }
 
-func runFeatureSweep(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	c, out, err := e.selectFeatures(ctx, s, s.Criterion)
+func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Result, error) {
+	c, out, err := e.selectFeatures(ctx, s, &p.FeatselParams, p.Criterion)
 	if err != nil {
 		return nil, err
 	}
 	var ms []float64
-	if s.Timing > 0 {
-		imgs, err := stages.TimingImages(e.R, c.sets[0], s.Timing)
+	if p.Timing > 0 {
+		imgs, err := stages.TimingImages(e.R, c.sets[0], p.Timing)
 		if err != nil {
 			return nil, err
 		}
@@ -193,8 +195,16 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		Tables:   []string{"sweep"},
 		Figures:  []FigureOut{{View: "sweep"}},
 		Measures: m,
-		Settings: featselSettings(s, e),
-		Notes: append(featselNotes(out, foldsOf(s, e)), "Extraction time: decode the JPEG and compute the set, one thread, mean over "+
+		Settings: featselSettings(&p.FeatselParams, e, p.Criterion, nil),
+		Notes: append(featselNotes(out, e.folds(p.Folds)), "Extraction time: decode the JPEG and compute the set, one thread, mean over "+
 			"the first images of the set after a warm-up pass; measured on this machine."),
 	}, nil
+}
+
+func joinCriteria(cs []profileview.Criterion) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = string(c)
+	}
+	return strings.Join(parts, ", ")
 }

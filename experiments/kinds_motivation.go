@@ -12,16 +12,16 @@ import (
 )
 
 // motivation runs the chain for the study's models and picks its images.
-func (e *Env) motivation(ctx context.Context, s *Spec) (*chain, stages.PickImagesOut, error) {
-	if len(s.Images) != 1 {
-		return nil, stages.PickImagesOut{}, s.errAt("images", "the motivation study takes one image set, got %d", len(s.Images))
+func (e *Env) motivation(ctx context.Context, s *Spec, p *MotivationParams) (*chain, stages.PickImagesOut, error) {
+	if len(p.Images) != 1 {
+		return nil, stages.PickImagesOut{}, s.errAt("images", "the motivation study takes one image set, got %d", len(p.Images))
 	}
-	c, err := e.profiled(ctx, s, false)
+	c, err := e.profiled(ctx, s, p.Chain, false)
 	if err != nil {
 		return nil, stages.PickImagesOut{}, err
 	}
 	out, err := pipeline.Do(ctx, e.R, stages.PickImages(), stages.PickImagesIn{Store: c.joined.Store,
-		Dataset: c.sets[0].Name, Models: s.Only, Latency: c.latency})
+		Dataset: c.sets[0].Name, Models: p.Only, Latency: c.latency})
 	return c, out, err
 }
 
@@ -39,8 +39,8 @@ func motivationNotes(out stages.PickImagesOut) []string {
 	return notes
 }
 
-func runMotivationCorrectness(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	_, out, err := e.motivation(ctx, s)
+func runMotivationCorrectness(ctx context.Context, e *Env, s *Spec, p *MotivationParams) (*Result, error) {
+	_, out, err := e.motivation(ctx, s, p)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func runMotivationCorrectness(ctx context.Context, e *Env, s *Spec) (*Result, er
 		Tables:  []string{"motivation"},
 		Measures: map[string]any{"images": len(out.Images), "roles": roles, "models": out.Models,
 			"optimum_top1": opt1, "optimum_top5": opt5, "distinct_optimum_top1": distinct(opt1)},
-		Settings: map[string]any{"models": s.Only},
+		Settings: map[string]any{"models": p.Only},
 		Notes:    motivationNotes(out),
 	}, nil
 }
@@ -87,8 +87,8 @@ func distinct(v []string) int {
 	return len(seen)
 }
 
-func runMotivationLatency(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	c, out, err := e.motivation(ctx, s)
+func runMotivationLatency(ctx context.Context, e *Env, s *Spec, p *MotivationParams) (*Result, error) {
+	c, out, err := e.motivation(ctx, s, p)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func runMotivationLatency(ctx context.Context, e *Env, s *Spec) (*Result, error)
 		Tables:   []string{"image-times"},
 		Figures:  []FigureOut{{View: "image-times"}},
 		Measures: m,
-		Settings: map[string]any{"models": s.Only, "timing": timing},
+		Settings: map[string]any{"models": p.Only, "timing": timing},
 		Notes: append(motivationNotes(out), "Time: preprocessing (crop, resize, normalise) plus inference of one image, "+
 			"one thread, repeated until the 95% CI is within 5% of the mean; decoding excluded."),
 	}, nil

@@ -25,26 +25,24 @@ type premodelRun struct {
 // premodelCV runs the chain, feature selection on each image set (the
 // premodel reads the kept features, as in the paper), and the premodel's
 // cross-validation for each run, per set; it returns the summaries.
-func (e *Env) premodelCV(ctx context.Context, s *Spec, runs []premodelRun) ([]report.MethodSummary, map[string]stages.PremodelCVOut, error) {
-	c, err := e.profiled(ctx, s, true)
+func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs []premodelRun) ([]report.MethodSummary, map[string]stages.PremodelCVOut, error) {
+	c, err := e.profiled(ctx, s, p.Chain, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	folds := foldsOf(s, e)
+	folds := e.folds(p.Folds)
 	var rows []report.MethodSummary
 	outs := map[string]stages.PremodelCVOut{}
 	for _, d := range c.sets {
-		fs, err := pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
-			Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: s.Criterion,
-			Folds: folds, Seed: s.Seed, Threshold: s.Threshold, Tolerance: s.Tolerance, Learner: "knn", K: s.K})
+		fs, err := e.keptFeatures(ctx, c, d, p)
 		if err != nil {
 			return nil, nil, err
 		}
 		dir := d.Dir
 		for _, r := range runs {
 			out, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
-				Images: &dir, Criterion: s.Criterion, Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
-				K: s.K, Theta: s.Theta, Folds: folds, Seed: s.Seed, FirstN: r.firstN, Baselines: r.base,
+				Images: &dir, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
+				K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seed, FirstN: r.firstN, Baselines: r.base,
 				Platform: stages.PlatformID()})
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s %s: %w", d.Name, r.learner, err)
@@ -196,15 +194,25 @@ func routing(share map[string]float64, models []string, cost map[string]float64)
 	return strings.Join(parts, ", ")
 }
 
-func premodelSettings(s *Spec, e *Env) map[string]any {
-	return map[string]any{"criterion": s.Criterion, "learner": s.Learner, "learners": s.Learners, "k": s.K,
-		"folds": foldsOf(s, e), "seed": s.Seed, "theta_pp": s.Theta, "threshold": s.Threshold, "tolerance_pp": s.Tolerance}
+// keptFeatures runs (or finds) feature selection on one image set: the
+// premodel reads the kept features, as in the paper (kNN, the spec's K).
+func (e *Env) keptFeatures(ctx context.Context, c *chain, d stages.DataSet, p *PremodelParams) (stages.SelectFeaturesOut, error) {
+	return pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
+		Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: string(p.Criterion),
+		Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K})
 }
 
-func premodelNotes(s *Spec, e *Env) []string {
+// premodelSettings are the settings a premodel result records: the
+// learner (or the learners) and the premodel's settings.
+func premodelSettings(p *PremodelParams, e *Env, learner string, learners []string) map[string]any {
+	return map[string]any{"criterion": p.Criterion, "learner": learner, "learners": learners, "k": p.K,
+		"folds": e.folds(p.Folds), "seed": p.Seed, "theta_pp": p.Theta, "threshold": p.Threshold, "tolerance_pp": p.Tolerance}
+}
+
+func premodelNotes(p *PremodelParams, e *Env) []string {
 	return []string{
 		fmt.Sprintf("%d-fold cross-validation per image set, stratified by each image's optimum model (seed %d); "+
-			"figures are geometric means over the folds, [min, max] the folds' spread.", foldsOf(s, e), s.Seed),
+			"figures are geometric means over the folds, [min, max] the folds' spread.", e.folds(p.Folds), p.Seed),
 		"The premodel reads the features kept by feature selection on the same image set (Table 4's procedure, kNN K as set), " +
 			"and its candidates are Algorithm 1's choice on each training fold.",
 		"Latency: each model's mean latency from the cost profile, plus for the premodel its feature extraction and decision, " +
@@ -212,8 +220,8 @@ func premodelNotes(s *Spec, e *Env) []string {
 	}
 }
 
-func runOverall(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	rows, _, err := e.premodelCV(ctx, s, []premodelRun{{learner: s.Learner, base: true}})
+func runOverall(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (*Result, error) {
+	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, []premodelRun{{learner: p.Learner, base: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -272,8 +280,8 @@ func runOverall(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		Tables:   []string{"overall"},
 		Figures:  []FigureOut{{View: "overall"}},
 		Measures: m,
-		Settings: premodelSettings(s, e),
-		Notes: append(append(notes, premodelNotes(s, e)...),
+		Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
+		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e)...),
 			"Baselines: the max-softmax cascade over the same candidates (one shared threshold calibrated on the training folds "+
 				"for a mean latency at most the premodel's on the test fold), and random routing between the two candidates "+
 				"bracketing that latency (seeded). Energy: as the cost profile says (no meter here: not measured)."),
@@ -331,74 +339,72 @@ func groupMeasures(rows []report.MethodSummary) map[string]any {
 	return m
 }
 
-func runLearners(ctx context.Context, e *Env, s *Spec) (*Result, error) {
+func runLearners(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*Result, error) {
 	var runs []premodelRun
-	for _, l := range s.Learners {
+	for _, l := range p.Learners {
 		runs = append(runs, premodelRun{group: l, learner: l})
 	}
-	rows, _, err := e.premodelCV(ctx, s, runs)
+	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
 	if err != nil {
 		return nil, err
 	}
 	rows = premodelRows(rows)
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: groupMeasures(rows), Settings: premodelSettings(s, e), Notes: premodelNotes(s, e)}, nil
+		Measures: groupMeasures(rows), Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
+		Notes: premodelNotes(&p.PremodelParams, e)}, nil
 }
 
-func runHierarchies(ctx context.Context, e *Env, s *Spec) (*Result, error) {
+func runHierarchies(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*Result, error) {
 	var runs []premodelRun
-	for _, l := range s.Learners {
+	for _, l := range p.Learners {
 		// An X.Y.Z hierarchy has one level per candidate: its candidates
 		// are the first that many of Algorithm 1's order.
 		runs = append(runs, premodelRun{group: l, learner: l, firstN: strings.Count(l, ".") + 1})
 	}
-	rows, _, err := e.premodelCV(ctx, s, runs)
+	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
 	if err != nil {
 		return nil, err
 	}
 	rows = premodelRows(rows)
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: groupMeasures(rows), Settings: premodelSettings(s, e),
-		Notes: append(premodelNotes(s, e), "Each hierarchy's candidates: the first N models of Algorithm 1's full order on each training fold, N its number of levels.")}, nil
+		Measures: groupMeasures(rows), Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
+		Notes: append(premodelNotes(&p.PremodelParams, e), "Each hierarchy's candidates: the first N models of Algorithm 1's full order on each training fold, N its number of levels.")}, nil
 }
 
-func runModelCount(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	models, err := e.models(s)
+func runModelCount(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (*Result, error) {
+	models, err := e.models(s, p.Chain)
 	if err != nil {
 		return nil, err
 	}
 	var runs []premodelRun
 	for n := 1; n <= len(models); n++ {
-		runs = append(runs, premodelRun{group: fmt.Sprintf("%d models", n), learner: s.Learner, firstN: n})
+		runs = append(runs, premodelRun{group: fmt.Sprintf("%d models", n), learner: p.Learner, firstN: n})
 	}
-	rows, _, err := e.premodelCV(ctx, s, runs)
+	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
 	if err != nil {
 		return nil, err
 	}
 	rows = premodelRows(rows)
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: groupMeasures(rows), Settings: premodelSettings(s, e),
-		Notes: append(premodelNotes(s, e), "N models: the premodel's candidates are the first N of Algorithm 1's full order (θ = 0) on each training fold; the bars' ends are the folds' min and max.")}, nil
+		Measures: groupMeasures(rows), Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
+		Notes: append(premodelNotes(&p.PremodelParams, e), "N models: the premodel's candidates are the first N of Algorithm 1's full order (θ = 0) on each training fold; the bars' ends are the folds' min and max.")}, nil
 }
 
-func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	c, err := e.profiled(ctx, s, true)
+func runBudgetCurve(ctx context.Context, e *Env, s *Spec, p *CurveParams) (*Result, error) {
+	c, err := e.profiled(ctx, s, p.Chain, true)
 	if err != nil {
 		return nil, err
 	}
-	folds := foldsOf(s, e)
 	var rows []report.CurvePoint
 	m := map[string]any{}
 	for _, d := range c.sets {
-		fs, err := pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
-			Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: s.Criterion,
-			Folds: folds, Seed: s.Seed, Threshold: s.Threshold, Tolerance: s.Tolerance, Learner: "knn", K: s.K})
+		fs, err := e.keptFeatures(ctx, c, d, &p.PremodelParams)
 		if err != nil {
 			return nil, err
 		}
 		overhead := 0.0
-		if s.Timing > 0 {
-			imgs, err := stages.TimingImages(e.R, d, s.Timing)
+		if p.Timing > 0 {
+			imgs, err := stages.TimingImages(e.R, d, p.Timing)
 			if err != nil {
 				return nil, err
 			}
@@ -410,8 +416,8 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 			overhead = t.MS[0]
 		}
 		out, err := pipeline.Do(ctx, e.R, stages.Curve(), stages.CurveIn{Store: c.joined.Store, Dataset: d.Name,
-			Criterion: s.Criterion, Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: s.Learner, K: s.K,
-			Theta: s.Theta, Folds: folds, Seed: s.Seed, OverheadMS: overhead})
+			Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner, K: p.K,
+			Theta: p.Theta, Folds: e.folds(p.Folds), Seed: p.Seed, OverheadMS: overhead})
 		if err != nil {
 			return nil, err
 		}
@@ -445,7 +451,7 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		m["knob_overhead_ms_"+d.Name] = overhead
 	}
 	return &Result{Records: map[string]any{"curve": rows}, Tables: []string{"curve"}, Figures: []FigureOut{{View: "curve"}},
-		Measures: m, Settings: premodelSettings(s, e),
+		Measures: m, Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
 		Notes: []string{"Budget knob: the premodel's cumulative scores over Algorithm 1's candidates (cost order), from out-of-fold " +
 			"decisions, choose the first candidate whose cumulative score reaches alpha; every alpha is one point. Its cost " +
 			"per image includes the feature extraction time measured on this machine.",

@@ -12,13 +12,13 @@ import (
 )
 
 // selectModels runs (or finds) the profile chain and Algorithm 1.
-func (e *Env) selectModels(ctx context.Context, s *Spec) (*chain, stages.SelectModelsOut, error) {
-	c, err := e.profiled(ctx, s, false)
+func (e *Env) selectModels(ctx context.Context, s *Spec, p *SelectionParams) (*chain, stages.SelectModelsOut, error) {
+	c, err := e.profiled(ctx, s, p.Chain, false)
 	if err != nil {
 		return nil, stages.SelectModelsOut{}, err
 	}
 	out, err := pipeline.Do(ctx, e.R, stages.SelectModels(), stages.SelectModelsIn{Store: c.joined.Store,
-		Datasets: c.datasetNames(), Models: s.Only, Criterion: s.Criterion, Theta: s.Theta, Latency: c.latency})
+		Datasets: c.datasetNames(), Models: p.Only, Criterion: string(p.Criterion), Theta: p.Theta, Latency: c.latency})
 	return c, out, err
 }
 
@@ -118,12 +118,12 @@ func costRank(out stages.SelectModelsOut, chosen []int) int {
 	return r
 }
 
-func selectionSettings(s *Spec) map[string]any {
-	return map[string]any{"criterion": s.Criterion, "theta_pp": s.Theta, "only": s.Only}
+func selectionSettings(p *SelectionParams) map[string]any {
+	return map[string]any{"criterion": p.Criterion, "theta_pp": p.Theta, "only": p.Only}
 }
 
-func runOptimumShares(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	_, out, err := e.selectModels(ctx, s)
+func runOptimumShares(ctx context.Context, e *Env, s *Spec, p *SelectionParams) (*Result, error) {
+	_, out, err := e.selectModels(ctx, s, p)
 	if err != nil {
 		return nil, err
 	}
@@ -134,15 +134,15 @@ func runOptimumShares(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		Tables:   []string{"shares", "steps"},
 		Figures:  []FigureOut{{View: "shares"}},
 		Measures: selectionMeasures(out),
-		Settings: selectionSettings(s),
+		Settings: selectionSettings(p),
 		Notes: []string{fmt.Sprintf("Optimum model of an image: the cheapest model correct on it under %s; cost: %s.",
-			criterionLabel(s.Criterion), out.CostSource)},
+			p.Criterion.Label(), out.CostSource)},
 	}
 	return res, nil
 }
 
-func runSelectionTrace(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	_, out, err := e.selectModels(ctx, s)
+func runSelectionTrace(ctx context.Context, e *Env, s *Spec, p *SelectionParams) (*Result, error) {
+	_, out, err := e.selectModels(ctx, s, p)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func runSelectionTrace(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		Tables:   []string{"subset-accuracy", "steps"},
 		Figures:  []FigureOut{{View: "subset-accuracy"}},
 		Measures: m,
-		Settings: selectionSettings(s),
+		Settings: selectionSettings(p),
 		Notes: []string{"Panel a: every model's accuracy on all images (Algorithm 1 starts from the most frequent optimum, " +
 			"not the most accurate); panels b and c: accuracy on the images the set chosen so far gets wrong, where " +
 			"Algorithm 1 picks the most accurate."},
@@ -203,26 +203,26 @@ func subsetRecords(out stages.SelectModelsOut) ([]report.SubsetAccuracy, map[str
 // runPaperScale imports external per-image results and runs Algorithm 1,
 // the oracle and the optimum shares on them, with latency only from the
 // named published source.
-func runPaperScale(ctx context.Context, e *Env, s *Spec) (*Result, error) {
-	dir, err := e.R.HashDir(s.Resolve(s.Import.Dir))
+func runPaperScale(ctx context.Context, e *Env, s *Spec, p *PaperScaleParams) (*Result, error) {
+	dir, err := e.R.HashDir(s.Resolve(p.Import.Dir))
 	if err != nil {
 		return nil, err
 	}
-	e.input("per-image results", s.Import.Dir, dir)
-	in := stages.ImportIn{Dir: dir, Format: s.Import.Format, Dataset: s.Import.Dataset, Models: s.Import.Models, Limit: e.Opt.Limit}
-	if s.Import.GroundTruth != "" {
-		gt, err := e.R.HashFile(s.Resolve(s.Import.GroundTruth))
+	e.input("per-image results", p.Import.Dir, dir)
+	in := stages.ImportIn{Dir: dir, Format: p.Import.Format, Dataset: p.Import.Dataset, Models: p.Import.Models, Limit: e.Opt.Limit}
+	if p.Import.GroundTruth != "" {
+		gt, err := e.R.HashFile(s.Resolve(p.Import.GroundTruth))
 		if err != nil {
 			return nil, err
 		}
-		e.input("ground truth", s.Import.GroundTruth, gt)
+		e.input("ground truth", p.Import.GroundTruth, gt)
 		in.GroundTruth = &gt
 	}
-	lat, err := e.latency(s)
+	lat, err := e.latency(s, p.Latency)
 	if err != nil {
 		return nil, err
 	}
-	lf, err := ReadLatency(s.Resolve(s.Latency))
+	lf, err := ReadLatency(s.Resolve(p.Latency))
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func runPaperScale(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		return nil, err
 	}
 	out, err := pipeline.Do(ctx, e.R, stages.SelectModels(), stages.SelectModelsIn{Store: imp.Store,
-		Datasets: []string{s.Import.Dataset}, Criterion: s.Criterion, Theta: s.Theta, Latency: lat})
+		Datasets: []string{p.Import.Dataset}, Criterion: string(p.Criterion), Theta: p.Theta, Latency: lat})
 	if err != nil {
 		return nil, err
 	}
@@ -265,10 +265,10 @@ func runPaperScale(ctx context.Context, e *Env, s *Spec) (*Result, error) {
 		Tables:   []string{"models", "shares", "steps"},
 		Figures:  []FigureOut{{View: "models"}, {File: s.Name + "-shares", View: "shares"}},
 		Measures: m,
-		Settings: map[string]any{"criterion": s.Criterion, "theta_pp": s.Theta, "import": s.Import, "latency_source": lf.Source},
+		Settings: map[string]any{"criterion": p.Criterion, "theta_pp": p.Theta, "import": p.Import, "latency_source": lf.Source},
 		Notes: append([]string{
 			fmt.Sprintf("%d images x %d models imported from %s (top-1 class per image; no scores, no timings).",
-				imp.Summary.Images, len(imp.Summary.Models), s.Import.Dir),
+				imp.Summary.Images, len(imp.Summary.Models), p.Import.Dir),
 			"Latency (and so the optimum model of each image and Algorithm 1's first pick) comes only from the published " +
 				"figures named here, measured on other hardware than ours: " + lf.Source,
 		}, lf.Notes...),

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,10 +15,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/modelpick/modelpick/internal/settings"
-	"github.com/modelpick/modelpick/learners"
 )
 
-// Spec is one experiment: an artifact of the paper and its inputs.
+// Spec is one experiment: an artifact of the paper, the analysis that
+// makes it (its kind) and the kind's own parameters.
 type Spec struct {
 	// Name is the file's base name; results go to results/NAME and
 	// figures to figures/NAME*.
@@ -28,26 +27,11 @@ type Spec struct {
 	Artifact string `yaml:"artifact"`
 	Title    string `yaml:"title"`
 	// Kind selects the analysis (kinds.go).
-	Kind string `yaml:"kind"`
-
-	Images    []ImageSet  `yaml:"images"`
-	Models    string      `yaml:"models"`
-	Only      []string    `yaml:"only"`
-	Criterion string      `yaml:"criterion"`
-	Criteria  []string    `yaml:"criteria"`
-	Learner   string      `yaml:"learner"`
-	Learners  []string    `yaml:"learners"`
-	K         int         `yaml:"k"`
-	Folds     int         `yaml:"folds"`
-	Seed      int64       `yaml:"seed"`
-	Theta     float64     `yaml:"theta"`
-	Threshold float64     `yaml:"threshold"`
-	Tolerance float64     `yaml:"tolerance"`
-	Timing    int         `yaml:"timing_images"`
-	Import    *ImportSpec `yaml:"import"`
-	// Latency is a file of published per-model latencies (LatencyFile).
-	Latency string   `yaml:"latency"`
-	Notes   []string `yaml:"notes"`
+	Kind  string   `yaml:"kind"`
+	Notes []string `yaml:"notes"`
+	// Params are the kind's parameters (a pointer to its params struct),
+	// decoded from the spec's other fields.
+	Params Params `yaml:"-"`
 
 	// Path is the spec file; Dir its folder (relative paths resolve there).
 	Path string `yaml:"-"`
@@ -124,15 +108,28 @@ func ParseSpec(path string) (*Spec, error) {
 	if len(root.Content) == 0 {
 		return nil, &SpecError{File: path, Line: 1, Msg: "empty spec"}
 	}
+	doc := root.Content[0]
 	s.lines = map[string]int{}
 	lineField := map[int]string{}
-	walkLines(root.Content[0], "", s.lines, lineField)
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
+	walkLines(doc, "", s.lines, lineField)
+	if err := s.checkKnown(); err != nil {
+		return nil, err
+	}
+	if err := doc.Decode(s); err != nil {
 		return nil, specYAMLError(path, lineField, err)
 	}
-	if err := s.validate(); err != nil {
+	if err := s.checkHeader(); err != nil {
+		return nil, err
+	}
+	k := Kinds()[s.Kind]
+	s.Params = k.Params()
+	if err := doc.Decode(s.Params); err != nil {
+		return nil, specYAMLError(path, lineField, err)
+	}
+	if err := s.checkFields(); err != nil {
+		return nil, err
+	}
+	if err := s.Params.validate(checker{s}); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -196,16 +193,52 @@ func walkLines(n *yaml.Node, prefix string, lines map[string]int, byLine map[int
 	}
 }
 
-// knownFields lists the spec's YAML keys.
+// header are the fields every kind accepts.
+var header = []string{"name", "artifact", "title", "kind", "notes"}
+
+// knownFields lists every field a spec of some kind may hold.
 func knownFields() []string {
-	return []string{"name", "artifact", "title", "kind", "images", "models", "only", "criterion", "criteria",
-		"learner", "learners", "k", "folds", "seed", "theta", "threshold", "tolerance", "timing_images", "import", "latency", "notes"}
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range header {
+		seen[f], out = true, append(out, f)
+	}
+	for _, name := range KindNames() {
+		fields, _ := paramFields(Kinds()[name].Params())
+		for _, f := range fields {
+			if !seen[f] {
+				seen[f], out = true, append(out, f)
+			}
+		}
+	}
+	return out
 }
 
-// always are the fields every kind accepts.
-var always = []string{"name", "artifact", "title", "kind", "notes"}
+// topFields lists the spec's top-level fields, sorted.
+func (s *Spec) topFields() []string {
+	var top []string
+	for p := range s.lines {
+		if !strings.ContainsAny(p, ".[") {
+			top = append(top, p)
+		}
+	}
+	sort.Strings(top)
+	return top
+}
 
-func (s *Spec) validate() error {
+// checkKnown refuses a field no kind reads.
+func (s *Spec) checkKnown() error {
+	known := knownFields()
+	for _, f := range s.topFields() {
+		if !slices.Contains(known, f) {
+			return s.errAt(f, "unknown field (known: %s)", strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// checkHeader checks the fields every spec has.
+func (s *Spec) checkHeader() error {
 	base := strings.TrimSuffix(filepath.Base(s.Path), filepath.Ext(s.Path))
 	switch {
 	case s.Name == "":
@@ -217,126 +250,24 @@ func (s *Spec) validate() error {
 	case s.Kind == "":
 		return s.errAt("kind", "required: one of %s", strings.Join(KindNames(), ", "))
 	}
-	k, ok := Kinds()[s.Kind]
-	if !ok {
+	if _, ok := Kinds()[s.Kind]; !ok {
 		return s.errAt("kind", "%q is not a kind: one of %s", s.Kind, strings.Join(KindNames(), ", "))
 	}
-	for _, f := range k.Needs {
+	return nil
+}
+
+// checkFields requires the fields the kind needs and refuses the fields
+// it does not read.
+func (s *Spec) checkFields() error {
+	fields, required := paramFields(s.Params)
+	for _, f := range required {
 		if !s.Has(f) {
 			return s.errAt(f, "required by kind %s (missing)", s.Kind)
 		}
 	}
-	allowed := append(append(append([]string{}, always...), k.Needs...), k.Allows...)
-	var top []string
-	for p := range s.lines {
-		if !strings.ContainsAny(p, ".[") {
-			top = append(top, p)
-		}
-	}
-	sort.Strings(top)
-	for _, f := range top {
-		if !slices.Contains(allowed, f) {
-			return s.errAt(f, "not used by kind %s (it reads %s)", s.Kind, strings.Join(append(k.Needs, k.Allows...), ", "))
-		}
-	}
-	return s.validateValues()
-}
-
-func (s *Spec) validateValues() error {
-	crit := func(field, c string) error {
-		if c != "top1" && c != "top5" {
-			return s.errAt(field, "%q, want top1 or top5", c)
-		}
-		return nil
-	}
-	if s.Has("criterion") {
-		if err := crit("criterion", s.Criterion); err != nil {
-			return err
-		}
-	}
-	for i, c := range s.Criteria {
-		if err := crit(fmt.Sprintf("criteria[%d]", i), c); err != nil {
-			return err
-		}
-	}
-	if s.Has("criteria") && len(s.Criteria) == 0 {
-		return s.errAt("criteria", "empty list")
-	}
-	if s.Has("folds") && s.Folds < 2 {
-		return s.errAt("folds", "%d, want at least 2", s.Folds)
-	}
-	if s.Has("k") && s.K < 1 {
-		return s.errAt("k", "%d, want at least 1", s.K)
-	}
-	if s.Has("theta") && s.Theta < 0 {
-		return s.errAt("theta", "%v, want >= 0 (percentage points)", s.Theta)
-	}
-	if s.Has("threshold") && !(s.Threshold > 0 && s.Threshold <= 1) {
-		return s.errAt("threshold", "%v, want (0, 1]", s.Threshold)
-	}
-	if s.Has("tolerance") && s.Tolerance < 0 {
-		return s.errAt("tolerance", "%v, want >= 0", s.Tolerance)
-	}
-	if s.Has("timing_images") && s.Timing < 0 {
-		return s.errAt("timing_images", "%d, want >= 0", s.Timing)
-	}
-	if s.Has("images") && len(s.Images) == 0 {
-		return s.errAt("images", "empty list")
-	}
-	for i, im := range s.Images {
-		f := fmt.Sprintf("images[%d]", i)
-		if im.Dir == "" {
-			return s.errAt(f, "dir: required")
-		}
-		if st, err := os.Stat(s.Resolve(im.Dir)); err != nil || !st.IsDir() {
-			return s.errAt(f+".dir", "image folder %s does not exist (set %s to the shared assets)", s.Resolve(im.Dir), settings.EnvAssets)
-		}
-		if im.GroundTruth != "" {
-			if _, err := os.Stat(s.Resolve(im.GroundTruth)); err != nil {
-				return s.errAt(f+".ground_truth", "%v", err)
-			}
-		}
-		if im.Limit < 0 {
-			return s.errAt(f+".limit", "%d, want >= 0", im.Limit)
-		}
-	}
-	if s.Has("models") {
-		if _, err := os.Stat(s.Resolve(s.Models)); err != nil {
-			return s.errAt("models", "model spec %s does not exist", s.Resolve(s.Models))
-		}
-	}
-	if s.Has("learner") {
-		if _, err := learners.New(s.Learner, learners.Params{K: max(s.K, 1)}); err != nil {
-			return s.errAt("learner", "%v", err)
-		}
-	}
-	if s.Has("learners") && len(s.Learners) == 0 {
-		return s.errAt("learners", "empty list")
-	}
-	for i, l := range s.Learners {
-		if _, err := learners.New(l, learners.Params{K: max(s.K, 1)}); err != nil {
-			return s.errAt(fmt.Sprintf("learners[%d]", i), "%v", err)
-		}
-	}
-	if s.Import != nil {
-		if s.Import.Format != "topk" {
-			return s.errAt("import.format", "%q, want topk", s.Import.Format)
-		}
-		if st, err := os.Stat(s.Resolve(s.Import.Dir)); err != nil || !st.IsDir() {
-			return s.errAt("import.dir", "folder %s does not exist", s.Resolve(s.Import.Dir))
-		}
-		if s.Import.Dataset == "" {
-			return s.errAt("import.dataset", "required: the data set's name in the store")
-		}
-		if s.Import.GroundTruth != "" {
-			if _, err := os.Stat(s.Resolve(s.Import.GroundTruth)); err != nil {
-				return s.errAt("import.ground_truth", "%v", err)
-			}
-		}
-	}
-	if s.Has("latency") {
-		if _, err := ReadLatency(s.Resolve(s.Latency)); err != nil {
-			return s.errAt("latency", "%v", err)
+	for _, f := range s.topFields() {
+		if !slices.Contains(header, f) && !slices.Contains(fields, f) {
+			return s.errAt(f, "not used by kind %s (it reads %s)", s.Kind, strings.Join(fields, ", "))
 		}
 	}
 	return nil

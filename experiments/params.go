@@ -1,0 +1,323 @@
+package experiments
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/profileview"
+)
+
+// Params are a kind's own settings, decoded from the spec's fields beside
+// name, artifact, title, kind and notes. A field tagged spec:"required"
+// must be present; any other field of the spec is refused for the kind.
+type Params interface {
+	// validate checks the values (the fields present are known to be the
+	// kind's, and typed).
+	validate(c checker) error
+}
+
+// checker validates a spec's values, each error at its field's line.
+type checker struct{ s *Spec }
+
+func (c checker) errAt(field, format string, args ...any) error {
+	return c.s.errAt(field, format, args...)
+}
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c checker) criterion(field string, v profileview.Criterion) error {
+	if _, err := profileview.ParseCriterion(string(v)); err != nil {
+		return c.errAt(field, "%q, want top1 or top5", v)
+	}
+	return nil
+}
+
+func (c checker) atLeast(field string, v, least int) error {
+	if v < least {
+		return c.errAt(field, "%d, want at least %d", v, least)
+	}
+	return nil
+}
+
+func (c checker) learner(field, name string, k int) error {
+	if _, err := learners.New(name, learners.Params{K: max(k, 1)}); err != nil {
+		return c.errAt(field, "%v", err)
+	}
+	return nil
+}
+
+func (c checker) theta(v float64) error {
+	if v < 0 {
+		return c.errAt("theta", "%v, want >= 0 (percentage points)", v)
+	}
+	return nil
+}
+
+func (c checker) latency(path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := ReadLatency(c.s.Resolve(path)); err != nil {
+		return c.errAt("latency", "%v", err)
+	}
+	return nil
+}
+
+// Chain are the inputs of the profile chain: image sets, the model spec
+// file, and published latencies to use instead of a cost profile.
+type Chain struct {
+	Images []ImageSet `yaml:"images" spec:"required"`
+	Models string     `yaml:"models" spec:"required"`
+	// Latency is a file of published per-model latencies (LatencyFile).
+	Latency string `yaml:"latency"`
+}
+
+func (p *Chain) validate(c checker) error {
+	if len(p.Images) == 0 {
+		return c.errAt("images", "empty list")
+	}
+	for i, im := range p.Images {
+		f := fmt.Sprintf("images[%d]", i)
+		if im.Dir == "" {
+			return c.errAt(f, "dir: required")
+		}
+		if st, err := os.Stat(c.s.Resolve(im.Dir)); err != nil || !st.IsDir() {
+			return c.errAt(f+".dir", "image folder %s does not exist (set %s to the shared assets)", c.s.Resolve(im.Dir), settings.EnvAssets)
+		}
+		if im.GroundTruth != "" {
+			if _, err := os.Stat(c.s.Resolve(im.GroundTruth)); err != nil {
+				return c.errAt(f+".ground_truth", "%v", err)
+			}
+		}
+		if im.Limit < 0 {
+			return c.errAt(f+".limit", "%d, want >= 0", im.Limit)
+		}
+	}
+	if _, err := os.Stat(c.s.Resolve(p.Models)); err != nil {
+		return c.errAt("models", "model spec %s does not exist", c.s.Resolve(p.Models))
+	}
+	return c.latency(p.Latency)
+}
+
+// NoParams is the parameters of a kind that reads none.
+type NoParams struct{}
+
+func (*NoParams) validate(checker) error { return nil }
+
+// MotivationParams are the motivation study's (Table 1, Fig 1d): its
+// models, in the spec's model file.
+type MotivationParams struct {
+	Chain `yaml:",inline"`
+	Only  []string `yaml:"only" spec:"required"`
+}
+
+func (p *MotivationParams) validate(c checker) error { return p.Chain.validate(c) }
+
+// SelectionParams are Algorithm 1's (Figs 5, 6).
+type SelectionParams struct {
+	Chain     `yaml:",inline"`
+	Criterion profileview.Criterion `yaml:"criterion" spec:"required"`
+	Theta     float64               `yaml:"theta" spec:"required"`
+	// Only restricts the profile to these models (all when empty).
+	Only []string `yaml:"only"`
+}
+
+func (p *SelectionParams) validate(c checker) error {
+	return firstErr(c.criterion("criterion", p.Criterion), c.theta(p.Theta), p.Chain.validate(c))
+}
+
+// FeatselParams are feature selection's (Tables 3, 4, Figs 7, 12, 13).
+type FeatselParams struct {
+	Chain     `yaml:",inline"`
+	Learner   string  `yaml:"learner" spec:"required"`
+	K         int     `yaml:"k" spec:"required"`
+	Folds     int     `yaml:"folds" spec:"required"`
+	Seed      int64   `yaml:"seed" spec:"required"`
+	Threshold float64 `yaml:"threshold" spec:"required"`
+	Tolerance float64 `yaml:"tolerance" spec:"required"`
+}
+
+func (p *FeatselParams) validate(c checker) error {
+	switch {
+	case p.Folds < 2:
+		return c.errAt("folds", "%d, want at least 2", p.Folds)
+	case p.K < 1:
+		return c.errAt("k", "%d, want at least 1", p.K)
+	case !(p.Threshold > 0 && p.Threshold <= 1):
+		return c.errAt("threshold", "%v, want (0, 1]", p.Threshold)
+	case p.Tolerance < 0:
+		return c.errAt("tolerance", "%v, want >= 0", p.Tolerance)
+	}
+	return firstErr(p.Chain.validate(c), c.learner("learner", p.Learner, p.K))
+}
+
+// SelectFeaturesParams select under one criterion (Tables 3, 4).
+type SelectFeaturesParams struct {
+	FeatselParams `yaml:",inline"`
+	Criterion     profileview.Criterion `yaml:"criterion" spec:"required"`
+}
+
+func (p *SelectFeaturesParams) validate(c checker) error {
+	return firstErr(c.criterion("criterion", p.Criterion), p.FeatselParams.validate(c))
+}
+
+// ImportanceParams select under each criterion (Figs 7, 12).
+type ImportanceParams struct {
+	FeatselParams `yaml:",inline"`
+	Criteria      []profileview.Criterion `yaml:"criteria" spec:"required"`
+}
+
+func (p *ImportanceParams) validate(c checker) error {
+	if len(p.Criteria) == 0 {
+		return c.errAt("criteria", "empty list")
+	}
+	for i, cr := range p.Criteria {
+		if err := c.criterion(fmt.Sprintf("criteria[%d]", i), cr); err != nil {
+			return err
+		}
+	}
+	return p.FeatselParams.validate(c)
+}
+
+// SweepParams add the images extraction is timed on (Fig 13).
+type SweepParams struct {
+	SelectFeaturesParams `yaml:",inline"`
+	Timing               int `yaml:"timing_images" spec:"required"`
+}
+
+func (p *SweepParams) validate(c checker) error {
+	if p.Timing < 0 {
+		return c.errAt("timing_images", "%d, want >= 0", p.Timing)
+	}
+	return p.SelectFeaturesParams.validate(c)
+}
+
+// PaperScaleParams are Algorithm 1's on imported per-image results, with
+// published latencies.
+type PaperScaleParams struct {
+	Import    *ImportSpec           `yaml:"import" spec:"required"`
+	Criterion profileview.Criterion `yaml:"criterion" spec:"required"`
+	Theta     float64               `yaml:"theta" spec:"required"`
+	Latency   string                `yaml:"latency" spec:"required"`
+}
+
+func (p *PaperScaleParams) validate(c checker) error {
+	if err := firstErr(c.criterion("criterion", p.Criterion), c.theta(p.Theta)); err != nil {
+		return err
+	}
+	im := p.Import
+	switch st, err := os.Stat(c.s.Resolve(im.Dir)); {
+	case im.Format != "topk":
+		return c.errAt("import.format", "%q, want topk", im.Format)
+	case err != nil || !st.IsDir():
+		return c.errAt("import.dir", "folder %s does not exist", c.s.Resolve(im.Dir))
+	case im.Dataset == "":
+		return c.errAt("import.dataset", "required: the data set's name in the store")
+	}
+	if im.GroundTruth != "" {
+		if _, err := os.Stat(c.s.Resolve(im.GroundTruth)); err != nil {
+			return c.errAt("import.ground_truth", "%v", err)
+		}
+	}
+	return c.latency(p.Latency)
+}
+
+// PremodelParams are the cross-validated premodel's (Figs 8-11): the
+// chain, feature selection on each image set (the premodel reads the kept
+// features) and the premodel.
+type PremodelParams struct {
+	Chain     `yaml:",inline"`
+	Criterion profileview.Criterion `yaml:"criterion" spec:"required"`
+	K         int                   `yaml:"k" spec:"required"`
+	Folds     int                   `yaml:"folds" spec:"required"`
+	Seed      int64                 `yaml:"seed" spec:"required"`
+	Theta     float64               `yaml:"theta" spec:"required"`
+	Threshold float64               `yaml:"threshold" spec:"required"`
+	Tolerance float64               `yaml:"tolerance" spec:"required"`
+}
+
+func (p *PremodelParams) validate(c checker) error {
+	return firstErr(c.criterion("criterion", p.Criterion), (&FeatselParams{Chain: p.Chain, Learner: "knn", K: p.K, Folds: p.Folds,
+		Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance}).validate(c), c.theta(p.Theta))
+}
+
+// OneLearnerParams cross-validate one premodel (Figs 8, 11, the CNN
+// premodel).
+type OneLearnerParams struct {
+	PremodelParams `yaml:",inline"`
+	Learner        string `yaml:"learner" spec:"required"`
+}
+
+func (p *OneLearnerParams) validate(c checker) error {
+	return firstErr(p.PremodelParams.validate(c), c.learner("learner", p.Learner, p.K))
+}
+
+// LearnersParams cross-validate one premodel per learner (Figs 9, 10).
+type LearnersParams struct {
+	PremodelParams `yaml:",inline"`
+	Learners       []string `yaml:"learners" spec:"required"`
+}
+
+func (p *LearnersParams) validate(c checker) error {
+	if len(p.Learners) == 0 {
+		return c.errAt("learners", "empty list")
+	}
+	for i, l := range p.Learners {
+		if err := c.learner(fmt.Sprintf("learners[%d]", i), l, p.K); err != nil {
+			return err
+		}
+	}
+	return p.PremodelParams.validate(c)
+}
+
+// CurveParams add the images the premodel's extraction is timed on (the
+// budget curve).
+type CurveParams struct {
+	OneLearnerParams `yaml:",inline"`
+	Timing           int `yaml:"timing_images" spec:"required"`
+}
+
+func (p *CurveParams) validate(c checker) error {
+	if p.Timing < 0 {
+		return c.errAt("timing_images", "%d, want >= 0", p.Timing)
+	}
+	return p.OneLearnerParams.validate(c)
+}
+
+// paramFields lists the YAML fields of a params struct (inline structs
+// included) and which of them are required.
+func paramFields(p Params) (fields, required []string) {
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("yaml")
+			if strings.Contains(tag, ",inline") {
+				walk(f.Type)
+				continue
+			}
+			name, _, _ := strings.Cut(tag, ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			fields = append(fields, name)
+			if f.Tag.Get("spec") == "required" {
+				required = append(required, name)
+			}
+		}
+	}
+	walk(reflect.TypeOf(p).Elem())
+	return fields, required
+}
