@@ -44,13 +44,6 @@ func (c checker) criterion(field string, v profileview.Criterion) error {
 	return nil
 }
 
-func (c checker) atLeast(field string, v, least int) error {
-	if v < least {
-		return c.errAt(field, "%d, want at least %d", v, least)
-	}
-	return nil
-}
-
 func (c checker) learner(field, name string, k int) error {
 	if _, err := learners.New(name, learners.Params{K: max(k, 1)}); err != nil {
 		return c.errAt(field, "%v", err)
