@@ -131,10 +131,10 @@ func (p *SelectionParams) validate(c checker) error {
 	return firstErr(c.criterion("criterion", p.Criterion), c.theta(p.Theta), p.Chain.validate(c))
 }
 
-// FeatselParams are feature selection's (Tables 3, 4, Figs 7, 12, 13).
-type FeatselParams struct {
+// SelectionSettings are feature selection's settings (§4.3): the k-fold
+// cross-validation and the correlation and elimination thresholds.
+type SelectionSettings struct {
 	Chain     `yaml:",inline"`
-	Learner   string  `yaml:"learner" spec:"required"`
 	K         int     `yaml:"k" spec:"required"`
 	Folds     int     `yaml:"folds" spec:"required"`
 	Seed      int64   `yaml:"seed" spec:"required"`
@@ -142,7 +142,7 @@ type FeatselParams struct {
 	Tolerance float64 `yaml:"tolerance" spec:"required"`
 }
 
-func (p *FeatselParams) validate(c checker) error {
+func (p *SelectionSettings) validate(c checker) error {
 	switch {
 	case p.Folds < 2:
 		return c.errAt("folds", "%d, want at least 2", p.Folds)
@@ -153,7 +153,18 @@ func (p *FeatselParams) validate(c checker) error {
 	case p.Tolerance < 0:
 		return c.errAt("tolerance", "%v, want >= 0", p.Tolerance)
 	}
-	return firstErr(p.Chain.validate(c), c.learner("learner", p.Learner, p.K))
+	return p.Chain.validate(c)
+}
+
+// FeatselParams are feature selection's (Tables 3, 4, Figs 7, 12, 13),
+// with the learner cross-validated inside it.
+type FeatselParams struct {
+	SelectionSettings `yaml:",inline"`
+	Learner           string `yaml:"learner" spec:"required"`
+}
+
+func (p *FeatselParams) validate(c checker) error {
+	return firstErr(p.SelectionSettings.validate(c), c.learner("learner", p.Learner, p.K))
 }
 
 // SelectFeaturesParams select under one criterion (Tables 3, 4).
@@ -229,21 +240,15 @@ func (p *PaperScaleParams) validate(c checker) error {
 
 // PremodelParams are the cross-validated premodel's (Figs 8-11): the
 // chain, feature selection on each image set (the premodel reads the kept
-// features) and the premodel.
+// features, selected with the paper's kNN) and the premodel.
 type PremodelParams struct {
-	Chain     `yaml:",inline"`
-	Criterion profileview.Criterion `yaml:"criterion" spec:"required"`
-	K         int                   `yaml:"k" spec:"required"`
-	Folds     int                   `yaml:"folds" spec:"required"`
-	Seed      int64                 `yaml:"seed" spec:"required"`
-	Theta     float64               `yaml:"theta" spec:"required"`
-	Threshold float64               `yaml:"threshold" spec:"required"`
-	Tolerance float64               `yaml:"tolerance" spec:"required"`
+	SelectionSettings `yaml:",inline"`
+	Criterion         profileview.Criterion `yaml:"criterion" spec:"required"`
+	Theta             float64               `yaml:"theta" spec:"required"`
 }
 
 func (p *PremodelParams) validate(c checker) error {
-	return firstErr(c.criterion("criterion", p.Criterion), (&FeatselParams{Chain: p.Chain, Learner: "knn", K: p.K, Folds: p.Folds,
-		Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance}).validate(c), c.theta(p.Theta))
+	return firstErr(c.criterion("criterion", p.Criterion), p.SelectionSettings.validate(c), c.theta(p.Theta))
 }
 
 // OneLearnerParams cross-validate one premodel (Figs 8, 11, the CNN
