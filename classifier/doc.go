@@ -1,11 +1,14 @@
-// Package classifier deploys a premodel as one image classifier:
-// Classify(ctx, image) extracts the premodel's features, asks its router
-// which model to run, runs that model through ONNX Runtime and returns the
-// top-5 classes (index and name) with their scores, the chosen model, the
+// Package classifier deploys a router (a premodel bundle, a softmax
+// cascade, a single model) as one image classifier: Classify(ctx, image)
+// routes every image through the same call, route.Router.Route, giving the
+// router the image as a route.Input (its features, a backbone's embedding,
+// model outputs, each computed once on this worker's extractor and ONNX
+// Runtime sessions), runs the model whose answer counts and returns the
+// top-5 classes (index and name) with their scores, the model, the
 // router's decision and the time of each stage.
 //
 // A result has the same shape whichever router chose the model, so a
-// single model (premodel.Fixed) and a premodel bundle swap for each other.
+// single model (route.Fixed) and a bundle swap for each other.
 //
 // Every model the router may choose is loaded once per worker when the
 // classifier is made, and its sessions are reused for every image. A

@@ -5,8 +5,10 @@
 // number of features).
 //
 // The input is a Table: one row of raw feature values per image and the
-// image's target, the optimum model (selection.Targets: the cheapest model
-// that is correct, or selection.None). LoadTable builds it from a store.
+// image's target, the optimum model (profileview's rule: the cheapest model
+// that is correct, or selection.None). [Run], the front door, builds it from
+// a store's profile joined with its features (profileview.Table, [TableOf])
+// and selects.
 //
 // # Correlation filter (Table 3)
 //
