@@ -51,6 +51,26 @@ func (c checker) learner(field, name string, k int) error {
 	return nil
 }
 
+// each checks a non-empty list's items, naming each by its index.
+func each[T any](c checker, field string, items []T, check func(field string, item T) error) error {
+	if len(items) == 0 {
+		return c.errAt(field, "empty list")
+	}
+	for i, it := range items {
+		if err := check(fmt.Sprintf("%s[%d]", field, i), it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c checker) timingImages(n int) error {
+	if n < 0 {
+		return c.errAt("timing_images", "%d, want >= 0", n)
+	}
+	return nil
+}
+
 func (c checker) theta(v float64) error {
 	if v < 0 {
 		return c.errAt("theta", "%v, want >= 0 (percentage points)", v)
@@ -184,15 +204,7 @@ type ImportanceParams struct {
 }
 
 func (p *ImportanceParams) validate(c checker) error {
-	if len(p.Criteria) == 0 {
-		return c.errAt("criteria", "empty list")
-	}
-	for i, cr := range p.Criteria {
-		if err := c.criterion(fmt.Sprintf("criteria[%d]", i), cr); err != nil {
-			return err
-		}
-	}
-	return p.FeatselParams.validate(c)
+	return firstErr(each(c, "criteria", p.Criteria, c.criterion), p.FeatselParams.validate(c))
 }
 
 // SweepParams add the images extraction is timed on (Fig 13).
@@ -202,10 +214,7 @@ type SweepParams struct {
 }
 
 func (p *SweepParams) validate(c checker) error {
-	if p.Timing < 0 {
-		return c.errAt("timing_images", "%d, want >= 0", p.Timing)
-	}
-	return p.SelectFeaturesParams.validate(c)
+	return firstErr(c.timingImages(p.Timing), p.SelectFeaturesParams.validate(c))
 }
 
 // PaperScaleParams are Algorithm 1's on imported per-image results, with
@@ -269,15 +278,8 @@ type LearnersParams struct {
 }
 
 func (p *LearnersParams) validate(c checker) error {
-	if len(p.Learners) == 0 {
-		return c.errAt("learners", "empty list")
-	}
-	for i, l := range p.Learners {
-		if err := c.learner(fmt.Sprintf("learners[%d]", i), l, p.K); err != nil {
-			return err
-		}
-	}
-	return p.PremodelParams.validate(c)
+	learner := func(field, l string) error { return c.learner(field, l, p.K) }
+	return firstErr(each(c, "learners", p.Learners, learner), p.PremodelParams.validate(c))
 }
 
 // CurveParams add the images the premodel's extraction is timed on (the
@@ -288,10 +290,7 @@ type CurveParams struct {
 }
 
 func (p *CurveParams) validate(c checker) error {
-	if p.Timing < 0 {
-		return c.errAt("timing_images", "%d, want >= 0", p.Timing)
-	}
-	return p.OneLearnerParams.validate(c)
+	return firstErr(c.timingImages(p.Timing), p.OneLearnerParams.validate(c))
 }
 
 // paramFields lists the YAML fields of a params struct (inline structs
