@@ -32,14 +32,65 @@ type Header struct {
 	// JPEG, filling the missing rows with grey. Formats without an end
 	// marker are always Complete.
 	Complete bool
+	// JPEG only: Progressive marks a progressive frame (SOF2, 6, 10, 14);
+	// Scans counts the start-of-scan markers read; coefBytes is the size
+	// of libjpeg's whole-image coefficient buffer (see CoefficientBytes).
+	Progressive bool
+	Scans       int
+	coefBytes   int64
+}
+
+// MaxJPEGScans bounds the scans of a JPEG. libjpeg makes one pass over the
+// whole image's coefficients per scan and, for a progressive frame, only
+// warns about a scan that repeats or contradicts an earlier one, so a
+// small file of many empty scans costs a pass each. Encoders write 1 (a
+// baseline JPEG), 3 (one per component) or about 10 (libjpeg's and
+// mozjpeg's progressive scripts).
+const MaxJPEGScans = 32
+
+// Scalable reports whether the decoder can shrink the image while
+// decoding (IMREAD_REDUCED_*: libjpeg's DCT-domain scaling by 1/2, 1/4 or
+// 1/8). OpenCV decodes every other format in full and resizes after.
+func (h Header) Scalable() bool { return h.Format == "jpeg" }
+
+// ScaledSize is the size the decoder returns at 1/d (d = 1, 2, 4 or 8):
+// libjpeg rounds up (jdiv_round_up). Formats that are not Scalable always
+// decode at full size.
+func (h Header) ScaledSize(d int) (w, ht int) {
+	if d <= 1 || !h.Scalable() {
+		return h.Width, h.Height
+	}
+	return (h.Width + d - 1) / d, (h.Height + d - 1) / d
+}
+
+// Buffered reports whether libjpeg must hold every DCT coefficient of the
+// image before it can output a row: a progressive frame, or several
+// scans (components coded apart). The buffer is at full resolution
+// whatever the output scale, and so is the work of filling it.
+func (h Header) Buffered() bool { return h.Format == "jpeg" && (h.Progressive || h.Scans > 1) }
+
+// CoefficientBytes is the memory of libjpeg's whole-image coefficient
+// buffer when Buffered (0 otherwise): 64 two-byte coefficients per 8x8
+// block of every component, blocks rounded up to whole MCUs as jdcoefct.c
+// allocates them.
+func (h Header) CoefficientBytes() int64 {
+	if !h.Buffered() {
+		return 0
+	}
+	return h.coefBytes
 }
 
 // Pixels is Width*Height.
 func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
 
 // Check returns an error wrapping ErrTooLarge when the image exceeds
-// maxPixels (0: no limit of the caller's) or OpenCV's own limits.
+// maxPixels (0: no limit of the caller's), OpenCV's own limits, or
+// MaxJPEGScans.
 func (h Header) Check(maxPixels int64) error {
+	if h.Scans > MaxJPEGScans {
+		return fmt.Errorf("%w: jpeg of %d scans, the limit is %d (encoders write 1 to about 10; libjpeg makes a pass over the whole image per scan)",
+			ErrTooLarge, h.Scans, MaxJPEGScans)
+	}
 	if h.Width > OpenCVMaxSide || h.Height > OpenCVMaxSide || h.Pixels() > OpenCVMaxPixels {
 		return fmt.Errorf("%w: %s of %dx%d pixels is beyond the decoder's limits (sides up to %d, %d pixels)",
 			ErrTooLarge, h.Format, h.Width, h.Height, OpenCVMaxSide, OpenCVMaxPixels)
@@ -136,6 +187,11 @@ func jpegHeader(data []byte) (Header, error) {
 			if h.Height == 0 {
 				return h, errors.New("height defined by a DNL marker, unsupported")
 			}
+			h.Progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
+			var err error
+			if h.coefBytes, err = coefficientBytes(seg, h.Width, h.Height); err != nil {
+				return h, err
+			}
 			sawFrame = true
 		}
 		i += 2 + segLen
@@ -143,6 +199,7 @@ func jpegHeader(data []byte) (Header, error) {
 			if !sawFrame {
 				return h, errors.New("scan before frame header")
 			}
+			h.Scans++
 			for i+1 < len(data) {
 				// IndexByte is vectorised: the server reads every
 				// request's header, so the scan should cost microseconds.
@@ -165,6 +222,37 @@ func jpegHeader(data []byte) (Header, error) {
 	}
 	return h, nil // Complete stays false: no EOI
 }
+
+// coefficientBytes sizes libjpeg's whole-image coefficient buffer from a
+// frame header (T.81 B.2.2): per component, width and height in 8x8
+// blocks scaled by its sampling factors, rounded up to whole MCUs, 128
+// bytes a block.
+func coefficientBytes(sof []byte, w, h int) (int64, error) {
+	n := int(sof[5])
+	if n == 0 || len(sof) < 6+3*n {
+		return 0, fmt.Errorf("frame header of %d components is %d bytes", n, len(sof))
+	}
+	hmax, vmax := 1, 1
+	for c := range n {
+		hv := sof[6+3*c+1]
+		hs, vs := int(hv>>4), int(hv&15)
+		if hs < 1 || hs > 4 || vs < 1 || vs > 4 {
+			return 0, fmt.Errorf("component %d has sampling factors %dx%d, want 1..4", c, hs, vs)
+		}
+		hmax, vmax = max(hmax, hs), max(vmax, vs)
+	}
+	var total int64
+	for c := range n {
+		hv := sof[6+3*c+1]
+		hs, vs := int64(hv>>4), int64(hv&15)
+		bw := ceilDiv(int64(w)*hs, int64(8*hmax))
+		bh := ceilDiv(int64(h)*vs, int64(8*vmax))
+		total += ceilDiv(bw, hs) * hs * ceilDiv(bh, vs) * vs * 128
+	}
+	return total, nil
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 // isSOF reports whether m is a start-of-frame marker (SOF0..SOF15 less
 // DHT, JPG and DAC).

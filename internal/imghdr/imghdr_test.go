@@ -193,3 +193,83 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// opencvJPEG encodes a w x h gradient with OpenCV's libjpeg (4:2:0), in
+// progressive mode when asked: Go's encoder writes baseline only.
+func opencvJPEG(t testing.TB, w, h int, progressive bool) []byte {
+	t.Helper()
+	m, err := gocv.ImageToMatRGB(gradient(w, h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	p := 0
+	if progressive {
+		p = 1
+	}
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegProgressive, p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	return bytes.Clone(buf.GetBytes())
+}
+
+func TestJPEGScansAndBuffer(t *testing.T) {
+	base, err := Read(opencvJPEG(t, 17, 17, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Progressive || base.Scans != 1 || base.Buffered() || base.CoefficientBytes() != 0 {
+		t.Errorf("baseline: %+v, buffered %v, %d coefficient bytes", base, base.Buffered(), base.CoefficientBytes())
+	}
+	prog, err := Read(opencvJPEG(t, 17, 17, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4:2:0 at 17x17: luma 3x3 blocks rounded up to whole 2x2 MCUs = 16,
+	// each chroma 2x2 = 4; 24 blocks of 64 two-byte coefficients.
+	if !prog.Progressive || prog.Scans < 2 || !prog.Buffered() || prog.CoefficientBytes() != 24*128 {
+		t.Errorf("progressive: %+v, buffered %v, %d coefficient bytes, want %d", prog, prog.Buffered(), prog.CoefficientBytes(), 24*128)
+	}
+	if err := prog.Check(0); err != nil {
+		t.Errorf("a real progressive JPEG (%d scans) fails Check: %v", prog.Scans, err)
+	}
+	many := prog
+	many.Scans = MaxJPEGScans + 1
+	if err := many.Check(0); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("%d scans pass Check: %v", many.Scans, err)
+	}
+	// Go's encoder writes 4:2:0 with a single interleaved scan too.
+	g, _ := Read(encode(t, "jpeg", gradient(16, 16)))
+	if g.Scans != 1 || g.Buffered() {
+		t.Errorf("Go's baseline JPEG: %+v", g)
+	}
+}
+
+// TestScaledSizeAgreesWithOpenCV decodes odd sizes at every reduction.
+func TestScaledSizeAgreesWithOpenCV(t *testing.T) {
+	flags := map[int]gocv.IMReadFlag{1: gocv.IMReadColor, 2: gocv.IMReadReducedColor2, 4: gocv.IMReadReducedColor4, 8: gocv.IMReadReducedColor8}
+	for _, sz := range [][2]int{{37, 21}, {64, 48}, {9, 130}} {
+		data := encode(t, "jpeg", gradient(sz[0], sz[1]))
+		h, err := Read(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []int{1, 2, 4, 8} {
+			m, err := gocv.IMDecode(data, flags[d])
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, ht := h.ScaledSize(d)
+			if m.Cols() != w || m.Rows() != ht {
+				t.Errorf("%dx%d at 1/%d: OpenCV %dx%d, ScaledSize %dx%d", sz[0], sz[1], d, m.Cols(), m.Rows(), w, ht)
+			}
+			m.Close()
+		}
+	}
+	p, _ := Read(encode(t, "png", gradient(37, 21)))
+	if w, h := p.ScaledSize(4); w != 37 || h != 21 || p.Scalable() {
+		t.Errorf("PNG is not scaled while decoding: %dx%d", w, h)
+	}
+}
