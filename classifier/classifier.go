@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/imghdr"
 	"github.com/modelpick/modelpick/route"
 	"github.com/modelpick/modelpick/routers"
 )
@@ -76,14 +78,14 @@ type Label struct {
 
 // Timings are the stages of one call, in milliseconds.
 type Timings struct {
-	// Features is the premodel's feature extraction from the encoded
-	// image (its own reduced decode included).
+	// Features is the premodel's feature extraction, with its own reduced
+	// decode when it cannot share the models' (see Cost).
 	Features float64 `json:"features"`
 	// Premodel is the router's decision (a backbone's embedding
 	// included).
 	Premodel float64 `json:"premodel"`
-	// Decode is the full decode for the models; Inference is their
-	// preprocessing and runs.
+	// Decode is the decode for the models, shared with the features when
+	// both want the same scale; Inference is their preprocessing and runs.
 	Decode    float64 `json:"decode"`
 	Inference float64 `json:"inference"`
 	Total     float64 `json:"total"`
@@ -95,6 +97,8 @@ type Timings struct {
 type Classifier struct {
 	router  route.Router
 	labels  []string
+	maxSide int // the features' working side (0 without features)
+	input   int // the largest input side of the models it may run
 	pool    chan *worker
 	workers int // created so far
 	done    chan struct{}
@@ -154,6 +158,15 @@ func New(cfg Config, o Options) (*Classifier, error) {
 		backbone = &specs[j]
 		// The embedder answers for the backbone's own model.
 		specs = slices.Delete(slices.Clone(specs), j, j+1)
+	}
+	for _, sp := range specs {
+		c.input = max(c.input, sp.InputSize)
+	}
+	if backbone != nil {
+		c.input = max(c.input, backbone.InputSize)
+	}
+	if len(needs.Features) > 0 {
+		c.maxSide = cmp.Or(needs.MaxSide, features.DefaultMaxSide)
 	}
 	for range o.Workers {
 		w, err := newWorker(needs.Features, needs.MaxSide, specs, o.Load)
@@ -270,7 +283,7 @@ func (c *Classifier) Classify(ctx context.Context, image []byte) (Result, error)
 func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
 	var r Result
 	start := time.Now()
-	in := &input{w: w, data: image, outs: map[string]route.Output{}, runMS: map[string]float64{}}
+	in := &input{c: c, w: w, data: image, outs: map[string]route.Output{}, runMS: map[string]float64{}}
 	defer in.close()
 	dec, err := c.router.Route(in)
 	if err != nil {
@@ -314,9 +327,13 @@ func (c *Classifier) classify(w *worker, image []byte) (Result, error) {
 // the backbone's embedding and model outputs, each computed once, on the
 // worker's extractor and models, and timed.
 type input struct {
+	c    *Classifier
 	w    *worker
 	data []byte
-	img  gocv.Mat
+	// plan is how it decodes, once read (planned).
+	plan    plan
+	planned bool
+	img     gocv.Mat
 	// decoded says img holds the decoded image.
 	decoded bool
 	embed   []float64
@@ -332,23 +349,64 @@ func (in *input) close() {
 	}
 }
 
-// Features implements route.Input.
+// getPlan reads the image's header once and plans its decodes.
+func (in *input) getPlan() (plan, error) {
+	if !in.planned {
+		p, err := in.c.plan(in.data)
+		if err != nil {
+			return plan{}, err
+		}
+		in.plan, in.planned = p, true
+	}
+	return in.plan, nil
+}
+
+// Features implements route.Input. The features are those of the
+// canonical path (Extractor.ExtractBytes: the JPEG decoded at
+// features.Reduction's scale), which the router was trained on; when the
+// models want that same scale, the decode is kept for them.
 func (in *input) Features(names []string) ([]float64, error) {
 	if in.w.ex == nil || !slices.Equal(names, in.w.ex.Names()) {
 		return nil, fmt.Errorf("the router asked for features %v it did not declare", names)
 	}
+	p, err := in.getPlan()
+	if err != nil {
+		return nil, err
+	}
+	var img gocv.Mat
+	if in.decoded && p.feat == p.model {
+		img = in.img
+	} else {
+		t := time.Now()
+		if img, err = features.DecodeScaled(in.data, p.feat); err != nil {
+			return nil, err
+		}
+		d := ms(time.Since(t))
+		if p.feat == p.model && !in.decoded {
+			in.img, in.decoded = img, true // one decode serves both
+			in.decodeMS += d
+		} else {
+			defer img.Close()
+			in.featMS += d
+		}
+	}
 	t := time.Now()
-	x, err := in.w.ex.ExtractBytes(in.data)
+	x, err := in.w.ex.Extract(img)
 	in.featMS += ms(time.Since(t))
 	return x, err
 }
 
+// decode decodes the image for the models, at the plan's model scale.
 func (in *input) decode() error {
 	if in.decoded {
 		return nil
 	}
+	p, err := in.getPlan()
+	if err != nil {
+		return err
+	}
 	t := time.Now()
-	img, err := inference.DecodeImage(in.data)
+	img, err := features.DecodeScaled(in.data, p.model)
 	in.decodeMS += ms(time.Since(t))
 	if err != nil {
 		return err
@@ -412,6 +470,94 @@ func (in *input) Run(model string) (route.Output, error) {
 	in.outs[model], in.runMS[model] = out, d
 	in.inferMS += d
 	return out, nil
+}
+
+// plan is how a call decodes an image: at 1/feat for the features (0
+// without features) and at 1/model for the models.
+type plan struct {
+	header      imghdr.Header
+	feat, model int
+}
+
+func (c *Classifier) plan(image []byte) (plan, error) {
+	h, err := imghdr.Read(image)
+	if err != nil {
+		return plan{}, fmt.Errorf("%w: %w", features.ErrDecode, err)
+	}
+	p := plan{header: h, model: modelReduction(h, c.input)}
+	if c.maxSide > 0 {
+		p.feat = features.Reduction(h, c.maxSide)
+	}
+	return p, nil
+}
+
+// modelReduction is the scale 1/d of the models' decode: for a JPEG, the
+// largest d of 8, 4 and 2 at which the shorter side stays at least twice
+// the largest model input, else 1. The models' bilinear resize (no
+// antialiasing) reads 2x2 pixels per output pixel, so from twice the
+// input on, libjpeg's DCT-domain reduction removes only detail the resize
+// would alias; and profiling decodes in full, which this keeps for every
+// image whose shorter side is under 4x the input (896 px at 224: all of
+// imagenet-val-dev, 991 of the 1000 imagenet-sample images).
+func modelReduction(h imghdr.Header, input int) int {
+	if !h.Scalable() || input <= 0 {
+		return 1
+	}
+	for _, d := range []int{8, 4, 2} {
+		if w, ht := h.ScaledSize(d); min(w, ht) >= 2*input {
+			return d
+		}
+	}
+	return 1
+}
+
+// Cost is what classifying an image decodes, read from its header alone,
+// so that a server can refuse or schedule a request before any decoder
+// runs.
+type Cost struct {
+	// Pixels is the work of the largest decode in pixels at full cost: the
+	// decoded image, or for a progressive or multi-scan JPEG, whose every
+	// coefficient libjpeg stores and fills at full resolution whatever the
+	// output scale, the whole image.
+	Pixels int64
+	// Bytes bounds the memory the decodes hold at once: 4 bytes a pixel of
+	// the largest decoded image (BGR plus the features' pyramid and
+	// conversions) and libjpeg's coefficient buffer.
+	Bytes int64
+	// Decodes is 1 when one decode serves the features and the models, 2
+	// when they want different scales.
+	Decodes int
+}
+
+// bytesPerPixel is Cost.Bytes' allowance per decoded pixel: 3 for BGR,
+// 1 for the working copies made from it (a pyramid level is a quarter).
+const bytesPerPixel = 4
+
+// Cost returns what Classify would decode for image, or an error wrapping
+// features.ErrDecode when its header is unreadable. A decode the router
+// may skip (no prediction) is counted.
+func (c *Classifier) Cost(image []byte) (Cost, error) {
+	p, err := c.plan(image)
+	if err != nil {
+		return Cost{}, err
+	}
+	h := p.header
+	px := func(d int) int64 {
+		w, ht := h.ScaledSize(d)
+		return int64(w) * int64(ht)
+	}
+	out := px(p.model)
+	k := Cost{Decodes: 1}
+	if p.feat > 0 && p.feat != p.model {
+		out = max(out, px(p.feat))
+		k.Decodes = 2
+	}
+	k.Pixels = out
+	if h.Buffered() {
+		k.Pixels = h.Pixels()
+	}
+	k.Bytes = bytesPerPixel*out + h.CoefficientBytes()
+	return k, nil
 }
 
 // routeInferMS is the inference the router itself asked for (Ran).

@@ -26,7 +26,7 @@ const maxPixels = 1 << 28
 // converted by libjpeg, 16-bit reduced to 8, EXIF orientation applied. Any
 // failure wraps ErrDecode. The caller closes the Mat.
 func Decode(data []byte) (gocv.Mat, error) {
-	return decode(data, 0)
+	return DecodeScaled(data, 1)
 }
 
 // DecodeFile reads and decodes one image file (see Decode).
@@ -43,20 +43,55 @@ func DecodeFile(path string) (gocv.Mat, error) {
 }
 
 // DecodeMax is Decode for an image that will be shrunk to a longest side of
-// at most maxSide: a JPEG whose longest side is at least 2, 4 or 8 times
-// maxSide is decoded at 1/2, 1/4 or 1/8 scale inside libjpeg (IMREAD_REDUCED_
-// COLOR_*, DCT-domain scaling), which costs a fraction of the time and memory
-// of a full decode and never drops below maxSide. Other formats decode in
-// full (OpenCV would only resize them afterwards, with INTER_LINEAR). The
-// result is not yet shrunk to maxSide; Extract does that.
+// at most maxSide: a JPEG is decoded at the reduction Reduction gives
+// (1/2, 1/4 or 1/8 inside libjpeg, IMREAD_REDUCED_COLOR_*, DCT-domain
+// scaling), which costs a fraction of the memory of a full decode and
+// never drops below maxSide. Other formats decode in full (OpenCV would
+// only resize them afterwards, with INTER_LINEAR). The result is not yet
+// shrunk to maxSide; Extract does that.
 func DecodeMax(data []byte, maxSide int) (gocv.Mat, error) {
 	if maxSide <= 0 {
 		return gocv.Mat{}, fmt.Errorf("decode: maxSide %d must be positive", maxSide)
 	}
-	return decode(data, maxSide)
+	return decode(data, func(h imghdr.Header) int { return Reduction(h, maxSide) })
 }
 
-func decode(data []byte, shrinkTo int) (gocv.Mat, error) {
+// DecodeScaled is Decode at 1/d (1, 2, 4 or 8) for a JPEG, whose decoder
+// scales in the DCT domain; other formats must have d = 1. The size is
+// the header's ScaledSize(d).
+func DecodeScaled(data []byte, d int) (gocv.Mat, error) {
+	if _, ok := reducedFlags[d]; !ok {
+		return gocv.Mat{}, fmt.Errorf("decode: scale 1/%d, want 1/1, 1/2, 1/4 or 1/8", d)
+	}
+	return decode(data, func(imghdr.Header) int { return d })
+}
+
+// Reduction is the scale 1/d at which the canonical feature path
+// (ExtractBytes, DecodeMax) decodes an image with header h before
+// shrinking it to maxSide: for a JPEG, the largest d of 8, 4 and 2 with
+// long side / d ≥ maxSide (integer division); 1 for other formats. It is
+// part of the definition of stored values: libjpeg's DCT scaling is not
+// pixel for pixel a full decode and a pyramid.
+func Reduction(h imghdr.Header, maxSide int) int {
+	if !h.Scalable() || maxSide <= 0 {
+		return 1
+	}
+	long := max(h.Width, h.Height)
+	for _, d := range []int{8, 4, 2} {
+		if long/d >= maxSide {
+			return d
+		}
+	}
+	return 1
+}
+
+var reducedFlags = map[int]gocv.IMReadFlag{
+	1: gocv.IMReadColor, 2: gocv.IMReadReducedColor2, 4: gocv.IMReadReducedColor4, 8: gocv.IMReadReducedColor8,
+}
+
+// decode reads the header, refuses what must not reach OpenCV, and
+// decodes at 1/scale(header).
+func decode(data []byte, scale func(imghdr.Header) int) (gocv.Mat, error) {
 	info, err := imghdr.Read(data)
 	if err == nil && !info.Complete {
 		// libjpeg would "decode" a cut file by filling the missing rows
@@ -69,19 +104,11 @@ func decode(data []byte, shrinkTo int) (gocv.Mat, error) {
 	if err != nil {
 		return gocv.Mat{}, fmt.Errorf("decode: %w: %w", ErrDecode, err)
 	}
-	flag := gocv.IMReadColor
-	if info.Format == "jpeg" && shrinkTo > 0 {
-		long := max(info.Width, info.Height)
-		switch {
-		case long/8 >= shrinkTo:
-			flag = gocv.IMReadReducedColor8
-		case long/4 >= shrinkTo:
-			flag = gocv.IMReadReducedColor4
-		case long/2 >= shrinkTo:
-			flag = gocv.IMReadReducedColor2
-		}
+	d := scale(info)
+	if d != 1 && !info.Scalable() {
+		return gocv.Mat{}, fmt.Errorf("decode %s: scale 1/%d: only JPEG decodes at reduced scale", info.Format, d)
 	}
-	img, err := gocv.IMDecode(data, flag)
+	img, err := gocv.IMDecode(data, reducedFlags[d])
 	if err != nil {
 		return gocv.Mat{}, fmt.Errorf("decode %s: %w: %w", info.Format, ErrDecode, err)
 	}
