@@ -28,9 +28,13 @@ const (
 	kindBadHeader   = "bad_header"
 	kindTruncated   = "truncated"
 	kindPixels      = "too_many_pixels"
+	kindDecoded     = "too_many_decoded_pixels"
+	kindScans       = "too_many_scans"
+	kindBudget      = "over_decode_budget"
 	kindUndecodable = "undecodable"
 	kindOverloaded  = "overloaded"
 	kindQueueWait   = "queue_timeout"
+	kindBudgetWait  = "decode_budget_timeout"
 	kindTimeout     = "timeout"
 	kindCanceled    = "canceled"
 	kindInternal    = "internal"
@@ -99,9 +103,20 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, e)
 		return
 	}
+	cost, e := s.checkCost(img)
+	if e != nil {
+		s.fail(w, e)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
+	if e := s.takeBudget(ctx, cost.Bytes); e != nil {
+		s.fail(w, e)
+		return
+	}
 	out, e := s.run(ctx, img)
+	s.budget.release(cost.Bytes)
+	s.m.addDecoding(-cost.Bytes)
 	if e != nil {
 		s.fail(w, e)
 		return
@@ -167,13 +182,57 @@ func (s *Server) checkHeader(img []byte) *apiError {
 	case err != nil:
 		return &apiError{http.StatusBadRequest, kindBadHeader, err.Error()}
 	}
-	if err := h.Check(s.opts.MaxPixels); err != nil {
+	if h.Scans > imghdr.MaxJPEGScans {
+		return &apiError{http.StatusRequestEntityTooLarge, kindScans, fmt.Sprintf(
+			"the jpeg has %d scans, the limit is %d: libjpeg makes a pass over the whole image per scan, and encoders write 1 to about 10; re-encode it",
+			h.Scans, imghdr.MaxJPEGScans)}
+	}
+	if h.Pixels() > s.opts.MaxPixels {
+		return &apiError{http.StatusRequestEntityTooLarge, kindPixels, fmt.Sprintf(
+			"the %s of %dx%d = %d pixels is over the limit of %d pixels (modelpick serve -max-pixels): send it smaller, or raise the limit",
+			h.Format, h.Width, h.Height, h.Pixels(), s.opts.MaxPixels)}
+	}
+	if err := h.Check(0); err != nil { // the decoder's own limits
 		return &apiError{http.StatusRequestEntityTooLarge, kindPixels, err.Error()}
 	}
 	if !h.Complete {
 		return &apiError{http.StatusBadRequest, kindTruncated,
 			fmt.Sprintf("the %s data ends before its end marker (%d bytes received)", h.Format, len(img))}
 	}
+	return nil
+}
+
+// checkCost asks what the image will decode and refuses what is over the
+// decoded-pixel limit or the whole decode budget.
+func (s *Server) checkCost(img []byte) (Cost, *apiError) {
+	c, err := s.opts.Cost(img)
+	if err != nil {
+		return c, &apiError{http.StatusBadRequest, kindBadHeader, err.Error()}
+	}
+	if c.Pixels > s.opts.MaxDecodedPixels {
+		return c, &apiError{http.StatusRequestEntityTooLarge, kindDecoded, fmt.Sprintf(
+			"decoding this image takes %d pixels, over the limit of %d (modelpick serve -max-decoded-pixels): a PNG, BMP, TIFF, WebP or progressive JPEG decodes in full, a baseline JPEG at down to 1/8 of each side; send it smaller, or raise the limit",
+			c.Pixels, s.opts.MaxDecodedPixels)}
+	}
+	if c.Bytes > s.opts.DecodeBudget {
+		return c, &apiError{http.StatusRequestEntityTooLarge, kindBudget, fmt.Sprintf(
+			"decoding this image takes %d bytes, more than the whole decode budget of %d (modelpick serve -decode-budget): send it smaller, or raise the budget",
+			c.Bytes, s.opts.DecodeBudget)}
+	}
+	return c, nil
+}
+
+// takeBudget waits, within ctx, for n bytes of the decode budget.
+func (s *Server) takeBudget(ctx context.Context, n int64) *apiError {
+	if err := s.budget.acquire(ctx, n); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return &apiError{http.StatusServiceUnavailable, kindBudgetWait, fmt.Sprintf(
+				"the decode budget of %d bytes (modelpick serve -decode-budget) had no room for this image's %d within %v: retry later",
+				s.opts.DecodeBudget, n, s.opts.RequestTimeout)}
+		}
+		return &apiError{statusClientClosed, kindCanceled, "the client went away while waiting for the decode budget"}
+	}
+	s.m.addDecoding(n)
 	return nil
 }
 
@@ -207,7 +266,13 @@ func (s *Server) readMultipart(body io.Reader, boundary string) ([]byte, *apiErr
 		return nil, &apiError{http.StatusBadRequest, kindMultipart, "multipart/form-data without a boundary"}
 	}
 	mr := multipart.NewReader(body, boundary)
-	for {
+	for parts := 0; ; parts++ {
+		if parts == maxParts {
+			// Each part costs a MIME header parse: a body of empty parts
+			// is a million of them.
+			return nil, &apiError{http.StatusBadRequest, kindMultipart,
+				fmt.Sprintf("the form has more than %d parts before its image: send the image in one of the first %d", maxParts, maxParts)}
+		}
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			return nil, &apiError{http.StatusBadRequest, kindMultipart, "the form has no \"image\" part and no file"}
@@ -233,11 +298,19 @@ func (s *Server) readMultipart(body io.Reader, boundary string) ([]byte, *apiErr
 	}
 }
 
+// maxParts bounds the parts of a multipart form read before its image.
+const maxParts = 16
+
+// preGrow bounds the buffer allocated on the word of Content-Length: a
+// client that announces 16 MiB and sends a byte a second must not hold
+// 16 MiB; beyond it, the buffer grows with the data that arrives.
+const preGrow = 1 << 20
+
 // readAll reads r, sized by Content-Length when it is known and sane.
 func readAll(r io.Reader, size, limit int64) ([]byte, *apiError) {
 	var buf bytes.Buffer
 	if size > 0 && size <= limit {
-		buf.Grow(int(size) + bytes.MinRead)
+		buf.Grow(int(min(size, preGrow)) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, readError(err, limit)

@@ -48,6 +48,8 @@ type metrics struct {
 	stages   map[string]*histogram
 	inFlight int64 // admitted requests: reading, queued or classifying
 	queued   int64 // admitted, waiting for a worker
+	decoding int64 // bytes of the decode budget taken
+	budget   int64 // the decode budget
 	workers  int
 	started  time.Time
 }
@@ -62,13 +64,14 @@ const (
 	stageInference = "inference" // the chosen model's preprocessing and run
 )
 
-func newMetrics(workers int, now time.Time) *metrics {
+func newMetrics(workers int, budget int64, now time.Time) *metrics {
 	m := &metrics{
 		requests: map[[2]string]uint64{},
 		errors:   map[string]uint64{},
 		chosen:   map[string]uint64{},
 		stages:   map[string]*histogram{},
 		workers:  workers,
+		budget:   budget,
 		started:  now,
 	}
 	for _, s := range []string{stageRequest, stageQueue, stageFeatures, stagePremodel, stageDecode, stageInference} {
@@ -113,6 +116,12 @@ func (m *metrics) observe(stage string, d time.Duration) {
 func (m *metrics) addInFlight(d int64) {
 	m.mu.Lock()
 	m.inFlight += d
+	m.mu.Unlock()
+}
+
+func (m *metrics) addDecoding(d int64) {
+	m.mu.Lock()
+	m.decoding += d
 	m.mu.Unlock()
 }
 
@@ -175,6 +184,10 @@ func (m *metrics) write(w io.Writer, now time.Time) error {
 	fmt.Fprintf(&b, "modelpick_in_flight_requests %d\n", m.inFlight)
 	family("modelpick_queued_requests", "gauge", "Admitted classification requests waiting for a worker.")
 	fmt.Fprintf(&b, "modelpick_queued_requests %d\n", m.queued)
+	family("modelpick_decode_bytes_in_use", "gauge", "Bytes of the decode budget taken by requests being classified or about to be.")
+	fmt.Fprintf(&b, "modelpick_decode_bytes_in_use %d\n", m.decoding)
+	family("modelpick_decode_budget_bytes", "gauge", "The decode budget (modelpick serve -decode-budget).")
+	fmt.Fprintf(&b, "modelpick_decode_budget_bytes %d\n", m.budget)
 	family("modelpick_workers", "gauge", "Classification workers (requests classified at once).")
 	fmt.Fprintf(&b, "modelpick_workers %d\n", m.workers)
 	family("modelpick_uptime_seconds", "gauge", "Seconds since the server started.")

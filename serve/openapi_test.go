@@ -80,8 +80,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	kinds := []string{kindEmpty, kindMultipart, kindBodyTooBig, kindReadTimeout, kindRead, kindNotImage, kindBadHeader,
-		kindTruncated, kindPixels, kindUndecodable, kindOverloaded, kindQueueWait, kindTimeout, kindCanceled, kindInternal,
-		kindMethod, kindNotFound}
+		kindTruncated, kindPixels, kindDecoded, kindScans, kindBudget, kindUndecodable, kindOverloaded, kindBudgetWait,
+		kindQueueWait, kindTimeout, kindCanceled, kindInternal, kindMethod, kindNotFound}
 	enum := s.Components.Schemas.Error.Properties.Kind.Enum
 	sort.Strings(kinds)
 	sort.Strings(enum)

@@ -53,9 +53,25 @@ type Options struct {
 	MaxInFlight int
 	// MaxBodyBytes bounds a request body (default 16 MiB).
 	MaxBodyBytes int64
-	// MaxPixels bounds an image's width*height, read from its header
-	// before decoding (default 50 million: a 8000x6000 photograph).
+	// MaxPixels bounds an image's width*height as its header claims it,
+	// before decoding (default 50 million: an 8000x6000 photograph). It
+	// bounds the work of a JPEG decoded at reduced scale, whose every
+	// block libjpeg still reads (about 10 ms at 48 M black pixels).
 	MaxPixels int64
+	// MaxDecodedPixels bounds the pixels a request decodes at full cost
+	// (Cost.Pixels): all of a PNG, BMP, TIFF, WebP or progressive JPEG,
+	// a baseline JPEG's after DCT scaling (default 4 Mi, 2048x2048: 80
+	// times the 224x224 the largest model reads; a black PNG of that size
+	// decodes in about 35 ms, one of 8000x6000 in 700).
+	MaxDecodedPixels int64
+	// DecodeBudget bounds the bytes of decoded images in flight across
+	// requests (Cost.Bytes summed; default 256 MiB). A request that does
+	// not fit waits, within RequestTimeout, for others to finish, else
+	// gets 503; one larger than the whole budget gets 413.
+	DecodeBudget int64
+	// Cost tells what classifying an image will decode, from its header
+	// (default FullDecodeCost). cmd/modelpick passes the classifier's.
+	Cost func(image []byte) (Cost, error)
 	// RequestTimeout bounds queueing plus classification (default 30 s).
 	RequestTimeout time.Duration
 	// ReadTimeout bounds reading a request, header and body (default 30 s).
@@ -71,6 +87,13 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// Defaults of the image limits (see Options).
+const (
+	DefaultMaxPixels        = 50_000_000
+	DefaultMaxDecodedPixels = 1 << 22
+	DefaultDecodeBudget     = 256 << 20
+)
+
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -82,7 +105,16 @@ func (o Options) withDefaults() Options {
 		o.MaxBodyBytes = 16 << 20
 	}
 	if o.MaxPixels <= 0 {
-		o.MaxPixels = 50_000_000
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.MaxDecodedPixels <= 0 {
+		o.MaxDecodedPixels = DefaultMaxDecodedPixels
+	}
+	if o.DecodeBudget <= 0 {
+		o.DecodeBudget = DefaultDecodeBudget
+	}
+	if o.Cost == nil {
+		o.Cost = FullDecodeCost
 	}
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 30 * time.Second
@@ -114,6 +146,7 @@ type Server struct {
 	admitted atomic.Int64
 	draining atomic.Bool
 	m        *metrics
+	budget   *budget
 }
 
 // New checks the options and returns a Server.
@@ -124,8 +157,9 @@ func New(o Options) (*Server, error) {
 	o = o.withDefaults()
 	return &Server{
 		opts: o,
-		work: make(chan struct{}, o.Workers),
-		m:    newMetrics(o.Workers, time.Now()),
+		work:   make(chan struct{}, o.Workers),
+		m:      newMetrics(o.Workers, o.DecodeBudget, time.Now()),
+		budget: &budget{size: o.DecodeBudget},
 	}, nil
 }
 
@@ -191,9 +225,11 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 		status, code = "draining", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, map[string]any{
-		"status":    status,
-		"workers":   s.opts.Workers,
-		"in_flight": s.admitted.Load(),
+		"status":              status,
+		"workers":             s.opts.Workers,
+		"in_flight":           s.admitted.Load(),
+		"decode_budget_bytes": s.opts.DecodeBudget,
+		"decode_bytes_in_use": s.budget.inUse(),
 	})
 }
 

@@ -213,6 +213,9 @@ func statusCases(t testing.TB) []statusCase {
 			return r
 		}, code: 413, kind: kindBodyTooBig},
 		{name: "pixels over limit", opts: Options{MaxPixels: 40*30 - 1}, req: post(jpg, "image/jpeg"), code: 413, kind: kindPixels},
+		{name: "decoded pixels over limit", opts: Options{MaxDecodedPixels: 40*30 - 1}, req: post(pngb, "image/png"), code: 413, kind: kindDecoded},
+		{name: "over the whole decode budget", opts: Options{DecodeBudget: 40*30*4 - 1}, req: post(pngb, "image/png"), code: 413, kind: kindBudget},
+		{name: "too many scans", req: post(manyScans(t, jpg, 40), "image/jpeg"), code: 413, kind: kindScans},
 		{name: "undecodable", req: post(corrupt, "image/png"), code: 422, kind: kindUndecodable},
 		{name: "classifier error", opts: Options{Classify: func(context.Context, []byte) (Outcome, error) {
 			return Outcome{}, errors.New("session broke")

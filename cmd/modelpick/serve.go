@@ -24,6 +24,7 @@ type serveFlags struct {
 	bundle, provider, ortLib              *string
 	workers, threads, maxInFlight         *int
 	maxBody, maxPixels                    *int64
+	maxDecoded, decodeBudget              *int64
 	timeout, readTimeout, shutdownTimeout *time.Duration
 }
 
@@ -36,7 +37,9 @@ func addServeFlags(fs *flag.FlagSet) serveFlags {
 		ortLib:          fs.String("ort-lib", "", "ONNX Runtime library (default $MODELPICK_ORT_LIB or the Makefile's cache)"),
 		maxInFlight:     fs.Int("max-in-flight", 0, "requests admitted at once (reading, queued or classifying); beyond, 503 (default max(64, 16 x workers))"),
 		maxBody:         fs.Int64("max-body", 16<<20, "largest request body, bytes"),
-		maxPixels:       fs.Int64("max-pixels", 50_000_000, "largest image, width x height, read from its header before decoding"),
+		maxPixels:       fs.Int64("max-pixels", serve.DefaultMaxPixels, "largest image, width x height, read from its header before decoding"),
+		maxDecoded:      fs.Int64("max-decoded-pixels", serve.DefaultMaxDecodedPixels, "most pixels one request decodes at full cost: all of a PNG, BMP, TIFF, WebP or progressive JPEG, a baseline JPEG's after its reduced decode"),
+		decodeBudget:    fs.Int64("decode-budget", serve.DefaultDecodeBudget, "bytes of decoded images in flight across requests; beyond, requests wait within -timeout, then 503"),
 		timeout:         fs.Duration("timeout", 30*time.Second, "limit on queueing plus classification of one request"),
 		readTimeout:     fs.Duration("read-timeout", 30*time.Second, "limit on reading one request"),
 		shutdownTimeout: fs.Duration("shutdown-timeout", 60*time.Second, "on SIGTERM or SIGINT, how long to let requests in flight finish"),
@@ -54,11 +57,17 @@ func (f serveFlags) open(log *slog.Logger) (*classifier.Classifier, *serve.Serve
 		return nil, nil, err
 	}
 	s, err := serve.New(serve.Options{
-		Classify:        classifyFunc(c),
-		Workers:         *f.workers, // as many as the classifier has sessions for
-		MaxInFlight:     *f.maxInFlight,
-		MaxBodyBytes:    *f.maxBody,
-		MaxPixels:       *f.maxPixels,
+		Classify:         classifyFunc(c),
+		Workers:          *f.workers, // as many as the classifier has sessions for
+		MaxInFlight:      *f.maxInFlight,
+		MaxBodyBytes:     *f.maxBody,
+		MaxPixels:        *f.maxPixels,
+		MaxDecodedPixels: *f.maxDecoded,
+		DecodeBudget:     *f.decodeBudget,
+		Cost: func(img []byte) (serve.Cost, error) {
+			k, err := c.Cost(img)
+			return serve.Cost{Pixels: k.Pixels, Bytes: k.Bytes}, err
+		},
 		RequestTimeout:  *f.timeout,
 		ReadTimeout:     *f.readTimeout,
 		ShutdownTimeout: *f.shutdownTimeout,
