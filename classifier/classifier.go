@@ -518,7 +518,8 @@ type Cost struct {
 	// Pixels is the work of the largest decode in pixels at full cost: the
 	// decoded image, or for a progressive or multi-scan JPEG, whose every
 	// coefficient libjpeg stores and fills at full resolution whatever the
-	// output scale, the whole image.
+	// output scale, the whole image times its passes (imghdr's
+	// BufferedPasses).
 	Pixels int64
 	// Bytes bounds the memory the decodes hold at once: 4 bytes a pixel of
 	// the largest decoded image (BGR plus the features' pyramid and
@@ -554,7 +555,7 @@ func (c *Classifier) Cost(image []byte) (Cost, error) {
 	}
 	k.Pixels = out
 	if h.Buffered() {
-		k.Pixels = h.Pixels()
+		k.Pixels = h.Pixels() * h.BufferedPasses()
 	}
 	k.Bytes = bytesPerPixel*out + h.CoefficientBytes()
 	return k, nil

@@ -19,16 +19,17 @@ type Cost struct {
 	Bytes int64
 }
 
-// FullDecodeCost is the default Options.Cost: an image decoded in full, 4
-// bytes a pixel (BGR and working copies), plus libjpeg's coefficient
-// buffer for a progressive or multi-scan JPEG. A classifier that decodes
-// JPEGs at reduced scale tells its own, smaller cost.
+// FullDecodeCost is the default Options.Cost: an image decoded in full
+// (a progressive or multi-scan JPEG counted once per whole-image pass,
+// imghdr's BufferedPasses), 4 bytes a pixel (BGR and working copies) plus
+// libjpeg's coefficient buffer. A classifier that decodes JPEGs at
+// reduced scale tells its own, smaller cost.
 func FullDecodeCost(image []byte) (Cost, error) {
 	h, err := imghdr.Read(image)
 	if err != nil {
 		return Cost{}, err
 	}
-	return Cost{Pixels: h.Pixels(), Bytes: 4*h.Pixels() + h.CoefficientBytes()}, nil
+	return Cost{Pixels: h.Pixels() * max(1, h.BufferedPasses()), Bytes: 4*h.Pixels() + h.CoefficientBytes()}, nil
 }
 
 // budget is a weighted semaphore of bytes, first come first served, so a

@@ -104,7 +104,7 @@ func scaledCost(img []byte) (Cost, error) {
 	w, ht := h.ScaledSize(features.Reduction(h, features.DefaultMaxSide))
 	px := int64(w) * int64(ht)
 	if h.Buffered() {
-		px = h.Pixels()
+		px = h.Pixels() * h.BufferedPasses()
 	}
 	return Cost{Pixels: px, Bytes: 4*int64(w)*int64(ht) + h.CoefficientBytes()}, nil
 }

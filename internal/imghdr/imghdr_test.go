@@ -273,3 +273,21 @@ func TestScaledSizeAgreesWithOpenCV(t *testing.T) {
 		t.Errorf("PNG is not scaled while decoding: %dx%d", w, h)
 	}
 }
+
+func TestBufferedPasses(t *testing.T) {
+	for _, c := range []struct {
+		h    Header
+		want int64
+	}{
+		{Header{Format: "jpeg", Scans: 1}, 0},
+		{Header{Format: "png"}, 0},
+		{Header{Format: "jpeg", Scans: 3}, 1},
+		{Header{Format: "jpeg", Progressive: true, Scans: 10}, 1},
+		{Header{Format: "jpeg", Progressive: true, Scans: 11}, 2},
+		{Header{Format: "jpeg", Progressive: true, Scans: 32}, 4},
+	} {
+		if got := c.h.BufferedPasses(); got != c.want {
+			t.Errorf("%+v: %d passes, want %d", c.h, got, c.want)
+		}
+	}
+}
