@@ -1,6 +1,7 @@
 package features
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"math"
@@ -64,54 +65,60 @@ func defEdgeAngle(i int) string {
 		defEdgeAngleCommon, float64(i)*w, float64(i+1)*w)
 }
 
-// edgeMap returns the smoothed luma and its Canny edge map (1 on edges, 0
-// elsewhere), row-major, as wide as the working image. (A Canny in Go on
-// shared Sobel gradients, equal to cv::Canny pixel for pixel, was tried for
-// features-v2 and was 1.6 times slower than OpenCV's at 128 px.)
-func (f *frame) edgeMap() (smooth gocv.Mat, edges []byte, err error) {
-	if f.edges == nil {
+// edgeData is the Canny product of one image.
+type edgeData struct {
+	smooth []byte   // luma after the 3x3 Gaussian, w*h (a view of a frame Mat)
+	px     []edgePx // the edge pixels, in raster order
+	w, h   int
+}
+
+// edgePx is one edge pixel's position.
+type edgePx struct{ x, y int32 }
+
+// edgeMap returns the smoothed luma and the pixels of its Canny edge map.
+// (A Canny in Go on shared Sobel gradients, equal to cv::Canny pixel for
+// pixel, was tried for features-v2 and was 1.6 times slower than
+// OpenCV's at 128 px.)
+func (f *frame) edgeMap() (*edgeData, error) {
+	if f.edge == nil {
 		g, err := f.grayMat()
 		if err != nil {
-			return gocv.Mat{}, nil, err
+			return nil, err
 		}
-		s := gocv.NewMat()
-		gocv.GaussianBlur(g, &s, image.Pt(3, 3), 0, 0, gocv.BorderDefault)
-		f.smooth = f.own(s)
-		e := gocv.NewMat()
-		defer e.Close()
-		gocv.Canny(s, &e, cannyLow, cannyHigh)
+		s := f.own(gocv.NewMat())
+		gocv.GaussianBlur(g, s, image.Pt(3, 3), 0, 0, gocv.BorderDefault)
+		e := f.own(gocv.NewMat())
+		gocv.Canny(*s, e, cannyLow, cannyHigh)
 		if s.Empty() || e.Empty() {
-			return gocv.Mat{}, nil, fmt.Errorf("%s: OpenCV returned an empty map", productCanny)
+			return nil, fmt.Errorf("%s: OpenCV returned an empty map", productCanny)
 		}
-		px, err := bytesOf(e, productCanny)
+		smooth, err := bytesOf(*s, "smoothed luma")
 		if err != nil {
-			return gocv.Mat{}, nil, err
+			return nil, err
 		}
-		// A Go copy, 0/1, so the consumers below read it without cgo.
-		m := make([]byte, len(px))
-		for i, v := range px {
-			if v != 0 {
-				m[i] = 1
-			}
+		px, err := bytesOf(*e, productCanny)
+		if err != nil {
+			return nil, err
 		}
-		f.edges = &m
+		w, h := e.Cols(), e.Rows()
+		f.scratch.edges = edgePixels(px, w, h, f.scratch.edges[:0])
+		f.edge = &edgeData{smooth: smooth, px: f.scratch.edges, w: w, h: h}
 		f.computed(productCanny)
 	}
-	return *f.smooth, *f.edges, nil
+	return f.edge, nil
 }
 
 // edgeLengthHist labels the 8-connected components of the edge map and
 // histograms their pixel counts.
 func (f *frame) edgeLengthHist() ([histBins]float64, error) {
 	if f.edgeLen == nil {
-		_, edges, err := f.edgeMap()
+		e, err := f.edgeMap()
 		if err != nil {
 			return [histBins]float64{}, err
 		}
-		w, _ := f.size()
 		long := int(f.longSide())
 		var h [histBins]float64
-		lengths := segmentLengths(edges, w)
+		lengths := f.scratch.segmentLengths(e.px, e.w, e.h)
 		for _, n := range lengths {
 			h[edgeLengthBin(n, long)]++
 		}
@@ -123,44 +130,84 @@ func (f *frame) edgeLengthHist() ([histBins]float64, error) {
 }
 
 // segmentLengths returns the pixel counts of the 8-connected components of
-// the non-zero pixels of a w-wide 8-bit map. The counts equal the
-// CC_STAT_AREA column of OpenCV's connectedComponentsWithStats (connectivity
-// 8), up to order (TestSegmentLengthsMatchOpenCV); a flood fill over the
-// sparse edge pixels is cheaper than labelling every pixel through cgo. It
-// works on a copy with a zero border, so no neighbour needs a bounds check.
+// the non-zero pixels of a w-wide 8-bit map (for tests; the extractor
+// reads its edge list directly).
 func segmentLengths(px []byte, w int) []int {
 	if w <= 0 || len(px) == 0 {
 		return nil
 	}
-	h := len(px) / w
-	mw := w + 2
-	m := make([]byte, mw*(h+2))
+	return new(scratch).segmentLengths(edgePixels(px, w, len(px)/w, nil), w, len(px)/w)
+}
+
+// edgePixels appends the non-zero pixels of a w x h map to out, in raster
+// order, skipping eight zero bytes at a time (most of a Canny map).
+func edgePixels(px []byte, w, h int, out []edgePx) []edgePx {
 	for y := range h {
-		copy(m[(y+1)*mw+1:], px[y*w:(y+1)*w])
-	}
-	nb := [8]int{-mw - 1, -mw, -mw + 1, -1, 1, mw - 1, mw, mw + 1}
-	var lengths []int
-	var stack []int
-	for start, v := range m {
-		if v == 0 {
-			continue
-		}
-		m[start] = 0 // visited pixels are cleared
-		stack = append(stack[:0], start)
-		n := 0
-		for len(stack) > 0 {
-			i := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			n++
-			for _, d := range nb {
-				if m[i+d] != 0 {
-					m[i+d] = 0
-					stack = append(stack, i+d)
+		row := px[y*w : (y+1)*w]
+		x := 0
+		for ; x+8 <= len(row); x += 8 {
+			if binary.LittleEndian.Uint64(row[x:]) == 0 {
+				continue
+			}
+			for k, v := range row[x : x+8] {
+				if v != 0 {
+					out = append(out, edgePx{int32(x + k), int32(y)})
 				}
 			}
 		}
-		lengths = append(lengths, n)
+		for ; x < len(row); x++ {
+			if row[x] != 0 {
+				out = append(out, edgePx{int32(x), int32(y)})
+			}
+		}
 	}
+	return out
+}
+
+// segmentLengths returns the pixel counts of the 8-connected components
+// of the pixels ps (raster order) of a w x h map. The counts
+// equal the CC_STAT_AREA column of OpenCV's connectedComponentsWithStats
+// (connectivity 8), up to order (TestSegmentLengthsMatchOpenCV); a flood
+// fill over the sparse edge pixels is cheaper than labelling every pixel
+// through cgo. It marks the pixels on a zeroed map with a one-pixel
+// border, so no neighbour needs a bounds check, and seeds from the list,
+// so only edge pixels are visited.
+func (sc *scratch) segmentLengths(ps []edgePx, w, h int) []int {
+	mw := w + 2
+	n := mw * (h + 2)
+	if cap(sc.padded) < n {
+		sc.padded = make([]byte, n)
+	}
+	m := sc.padded[:n]
+	clear(m)
+	for _, p := range ps {
+		m[int(p.y+1)*mw+int(p.x)+1] = 1
+	}
+	nb := [8]int32{int32(-mw - 1), int32(-mw), int32(-mw + 1), -1, 1, int32(mw - 1), int32(mw), int32(mw + 1)}
+	lengths := sc.lengths[:0]
+	stack := sc.stack[:0]
+	for _, p := range ps {
+		start := (p.y+1)*int32(mw) + p.x + 1
+		if m[start] == 0 {
+			continue // already part of a segment
+		}
+		m[start] = 0 // visited pixels are cleared
+		stack = append(stack[:0], start)
+		count := 0
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			count++
+			for _, d := range nb {
+				if m[p+d] != 0 {
+					m[p+d] = 0
+					stack = append(stack, p+d)
+				}
+			}
+		}
+		lengths = append(lengths, count)
+	}
+	sc.stack, sc.lengths = stack, lengths
 	return lengths
 }
 
@@ -175,44 +222,75 @@ func edgeLengthBin(length, long int) int {
 	return histBins - 1
 }
 
-// edgeAngleHist histograms the Sobel gradient orientation over edge pixels.
+// edgeAngleHist histograms the Sobel gradient orientation over edge
+// pixels, computing the 3x3 Sobel (OpenCV's kernels, BORDER_REFLECT_101,
+// exact in integers as in CV_16S) at those pixels only.
 func (f *frame) edgeAngleHist() ([histBins]float64, error) {
 	if f.edgeAngle == nil {
-		smooth, edges, err := f.edgeMap()
+		e, err := f.edgeMap()
 		if err != nil {
 			return [histBins]float64{}, err
 		}
-		gx, gy := gocv.NewMat(), gocv.NewMat()
-		defer gx.Close()
-		defer gy.Close()
-		gocv.Sobel(smooth, &gx, gocv.MatTypeCV16S, 1, 0, 3, 1, 0, gocv.BorderDefault)
-		gocv.Sobel(smooth, &gy, gocv.MatTypeCV16S, 0, 1, 3, 1, 0, gocv.BorderDefault)
-		dx, err := gx.DataPtrInt16()
-		if err != nil {
-			return [histBins]float64{}, fmt.Errorf("sobel x: %w", err)
-		}
-		dy, err := gy.DataPtrInt16()
-		if err != nil {
-			return [histBins]float64{}, fmt.Errorf("sobel y: %w", err)
-		}
-		if len(dx) != len(edges) || len(dy) != len(edges) {
-			return [histBins]float64{}, fmt.Errorf("sobel size %d/%d, edge map %d", len(dx), len(dy), len(edges))
-		}
-		cs := angleBounds()
 		var h [histBins]float64
-		count := 0
-		for i, v := range edges {
-			if v == 0 {
-				continue
-			}
-			h[angleBinOf(float64(dx[i]), float64(dy[i]), &cs)]++
-			count++
+		for i, n := range angleCounts(e.smooth, e.w, e.h, e.px) {
+			h[i] = float64(n)
 		}
-		normalise(&h, float64(count))
+		normalise(&h, float64(len(e.px)))
 		f.edgeAngle = &h
 		f.computed(productEdgeAngles)
 	}
 	return *f.edgeAngle, nil
+}
+
+// angleCounts counts the edge pixels ps of a w x h smoothed luma by
+// gradient orientation bin: the 3x3 Sobel inline for interior pixels,
+// sobelAt on the border.
+func angleCounts(sm []byte, w, h int, ps []edgePx) [histBins]int {
+	cs := angleBounds()
+	var n [histBins]int
+	for _, p := range ps {
+		x, y := int(p.x), int(p.y)
+		var gx, gy int
+		if x > 0 && y > 0 && x < w-1 && y < h-1 {
+			i := y*w + x
+			u, d := sm[i-w-1:i-w+2], sm[i+w-1:i+w+2]
+			l, r := int(sm[i-1]), int(sm[i+1])
+			gx = int(u[2]) + 2*r + int(d[2]) - int(u[0]) - 2*l - int(d[0])
+			gy = int(d[0]) + 2*int(d[1]) + int(d[2]) - int(u[0]) - 2*int(u[1]) - int(u[2])
+		} else {
+			gx, gy = sobelAt(sm, w, h, x, y)
+		}
+		n[angleBinOf(float64(gx), float64(gy), &cs)]++
+	}
+	return n
+}
+
+// sobelAt is cv::Sobel(ksize 3, dx or dy 1, BORDER_REFLECT_101) of a w x h
+// 8-bit image at (x, y).
+func sobelAt(px []byte, w, h, x, y int) (gx, gy int) {
+	xl, xr, yu, yd := x-1, x+1, y-1, y+1
+	if x == 0 || x == w-1 || y == 0 || y == h-1 {
+		xl, xr, yu, yd = reflect101(xl, w), reflect101(xr, w), reflect101(yu, h), reflect101(yd, h)
+	}
+	u, c, d := yu*w, y*w, yd*w
+	gx = int(px[u+xr]) + 2*int(px[c+xr]) + int(px[d+xr]) - int(px[u+xl]) - 2*int(px[c+xl]) - int(px[d+xl])
+	gy = int(px[d+xl]) + 2*int(px[d+x]) + int(px[d+xr]) - int(px[u+xl]) - 2*int(px[u+x]) - int(px[u+xr])
+	return gx, gy
+}
+
+// reflect101 is OpenCV's borderInterpolate for BORDER_REFLECT_101 (gfedcb|abcdefgh|gfedcba).
+func reflect101(p, n int) int {
+	if n == 1 {
+		return 0
+	}
+	for p < 0 || p >= n {
+		if p < 0 {
+			p = -p
+		} else {
+			p = 2*n - 2 - p
+		}
+	}
+	return p
 }
 
 // angleBounds returns cos and sin of the inner bin edges k·180°/7, k = 1..6.
@@ -230,18 +308,20 @@ func angleBounds() [histBins - 1][2]float64 {
 // half plane, θ ≥ b exactly when the cross product of (cos b, sin b) and
 // (gx, gy) is not negative. A zero gradient is bin 0 (atan2(0, 0) = 0).
 func angleBinOf(gx, gy float64, cs *[histBins - 1][2]float64) int {
+	if gx == 0 && gy == 0 {
+		return 0
+	}
 	if gy < 0 || (gy == 0 && gx < 0) {
 		gx, gy = -gx, -gy
 	}
+	// The edges are crossed in order, so the bin is the number crossed:
+	// counted without an early exit, whose branch the gradient's
+	// direction makes unpredictable.
 	bin := 0
 	for _, c := range cs {
-		if gy*c[0]-gx*c[1] < 0 {
-			break
+		if gy*c[0]-gx*c[1] >= 0 {
+			bin++
 		}
-		bin++
-	}
-	if gx == 0 && gy == 0 {
-		return 0
 	}
 	return bin
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"gocv.io/x/gocv"
 )
@@ -90,6 +91,9 @@ type Options struct {
 type Extractor struct {
 	feats   []Feature
 	maxSide int
+	// scratch keeps Go buffers (*scratch) between images: no allocation
+	// per image once warm.
+	scratch *sync.Pool
 	// onProduct, when set (only by this package's tests), is told each
 	// intermediate product as it is computed.
 	onProduct func(product string)
@@ -107,7 +111,7 @@ func NewExtractor(names []string, opts Options) (*Extractor, error) {
 	}
 	all := registry()
 	if len(names) == 0 {
-		return &Extractor{feats: all, maxSide: opts.MaxSide}, nil
+		return &Extractor{feats: all, maxSide: opts.MaxSide, scratch: newScratchPool()}, nil
 	}
 	byName := make(map[string]Feature, len(all))
 	for _, f := range all {
@@ -132,7 +136,7 @@ func NewExtractor(names []string, opts Options) (*Extractor, error) {
 		return nil, fmt.Errorf("features: unknown feature %s; valid names: %s",
 			strings.Join(unknown, ", "), strings.Join(Names(), ", "))
 	}
-	return &Extractor{feats: feats, maxSide: opts.MaxSide}, nil
+	return &Extractor{feats: feats, maxSide: opts.MaxSide, scratch: newScratchPool()}, nil
 }
 
 // Names returns the extractor's feature names, in the order of Extract's
@@ -210,7 +214,11 @@ func (e *Extractor) ExtractFile(path string) ([]float64, error) {
 
 func (e *Extractor) extractWorking(work gocv.Mat) ([]float64, error) {
 	f := newFrame(work, e.onProduct)
-	defer f.close()
+	f.scratch = e.scratch.Get().(*scratch)
+	defer func() {
+		e.scratch.Put(f.scratch)
+		f.close()
+	}()
 	if e.onProduct != nil {
 		e.onProduct(productWorking)
 	}
@@ -228,6 +236,10 @@ func (e *Extractor) extractWorking(work gocv.Mat) ([]float64, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+func newScratchPool() *sync.Pool {
+	return &sync.Pool{New: func() any { return new(scratch) }}
 }
 
 // workingImage returns a new continuous 8-bit BGR Mat of img, shrunk so its

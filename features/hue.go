@@ -56,11 +56,19 @@ func (f *frame) hueHist() ([histBins]float64, error) {
 		if err != nil {
 			return [histBins]float64{}, err
 		}
-		var h [histBins]float64
+		var bins [256]uint8 // hueBinOf by hue, so the loop has no division
+		for v := range bins {
+			bins[v] = uint8(hueBinOf(byte(v)))
+		}
+		var n [histBins]int
 		for i := 0; i+2 < len(px); i += 3 {
 			if px[i+1] >= hueMinSat && px[i+2] >= hueMinVal {
-				h[hueBinOf(px[i])]++
+				n[bins[px[i]]]++
 			}
+		}
+		var h [histBins]float64
+		for i, c := range n {
+			h[i] = float64(c)
 		}
 		normalise(&h, float64(len(px)/3))
 		f.hue = &h

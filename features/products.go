@@ -28,9 +28,10 @@ type frame struct {
 	notify func(product string)
 	mats   []*gocv.Mat // owned Mats, closed by close
 
+	scratch *scratch // Go buffers, reused across images
+
 	gray       *gocv.Mat
-	smooth     *gocv.Mat // luma after a 3x3 Gaussian, input of Canny and Sobel
-	edges      *[]byte   // Canny edge map, 1 on edges
+	edge       *edgeData
 	luma       *meanRMS
 	hsp        *meanRMS
 	nKeypoints *int
@@ -41,7 +42,16 @@ type frame struct {
 }
 
 func newFrame(bgr gocv.Mat, notify func(string)) *frame {
-	return &frame{bgr: bgr, notify: notify}
+	return &frame{bgr: bgr, notify: notify, scratch: new(scratch)}
+}
+
+// scratch holds the Go buffers one extraction needs, kept between images
+// by the Extractor (a sync.Pool: Go memory only, nothing to close).
+type scratch struct {
+	edges   []edgePx
+	padded  []byte  // bordered edge map of the flood fill
+	stack   []int32
+	lengths []int
 }
 
 // computed records that a product was just computed (for tests).

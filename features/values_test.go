@@ -370,9 +370,13 @@ func TestSegmentLengthsMatchOpenCV(t *testing.T) {
 			})
 		}
 		f := newFrame(img, nil)
-		_, px, err := f.edgeMap()
+		e, err := f.edgeMap()
 		if err != nil {
 			t.Fatal(err)
+		}
+		px := make([]byte, e.w*e.h) // 0/1
+		for _, p := range e.px {
+			px[int(p.y)*e.w+int(p.x)] = 1
 		}
 		got := segmentLengths(px, img.Cols())
 		edges := edgeMat(t, px, img.Cols(), img.Rows())
@@ -436,4 +440,37 @@ func angleBin(gx, gy float64) int {
 		deg -= 180
 	}
 	return min(int(deg*histBins/180), histBins-1)
+}
+
+// TestSobelAtMatchesOpenCV compares the per-pixel Sobel with cv::Sobel
+// (CV_16S, ksize 3, BORDER_DEFAULT) at every pixel of random images,
+// borders and one- and two-pixel sides included.
+func TestSobelAtMatchesOpenCV(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sz := range [][2]int{{1, 1}, {1, 7}, {7, 1}, {2, 2}, {2, 9}, {13, 11}, {64, 48}} {
+		w, h := sz[0], sz[1]
+		px := make([]byte, w*h)
+		for i := range px {
+			px[i] = uint8(rng.IntN(256))
+		}
+		m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8U, px)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gx, gy := gocv.NewMat(), gocv.NewMat()
+		gocv.Sobel(m, &gx, gocv.MatTypeCV16S, 1, 0, 3, 1, 0, gocv.BorderDefault)
+		gocv.Sobel(m, &gy, gocv.MatTypeCV16S, 0, 1, 3, 1, 0, gocv.BorderDefault)
+		dx, _ := gx.DataPtrInt16()
+		dy, _ := gy.DataPtrInt16()
+		for y := range h {
+			for x := range w {
+				if a, b := sobelAt(px, w, h, x, y); a != int(dx[y*w+x]) || b != int(dy[y*w+x]) {
+					t.Fatalf("%dx%d at (%d,%d): (%d,%d), OpenCV (%d,%d)", w, h, x, y, a, b, dx[y*w+x], dy[y*w+x])
+				}
+			}
+		}
+		m.Close()
+		gx.Close()
+		gy.Close()
+	}
 }
