@@ -2,11 +2,9 @@ package serve
 
 import (
 	"bytes"
-	"compress/zlib"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -21,32 +19,6 @@ import (
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/internal/imghdr"
 )
-
-// blackPNG is a w x h 8-bit RGB PNG of black pixels: the bomb at
-// 8000x6000 is 140 KB for 48 M pixels.
-func blackPNG(t testing.TB, w, h int) []byte {
-	t.Helper()
-	chunk := func(out []byte, typ string, data []byte) []byte {
-		out = binary.BigEndian.AppendUint32(out, uint32(len(data)))
-		out = append(out, typ...)
-		out = append(out, data...)
-		return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	var z bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
-	row := make([]byte, 1+3*w) // filter byte 0, then zeros
-	for range h {
-		zw.Write(row)
-	}
-	zw.Close()
-	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
-	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
-	ihdr = append(ihdr, 8, 2, 0, 0, 0)
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = chunk(out, "IHDR", ihdr)
-	out = chunk(out, "IDAT", z.Bytes())
-	return chunk(out, "IEND", nil)
-}
 
 // withFrameSize rewrites the frame size of a JPEG (SOF0 or SOF2): a
 // small file that claims a large image, whose missing data libjpeg fills
@@ -65,20 +37,14 @@ func withFrameSize(t testing.TB, jpg []byte, w, h int) []byte {
 	return nil
 }
 
-// manyScans appends copies of a baseline JPEG's scan before its end
-// marker: imghdr counts every start-of-scan.
+// manyScans repeats a JPEG's scan: imghdr counts every start-of-scan.
 func manyScans(t testing.TB, jpg []byte, n int) []byte {
 	t.Helper()
-	sos := bytes.Index(jpg, []byte{0xFF, 0xDA})
-	if sos < 0 {
-		t.Fatal("no scan")
+	out, err := JPEGWithExtraScans(jpg, n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	scan := jpg[sos : len(jpg)-2]
-	out := bytes.Clone(jpg[:len(jpg)-2])
-	for range n {
-		out = append(out, scan...)
-	}
-	return append(out, 0xFF, 0xD9)
+	return out
 }
 
 func progressiveJPEG(t testing.TB, w, h int) []byte {
@@ -137,7 +103,7 @@ func TestBombsAnswerWithinBudget(t *testing.T) {
 		kind string
 		flag string
 	}{
-		{"8000x6000 black PNG", blackPNG(t, 8000, 6000), 413, kindDecoded, "-max-decoded-pixels"},
+		{"8000x6000 black PNG", BlackPNG(8000, 6000), 413, kindDecoded, "-max-decoded-pixels"},
 		{"8000x6000 progressive JPEG", withFrameSize(t, progressiveJPEG(t, 16, 16), 8000, 6000), 413, kindDecoded, "-max-decoded-pixels"},
 		{"10000x6000 JPEG", withFrameSize(t, small, 10000, 6000), 413, kindPixels, "-max-pixels"},
 		{"JPEG of 33 scans", manyScans(t, small, imghdr.MaxJPEGScans), 413, kindScans, ""},
