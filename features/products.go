@@ -49,7 +49,7 @@ func newFrame(bgr gocv.Mat, notify func(string)) *frame {
 // by the Extractor (a sync.Pool: Go memory only, nothing to close).
 type scratch struct {
 	edges   []edgePx
-	padded  []byte  // bordered edge map of the flood fill
+	padded  []byte // bordered edge map of the flood fill
 	stack   []int32
 	lengths []int
 }

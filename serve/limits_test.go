@@ -269,7 +269,3 @@ func TestMultipartPartLimit(t *testing.T) {
 		t.Errorf("%d parts before the image: %d %v", maxParts, a.code, a.body)
 	}
 }
-
-
-
-

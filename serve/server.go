@@ -156,7 +156,7 @@ func New(o Options) (*Server, error) {
 	}
 	o = o.withDefaults()
 	return &Server{
-		opts: o,
+		opts:   o,
 		work:   make(chan struct{}, o.Workers),
 		m:      newMetrics(o.Workers, o.DecodeBudget, time.Now()),
 		budget: &budget{size: o.DecodeBudget},
