@@ -527,11 +527,10 @@ func (r *slowReader) Read(p []byte) (int, error) {
 
 // process reads a process's CPU time and memory from /proc.
 type process struct {
-	dir       string
-	resetOK   bool
-	peakMu    sync.Mutex
-	sampled   int64
-	samplerOn bool
+	dir     string
+	resetOK bool
+	peakMu  sync.Mutex
+	sampled int64
 }
 
 func watchProcess(pid int) (*process, error) {
