@@ -11,17 +11,21 @@ import (
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/internal/settings"
-	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/route"
 )
 
 // featureRouter records the features it is given and chooses no model.
 type featureRouter struct{ got []float64 }
 
-func (*featureRouter) Features() []string { return keptFeatures }
+func (*featureRouter) Needs() route.Needs { return route.Needs{Features: keptFeatures} }
 func (*featureRouter) Models() []string   { return nil }
-func (r *featureRouter) Route(in premodel.Input) (premodel.Decision, error) {
-	r.got = slices.Clone(in.Features)
-	return premodel.Decision{Class: -1, Reason: premodel.ReasonNoPrediction}, nil
+func (r *featureRouter) Route(in route.Input) (route.Decision, error) {
+	x, err := in.Features(keptFeatures)
+	if err != nil {
+		return route.Decision{}, err
+	}
+	r.got = slices.Clone(x)
+	return route.Decision{Class: -1, Reason: route.ReasonNoPrediction}, nil
 }
 
 // TestServingFeaturesAreTrainingFeatures checks, on every shared image,

@@ -21,6 +21,7 @@ import (
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/premodel"
 	"github.com/modelpick/modelpick/profile"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -73,12 +74,12 @@ func BenchmarkServingOverhead(b *testing.B) {
 	}
 	specs := ladderSpecs(b, "mobilenet_v1_0.25_128", "mobilenet_edgetpu_0.75_224", "mobilenet_v1_1.0_224")
 	pm := trainKeptPremodel(b, dev, specs[:2])
-	small, err := inference.Load(specs[0], inference.Options{Threads: 1})
+	small, err := inference.Load(specs[0], inference.Options{Threads: 1, CacheDir: settings.Cache()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer small.Close()
-	big, err := inference.Load(specs[2], inference.Options{Threads: 1})
+	big, err := inference.Load(specs[2], inference.Options{Threads: 1, CacheDir: settings.Cache()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func trainKeptPremodel(b testing.TB, set *datasets.Set, pair []inference.Spec) *
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := profile.Run(ctx, profile.Options{Specs: pair, Load: inference.Options{Threads: 1}, Set: set, Store: st, Correctness: true}); err != nil {
+	if _, err := profile.Run(ctx, profile.Options{Specs: pair, Load: inference.Options{Threads: 1, CacheDir: settings.Cache()}, Set: set, Store: st, Correctness: true}); err != nil {
 		b.Fatal(err)
 	}
 	for name, ms := range map[string]float64{pair[0].Name: 0.39, pair[1].Name: 2.75} {
@@ -267,8 +268,7 @@ func trainKeptPremodel(b testing.TB, set *datasets.Set, pair []inference.Spec) *
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := premodel.Load(ctx, st, premodel.SetOptions{ProfileOptions: premodel.ProfileOptions{Criterion: premodel.Top1},
-		Names: keptFeatures, ConfigKey: sum.ConfigKey})
+	s, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Top1}, sum.ConfigKey, keptFeatures)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,6 +23,8 @@ import (
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/premodel"
 	"github.com/modelpick/modelpick/profile"
+	"github.com/modelpick/modelpick/profileview"
+	"github.com/modelpick/modelpick/routers"
 	"github.com/modelpick/modelpick/serve"
 	"github.com/modelpick/modelpick/store"
 )
@@ -127,7 +129,7 @@ func hostileBundle(b *testing.B, dev *datasets.Set) string {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := profile.Run(ctx, profile.Options{Specs: specs, Load: inference.Options{Threads: 1}, Set: dev, Store: st,
+	if _, err := profile.Run(ctx, profile.Options{Specs: specs, Load: inference.Options{Threads: 1, CacheDir: settings.Cache()}, Set: dev, Store: st,
 		Correctness: true, Cost: true, Meter: measure.NewNone(), Timing: measure.DefaultTimingOptions()}); err != nil {
 		b.Fatal(err)
 	}
@@ -136,8 +138,7 @@ func hostileBundle(b *testing.B, dev *datasets.Set) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set, err := premodel.Load(ctx, st, premodel.SetOptions{ProfileOptions: premodel.ProfileOptions{Criterion: premodel.Top1},
-		Names: names, ConfigKey: sum.ConfigKey})
+	set, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Top1}, sum.ConfigKey, names)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,8 +146,12 @@ func hostileBundle(b *testing.B, dev *datasets.Set) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	tr, err := routers.FromPremodel(p, set)
+	if err != nil {
+		b.Fatal(err)
+	}
 	out := filepath.Join(dir, "bundle")
-	if err := premodel.WriteBundle(out, p, premodel.BundleInput{Set: set, Specs: specs}); err != nil {
+	if err := routers.Write(out, tr, routers.WriteOptions{Specs: specs}); err != nil {
 		b.Fatal(err)
 	}
 	return out
