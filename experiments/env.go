@@ -68,6 +68,9 @@ func (e *Env) models(s *Spec, c Chain) ([]stages.Model, error) {
 		return nil, err
 	}
 	for _, m := range ms {
+		if m.Spec.IsCommittee() {
+			continue // its members are models of the same file, recorded as such
+		}
 		for i, f := range m.Files {
 			e.input("model "+m.Spec.Name, m.Spec.Files[i], f)
 		}

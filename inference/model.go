@@ -52,15 +52,25 @@ type Model struct {
 	inU8     *ort.Tensor[uint8]
 	out      *ort.Tensor[float32]
 	prep     *preprocessor
+
+	// A committee has no sessions of its own: its members, their output
+	// buffers, and the mean of those (committee.go).
+	members   []*Model
+	memberOut [][]float32
+	mean      []float32
 }
 
 // Load resolves, imports (TFLite → ONNX, cached) and opens every file of
 // the spec, and checks that the tensors chain and match the spec's input
 // size, layout and dtype and its class count. Errors name the file and field.
+// A committee loads each of its members.
 func Load(spec Spec, opts Options) (m *Model, err error) {
 	opts = opts.withDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("model %s: %w", spec.Name, err)
+	}
+	if spec.IsCommittee() {
+		return loadCommittee(spec, opts)
 	}
 	if err := ortenv.Init(opts.ORTLibrary); err != nil {
 		return nil, err
@@ -288,8 +298,17 @@ func chainable(prev, in ort.InputOutputInfo) error {
 	return nil
 }
 
-// SetInput preprocesses a decoded BGR image into the model's input tensor.
+// SetInput preprocesses a decoded BGR image into the model's input tensor
+// (a committee: into each member's).
 func (m *Model) SetInput(img gocv.Mat) error {
+	for _, mm := range m.members {
+		if err := mm.SetInput(img); err != nil {
+			return fmt.Errorf("committee %s: %w", m.Spec.Name, err)
+		}
+	}
+	if m.members != nil {
+		return nil
+	}
 	var err error
 	if m.inF32 != nil {
 		err = m.prep.fillFloat(img, m.inF32.GetData())
@@ -302,8 +321,12 @@ func (m *Model) SetInput(img gocv.Mat) error {
 	return nil
 }
 
-// Run runs every chained session on the current input.
+// Run runs every chained session on the current input (a committee: each
+// member in order, then the mean of their outputs).
 func (m *Model) Run() error {
+	if m.members != nil {
+		return m.runCommittee()
+	}
 	for i, s := range m.sessions {
 		if err := s.Run(); err != nil {
 			return fmt.Errorf("model %s: run files[%d]: %w", m.Spec.Name, i, err)
@@ -314,11 +337,24 @@ func (m *Model) Run() error {
 
 // Scores is the raw output of the last Run (length NumClasses+LabelOffset);
 // it is overwritten by the next Run.
-func (m *Model) Scores() []float32 { return m.out.GetData() }
+func (m *Model) Scores() []float32 {
+	if m.members != nil {
+		return m.mean
+	}
+	return m.out.GetData()
+}
 
 // InputData exposes the input tensor's values, so a caller can keep a
-// preprocessed input and restore it (cost profiling times Run alone).
+// preprocessed input and restore it (cost profiling times Run alone); a
+// committee's is a []any of its members'.
 func (m *Model) InputData() any {
+	if m.members != nil {
+		d := make([]any, len(m.members))
+		for i, mm := range m.members {
+			d[i] = mm.InputData()
+		}
+		return d
+	}
 	if m.inF32 != nil {
 		return m.inF32.GetData()
 	}
@@ -341,6 +377,10 @@ func (m *Model) Close() {
 	if m == nil {
 		return
 	}
+	for _, mm := range m.members {
+		mm.Close()
+	}
+	m.members, m.memberOut = nil, nil
 	for _, s := range m.sessions {
 		s.Destroy()
 	}

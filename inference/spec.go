@@ -47,8 +47,18 @@ type Spec struct {
 	// (the shared TFLite models have a background class at index 0).
 	LabelOffset int `yaml:"label_offset" json:"label_offset"`
 	NumClasses  int `yaml:"num_classes" json:"num_classes"`
-	// MMACs is informational (multiply-accumulates per image, millions).
+	// MMACs is informational (multiply-accumulates per image, millions);
+	// a committee's is the sum of its members'.
 	MMACs float64 `yaml:"mmacs,omitempty" json:"mmacs,omitempty"`
+
+	// Members makes the entry a committee (committee.go): the names of
+	// other models of the same spec file, whose probability vectors it
+	// averages. A committee has no files or preprocessing of its own.
+	Members []string `yaml:"members,omitempty" json:"members,omitempty"`
+	// MemberSpecs are the members' specs, resolved by ParseSpec; they are
+	// never written in YAML, and travel with the spec in JSON so a stored
+	// committee names exactly what it averaged.
+	MemberSpecs []Spec `yaml:"-" json:"member_specs,omitempty"`
 
 	// dir is the folder of the spec file, for relative Files.
 	dir string
@@ -92,18 +102,31 @@ func ParseSpec(data []byte, dir string) (*SpecFile, error) {
 	if len(sf.Models) == 0 {
 		return nil, errors.New("no models: want a non-empty `models:` list")
 	}
+	if err := nullMembers(data); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for i := range sf.Models {
 		s := &sf.Models[i]
 		s.dir = dir
-		s.setDefaults()
-		if err := s.Validate(); err != nil {
-			return nil, fmt.Errorf("models[%d] (%s): %w", i, s.Name, err)
+		if s.IsCommittee() {
+			// Checked after every model is read: members may come later.
+			if err := s.ownFieldsUnset(); err != nil {
+				return nil, fmt.Errorf("models[%d] (%s): %w", i, s.Name, err)
+			}
+		} else {
+			s.setDefaults()
+			if err := s.Validate(); err != nil {
+				return nil, fmt.Errorf("models[%d] (%s): %w", i, s.Name, err)
+			}
 		}
 		if seen[s.Name] {
 			return nil, fmt.Errorf("models[%d]: duplicate name %q", i, s.Name)
 		}
 		seen[s.Name] = true
+	}
+	if err := resolveCommittees(sf.Models); err != nil {
+		return nil, err
 	}
 	return &sf, nil
 }
@@ -132,13 +155,16 @@ func (s *Spec) setDefaults() {
 	}
 }
 
-// Validate checks every field without touching the model files' contents.
+// Validate checks every field without touching the model files' contents
+// (a committee: its members, each in full).
 func (s *Spec) Validate() error {
 	switch {
 	case s.Name == "":
 		return errors.New("field name: required")
 	case strings.ContainsAny(s.Name, " \t\n,/"):
 		return fmt.Errorf("field name: %q must not contain spaces, commas or slashes", s.Name)
+	case s.IsCommittee():
+		return s.validateCommittee()
 	case len(s.Files) == 0:
 		return errors.New("field files: at least one model file is required")
 	case s.InputSize <= 0 || s.InputSize > 4096:
@@ -193,9 +219,38 @@ func (s *Spec) FilePath(i int) string {
 	return filepath.Clean(p)
 }
 
-// FilesSHA256 hashes each model file, joined as "sha1,sha2" in file order;
-// stored with every profile so a changed file is never mixed with old rows.
+// FilePaths are the resolved paths of every file the model runs: its own
+// Files, or a committee's members' files in member order.
+func (s *Spec) FilePaths() []string {
+	if s.IsCommittee() {
+		var ps []string
+		for i := range s.MemberSpecs {
+			ps = append(ps, s.MemberSpecs[i].FilePaths()...)
+		}
+		return ps
+	}
+	ps := make([]string, len(s.Files))
+	for i := range s.Files {
+		ps[i] = s.FilePath(i)
+	}
+	return ps
+}
+
+// FilesSHA256 hashes each model file, joined as "sha1,sha2" in file order
+// (a committee: its members' files in member order); stored with every
+// profile so a changed file is never mixed with old rows.
 func (s *Spec) FilesSHA256() (string, error) {
+	if s.IsCommittee() {
+		sums := make([]string, len(s.MemberSpecs))
+		for i := range s.MemberSpecs {
+			sum, err := s.MemberSpecs[i].FilesSHA256()
+			if err != nil {
+				return "", err
+			}
+			sums[i] = sum
+		}
+		return strings.Join(sums, ","), nil
+	}
 	sums := make([]string, len(s.Files))
 	for i := range s.Files {
 		sum, err := fileSHA256(s.FilePath(i))

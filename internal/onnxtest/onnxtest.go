@@ -21,6 +21,9 @@ type Classifier struct {
 	Size    int
 	Outputs int
 	Weights [][]float32 // [3][Outputs]; nil gives a default pattern
+	// Logits leaves out the Softmax: the model outputs raw scores, as
+	// a model a committee must refuse does.
+	Logits bool
 }
 
 // DefaultWeights makes output o respond to channel o%3 with strength
@@ -63,6 +66,10 @@ func (c Classifier) Build() ([]byte, error) {
 			node("MatMul", []string{"mean", "w"}, []string{"logits"}),
 			node("Softmax", []string{"logits"}, []string{"scores"}, intAttr("axis", 1)),
 		},
+	}
+	if c.Logits {
+		g.Node[1].Output[0] = "scores"
+		g.Node = g.Node[:2]
 	}
 	return model(g, 13)
 }

@@ -78,7 +78,8 @@ func (d DataSet) Items(set *datasets.Set) []int {
 // Model is a candidate model as a stage input: its spec and its files.
 type Model struct {
 	Spec inference.Spec
-	// Files are the spec's resolved files, hashed.
+	// Files are the spec's resolved files (a committee's: its members'),
+	// hashed.
 	Files []pipeline.File
 }
 
@@ -87,6 +88,10 @@ type Model struct {
 func (m Model) MarshalJSON() ([]byte, error) {
 	s := m.Spec
 	s.Files = nil
+	s.MemberSpecs = slices.Clone(s.MemberSpecs)
+	for i := range s.MemberSpecs {
+		s.MemberSpecs[i].Files = nil
+	}
 	return json.Marshal(struct {
 		Spec  inference.Spec  `json:"spec"`
 		Files []pipeline.File `json:"files"`
@@ -115,8 +120,8 @@ func LoadModels(r *pipeline.Runner, specPath string, only []string) ([]Model, er
 	out := make([]Model, len(specs))
 	for i, s := range specs {
 		out[i].Spec = s
-		for j := range s.Files {
-			f, err := r.HashFile(s.FilePath(j))
+		for _, p := range s.FilePaths() {
+			f, err := r.HashFile(p)
 			if err != nil {
 				return nil, fmt.Errorf("model %s: %w", s.Name, err)
 			}
