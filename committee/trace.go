@@ -96,7 +96,7 @@ func NewTrace(probs []*Probs, order []string) (*Trace, error) {
 			top := inference.Top(mean, profile.TopK, off, classes)
 			pred := profile.Prediction(ref.Dataset, item, "", top)
 			lv := Level{Top1: top.Index[0], MaxProb: float64(top.Score[0]),
-				Entropy: entropy(mean[off:off+classes]), Correct1: pred.Correct1, Correct5: pred.Correct5}
+				Entropy: entropy(mean[off : off+classes]), Correct1: pred.Correct1, Correct5: pred.Correct5}
 			if len(top.Score) > 1 {
 				lv.Margin = float64(top.Score[0] - top.Score[1])
 			}
