@@ -3,6 +3,7 @@ package committee
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,12 +15,12 @@ import (
 
 // Rule states how Select chooses committees; it is written into the
 // generated spec and result so neither needs this code to be read.
-const Rule = "for each committee size k: among the single models and every committee of k distinct single models, " +
+const Rule = "among the single models and every committee of k distinct single models for each size k given, " +
 	"keep a committee when no other of them has top-1 on the training images at least as high and estimated cost at most as low, " +
-	"one of the two strictly (the Pareto front of accuracy and cost, singles included so a committee no better than a cheaper single model is left out). " +
+	"one of the two strictly (the accuracy/cost Pareto front; singles and every size compete, so a committee no better than a cheaper model or committee is left out). " +
 	"Top-1 is exact, from the cached full probability vectors averaged as the committee model averages them; " +
 	"the estimated cost is the sum of the members' mean latencies in the training store, used only to rank: " +
-	"a chosen committee's own cost is measured when it is profiled"
+	"a chosen committee's own cost is measured when it is profiled."
 
 // Candidate is a single model or a committee scored on the training set.
 type Candidate struct {
@@ -41,6 +42,8 @@ type Selection struct {
 	Dataset    string      `json:"dataset"`
 	Images     int         `json:"images"`
 	Candidates []Candidate `json:"candidates"`
+	// CostThreads is the thread count the costs were measured at.
+	CostThreads int `json:"cost_threads"`
 	// Inputs are set by the caller: the spec, the cost store, the cached
 	// vectors' keys, the command.
 	Inputs map[string]any `json:"inputs"`
@@ -73,7 +76,13 @@ func Select(probs []*Probs, costMS map[string]float64, sizes []int) (*Selection,
 			return nil, fmt.Errorf("select committees: no measured cost for %s", p.Model)
 		}
 	}
-	for _, k := range sizes {
+	if len(sizes) == 0 {
+		return nil, errors.New("select committees: no committee sizes")
+	}
+	for i, k := range sizes {
+		if slices.Contains(sizes[:i], k) {
+			return nil, fmt.Errorf("select committees: size %d given twice", k)
+		}
 		if k < 2 || k > len(probs) {
 			return nil, fmt.Errorf("select committees: size %d: want 2..%d (the number of single models)", k, len(probs))
 		}
@@ -106,20 +115,18 @@ func Select(probs []*Probs, costMS map[string]float64, sizes []int) (*Selection,
 		all[i] = p.Model
 	}
 	for _, k := range sizes {
-		var group []Candidate
 		for _, members := range combinations(all, k) {
 			c, err := score(members)
 			if err != nil {
 				return nil, fmt.Errorf("select committees: %w", err)
 			}
-			group = append(group, c)
+			sel.Candidates = append(sel.Candidates, c)
 		}
-		pool := append(slices.Clone(singles), group...)
-		for i := range group {
-			group[i].DominatedBy = dominator(group[i], pool)
-			group[i].Chosen = group[i].DominatedBy == ""
-		}
-		sel.Candidates = append(sel.Candidates, group...)
+	}
+	for i := len(singles); i < len(sel.Candidates); i++ {
+		c := &sel.Candidates[i]
+		c.DominatedBy = dominator(*c, sel.Candidates)
+		c.Chosen = c.DominatedBy == ""
 	}
 	return sel, nil
 }
