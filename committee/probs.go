@@ -134,7 +134,8 @@ func ComputeProbs(ctx context.Context, specs []inference.Spec, set *datasets.Set
 			continue
 		}
 		for k, i := range todo {
-			if err := models[k].SetInput(img); err == nil {
+			err := models[k].SetInput(img)
+			if err == nil {
 				err = models[k].Run()
 			}
 			if err != nil {
