@@ -383,7 +383,7 @@ func TestChooseWritesASpecAndCompare(t *testing.T) {
 	s := c.Sets[0]
 	var ref, best ModelResult
 	for _, m := range s.Models {
-		if m.Name == c.Reference {
+		if m.Name == s.Reference {
 			ref = m
 		}
 		if m.Name == c.Best {
@@ -393,8 +393,8 @@ func TestChooseWritesASpecAndCompare(t *testing.T) {
 	if ref.LatencyRatio != 1 || s.Gain.N != 16 || math.Abs(s.Gain.Estimate-(best.Top1-ref.Top1)) > 1e-12 || s.Gain.Low > s.Gain.Estimate || s.Gain.High < s.Gain.Estimate {
 		t.Errorf("reference %+v, best %+v, gain %+v", ref, best, s.Gain)
 	}
-	if !strings.Contains(c.Best, "+") || strings.Contains(c.Reference, "+") {
-		t.Errorf("reference %s must be a single model and best %s a committee", c.Reference, c.Best)
+	if !strings.Contains(c.Best, "+") || strings.Contains(s.Reference, "+") {
+		t.Errorf("reference %s must be a single model and best %s a committee", s.Reference, c.Best)
 	}
 	var md strings.Builder
 	c.Markdown(&md)

@@ -24,33 +24,42 @@ type ModelResult struct {
 	CIHighMS  float64  `json:"ci_high_ms"`
 	N         int      `json:"n"` // timed runs
 	Converged bool     `json:"converged"`
-	// LatencyRatio is MeanMS over the reference single model's, both
-	// from the same cost run.
+	// LatencyRatio is MeanMS over the set's reference single model's,
+	// both from the same cost run.
 	LatencyRatio float64 `json:"latency_ratio"`
 }
 
 // SetResult is every model of a spec on one profiled set, and the gain of
-// the chosen committee over the chosen single model.
+// the chosen committee over the set's most accurate single model.
 type SetResult struct {
-	Store   string                       `json:"store"`
-	Dataset string                       `json:"dataset"`
-	Threads int                          `json:"threads"`
-	Models  []ModelResult                `json:"models"`
-	Gain    bootstrap.Interval           `json:"gain_top1"` // committee minus single, top-1 fraction, paired by image
-	Cost    map[string]map[string]string `json:"cost_run"`  // platform and time of each cost row
+	Store   string        `json:"store"`
+	Dataset string        `json:"dataset"`
+	Threads int           `json:"threads"`
+	Models  []ModelResult `json:"models"`
+	// Reference is the most accurate single model on this set (ties: the
+	// first in the spec): the baseline a committee must beat here, and
+	// the latency ratios' denominator.
+	Reference string `json:"reference"`
+	// Gain is the best committee's top-1 minus Reference's (fractions),
+	// paired by image.
+	Gain bootstrap.Interval `json:"gain_top1"`
+	// GainOverTrainReference is the same over the training set's most
+	// accurate single model, when that is another model.
+	GainOverTrainReference *bootstrap.Interval           `json:"gain_top1_over_train_reference,omitempty"`
+	Cost                   map[string]map[string]string `json:"cost_run"` // platform and time of each cost row
 }
 
-// Comparison is the committee report: which committee and single model
-// were chosen, on which set, and every set's results.
+// Comparison is the committee report: which committee was chosen, on
+// which set, and every set's results.
 type Comparison struct {
 	Spec string `json:"spec"`
-	// Reference is the most accurate single model and Best the most
-	// accurate committee, both by top-1 on PickedOn (ties: the first in
-	// the spec), so the gain on any other set is not chosen on it.
-	Reference string      `json:"reference"`
-	Best      string      `json:"best_committee"`
-	PickedOn  string      `json:"picked_on"`
-	Sets      []SetResult `json:"sets"`
+	// Best is the most accurate committee and TrainReference the most
+	// accurate single model by top-1 on PickedOn (ties: the first in the
+	// spec), so on any other set the committee is not chosen on it.
+	Best           string      `json:"best_committee"`
+	TrainReference string      `json:"train_reference"`
+	PickedOn       string      `json:"picked_on"`
+	Sets           []SetResult `json:"sets"`
 }
 
 // CompareOptions name the spec, the store the choice is made on (the
@@ -72,17 +81,8 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		return nil, err
 	}
 	c.PickedOn = train.Dataset + " (" + o.Train.Path() + ")"
-	bestSingle, bestCommittee := -1.0, -1.0
-	for i, m := range train.Models {
-		if o.Spec.Models[i].IsCommittee() {
-			if m.Top1 > bestCommittee {
-				c.Best, bestCommittee = m.Name, m.Top1
-			}
-		} else if m.Top1 > bestSingle {
-			c.Reference, bestSingle = m.Name, m.Top1
-		}
-	}
-	if c.Reference == "" || c.Best == "" {
+	c.TrainReference, c.Best = best(train.Models, o.Spec.Models, false), best(train.Models, o.Spec.Models, true)
+	if c.TrainReference == "" || c.Best == "" {
 		return nil, fmt.Errorf("compare committees: spec %s needs single models and committees", o.Spec.Path)
 	}
 	for _, st := range o.Stores {
@@ -90,12 +90,25 @@ func Compare(ctx context.Context, o CompareOptions) (*Comparison, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := r.finish(ctx, st, c.Reference, c.Best, o.Resamples, o.Seed); err != nil {
+		r.Reference = best(r.Models, o.Spec.Models, false)
+		if err := r.finish(ctx, st, c.Best, c.TrainReference, o.Resamples, o.Seed); err != nil {
 			return nil, err
 		}
 		c.Sets = append(c.Sets, r)
 	}
 	return c, nil
+}
+
+// best names the most accurate committee (or single model) by top-1, the
+// first in spec order on ties.
+func best(results []ModelResult, specs []inference.Spec, committees bool) string {
+	name, top := "", -1.0
+	for i, m := range results {
+		if specs[i].IsCommittee() == committees && m.Top1 > top {
+			name, top = m.Name, m.Top1
+		}
+	}
+	return name
 }
 
 // setResult reads the store's one data set's accuracy and costs.
@@ -158,12 +171,13 @@ func setResult(ctx context.Context, st *store.Store, specs []inference.Spec) (Se
 	return r, nil
 }
 
-// finish adds latency ratios to ref and the paired bootstrap of best's
-// top-1 over ref's.
-func (r *SetResult) finish(ctx context.Context, st *store.Store, ref, best string, resamples int, seed uint64) error {
+// finish adds latency ratios to the set's reference and the paired
+// bootstrap of committee's top-1 over it (and over trainRef's when that
+// is another model).
+func (r *SetResult) finish(ctx context.Context, st *store.Store, committee, trainRef string, resamples int, seed uint64) error {
 	var refMS float64
 	for _, m := range r.Models {
-		if m.Name == ref {
+		if m.Name == r.Reference {
 			refMS = m.MeanMS
 		}
 	}
@@ -174,34 +188,49 @@ func (r *SetResult) finish(ctx context.Context, st *store.Store, ref, best strin
 	if err != nil {
 		return err
 	}
-	correct := map[string]map[string]bool{ref: {}, best: {}}
+	correct := map[string]map[string]bool{}
 	for _, p := range preds {
-		if m, ok := correct[p.Model]; ok {
-			m[p.File] = p.Correct1
+		if correct[p.Model] == nil {
+			correct[p.Model] = map[string]bool{}
 		}
+		correct[p.Model][p.File] = p.Correct1
 	}
-	var files []string
-	for f := range correct[best] {
-		if _, ok := correct[ref][f]; ok {
-			files = append(files, f)
+	gain := func(single string) (bootstrap.Interval, error) {
+		var files []string
+		for f := range correct[committee] {
+			if _, ok := correct[single][f]; ok {
+				files = append(files, f)
+			}
 		}
+		sort.Strings(files)
+		a, b := make([]bool, len(files)), make([]bool, len(files))
+		for i, f := range files {
+			a[i], b[i] = correct[committee][f], correct[single][f]
+		}
+		iv, err := bootstrap.PairedDiff(a, b, resamples, seed, 0.95)
+		if err != nil {
+			return iv, fmt.Errorf("compare committees on %s: %w", r.Dataset, err)
+		}
+		return iv, nil
 	}
-	sort.Strings(files)
-	a, b := make([]bool, len(files)), make([]bool, len(files))
-	for i, f := range files {
-		a[i], b[i] = correct[best][f], correct[ref][f]
+	if r.Gain, err = gain(r.Reference); err != nil {
+		return err
 	}
-	r.Gain, err = bootstrap.PairedDiff(a, b, resamples, seed, 0.95)
-	if err != nil {
-		return fmt.Errorf("compare committees on %s: %w", r.Dataset, err)
+	if trainRef != r.Reference {
+		g, err := gain(trainRef)
+		if err != nil {
+			return err
+		}
+		r.GainOverTrainReference = &g
 	}
 	return nil
 }
 
 // Markdown writes one table per set and the gains.
 func (c *Comparison) Markdown(w io.Writer) {
-	fmt.Fprintf(w, "Spec %s. Reference: the most accurate single model, %s; best committee: %s; both chosen by top-1 on %s.\n",
-		c.Spec, c.Reference, c.Best, c.PickedOn)
+	fmt.Fprintf(w, "Spec %s. Best committee: %s, the most accurate committee on %s (whose most accurate single model is %s). "+
+		"On each set the reference (bold, latency 1.00x) is that set's most accurate single model.\n",
+		c.Spec, c.Best, c.PickedOn, c.TrainReference)
 	for _, s := range c.Sets {
 		fmt.Fprintf(w, "\n### %s (%d images; store %s; latency at %d thread(s), all models timed in one cost run)\n\n",
 			s.Dataset, s.Models[0].Images, s.Store, s.Threads)
@@ -209,7 +238,7 @@ func (c *Comparison) Markdown(w io.Writer) {
 		fmt.Fprintln(w, "|---|---:|---:|---:|---|---:|---:|")
 		for _, m := range s.Models {
 			name := m.Name
-			if name == c.Reference || name == c.Best {
+			if name == s.Reference || name == c.Best {
 				name = "**" + name + "**"
 			}
 			members := 1
@@ -223,8 +252,13 @@ func (c *Comparison) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.2f [%.2f, %.2f]%s | %d | %.2fx |\n",
 				name, members, 100*m.Top1, 100*m.Top5, m.MeanMS, m.CILowMS, m.CIHighMS, conv, m.N, m.LatencyRatio)
 		}
-		g := s.Gain
-		fmt.Fprintf(w, "\nTop-1 of %s minus %s: %+.1f points, %.0f%% interval [%+.1f, %+.1f] (paired bootstrap over %d images, %d resamples, seed %d).\n",
-			c.Best, c.Reference, 100*g.Estimate, 100*g.Confidence, 100*g.Low, 100*g.High, g.N, g.Resamples, g.Seed)
+		gain := func(single string, g bootstrap.Interval) {
+			fmt.Fprintf(w, "\nTop-1 of %s minus %s: %+.1f points, %.0f%% interval [%+.1f, %+.1f] (paired bootstrap over %d images, %d resamples, seed %d).\n",
+				c.Best, single, 100*g.Estimate, 100*g.Confidence, 100*g.Low, 100*g.High, g.N, g.Resamples, g.Seed)
+		}
+		gain(s.Reference, s.Gain)
+		if s.GainOverTrainReference != nil {
+			gain(c.TrainReference, *s.GainOverTrainReference)
+		}
 	}
 }

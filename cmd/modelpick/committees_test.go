@@ -7,12 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelpick/modelpick/internal/settings"
 )
 
 // TestCommitteesEndToEnd: profile the singles, choose committees on the
 // training set, profile a spec with a committee on two sets, report.
 func TestCommitteesEndToEnd(t *testing.T) {
-	t.Setenv("MODELPICK_CACHE", t.TempDir()) // the vectors' cache
+	// The vectors' cache goes to a temporary folder; the runtime library
+	// stays where the cache setting found it.
+	t.Setenv("MODELPICK_ORT_LIB", settings.ORTLibrary())
+	t.Setenv("MODELPICK_CACHE", t.TempDir())
 	dir, spec, data := tinyProject(t, 12)
 	testData := writeTestSet(t, dir)
 	trainDB, _ := profilePair(t, dir, spec, data, testData)
