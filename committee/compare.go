@@ -45,7 +45,7 @@ type SetResult struct {
 	Gain bootstrap.Interval `json:"gain_top1"`
 	// GainOverTrainReference is the same over the training set's most
 	// accurate single model, when that is another model.
-	GainOverTrainReference *bootstrap.Interval           `json:"gain_top1_over_train_reference,omitempty"`
+	GainOverTrainReference *bootstrap.Interval          `json:"gain_top1_over_train_reference,omitempty"`
 	Cost                   map[string]map[string]string `json:"cost_run"` // platform and time of each cost row
 }
 
