@@ -19,6 +19,7 @@ func FuzzParseSpec(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add([]byte(tinyYAML))
+	f.Add([]byte(tinyYAML + "  - {name: t2, files: [tiny.onnx], input_size: 8, label_offset: 1, num_classes: 10}\n  - {name: c, members: [tiny, t2]}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sf, err := ParseSpec(data, dir)
 		if err != nil {
