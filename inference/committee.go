@@ -22,11 +22,13 @@ import (
 //     the importer (package onnxconv) ends the graph with DequantizeLinear
 //     using that output tensor's own scale and zero point, real =
 //     scale*(q - zero_point). For the shared ladder every output is
-//     scale 1/256, zero point 0, so a probability is q/256 and classes
-//     below 1/512 read exactly 0. Scores() is already this real value, for
-//     ONNX models too, so the committee averages Scores() as they are.
-//   - No renormalisation: the de-quantised vector of one model sums to 1
-//     only up to rounding; each member counts with weight 1/n regardless.
+//     scale 1/256, zero point 0, so a probability is q/256 for an integer
+//     q in 0..256, and unlikely classes read exactly 0. Scores() is already
+//     this real value (an ONNX model's own float output likewise), so the
+//     committee averages Scores() as they are.
+//   - No renormalisation: a quantised vector sums to 1 only roughly (the
+//     mass of the classes that read 0 is lost); each member counts with
+//     weight 1/n regardless.
 //   - Background: the mean covers every output, index 0 ("background",
 //     label_offset 1) included; ranking then skips the first label_offset
 //     outputs, exactly as for a single model. Members must therefore share
@@ -202,8 +204,8 @@ func MeanScores(dst []float32, vecs ...[]float32) {
 
 // CheckProbabilities refuses a score vector that cannot be a (de-quantised)
 // softmax output: a negative score, or a sum above 1.5. The sum is not
-// bounded below: quantised outputs read 0 for every class under half a
-// quantum, so an unsure model's vector may sum well under 1.
+// bounded below: quantised outputs read 0 for unlikely classes, so an
+// unsure model's vector may sum well under 1.
 func CheckProbabilities(v []float32) error {
 	var sum float64
 	for c, x := range v {
