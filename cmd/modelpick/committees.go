@@ -148,6 +148,7 @@ func runCommitteeReport(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	c.Command = "modelpick committee-report " + strings.Join(args, " ")
 	c.Markdown(stdout)
 	if *out != "" {
 		b, _ := json.MarshalIndent(c, "", "  ") // plain structs: cannot fail
