@@ -178,6 +178,9 @@ func TestProbsCache(t *testing.T) {
 	if changed[0].Key == ps[0].Key {
 		t.Error("a changed image kept the cache key")
 	}
+	if _, err := ComputeProbs(ctx, f.singles(), f.set, ProbsOptions{Load: o.Load}); err == nil || !strings.Contains(err.Error(), "no cache folder") {
+		t.Errorf("no cache folder: %v", err)
+	}
 	if _, err := ComputeProbs(ctx, f.spec.Models[3:4], f.set, o); err == nil || !strings.Contains(err.Error(), "a+b is a committee") {
 		t.Errorf("committee vectors: %v", err)
 	}

@@ -55,7 +55,8 @@ func TestCommitteeOnRealLadder(t *testing.T) {
 	}
 	const n = 6
 	ctx := context.Background()
-	ps, err := ComputeProbs(ctx, c.MemberSpecs, set, ProbsOptions{CacheDir: t.TempDir(), Limit: n})
+	load := inference.Options{CacheDir: settings.Cache()} // the import cache, shared with the other tests
+	ps, err := ComputeProbs(ctx, c.MemberSpecs, set, ProbsOptions{Load: load, CacheDir: t.TempDir(), Limit: n})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestCommitteeOnRealLadder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := profile.Run(ctx, profile.Options{Specs: []inference.Spec{c}, Set: set, Store: st, Limit: n, Correctness: true}); err != nil {
+	if _, err := profile.Run(ctx, profile.Options{Specs: []inference.Spec{c}, Load: load, Set: set, Store: st, Limit: n, Correctness: true}); err != nil {
 		t.Fatal(err)
 	}
 	preds, err := st.Predictions(ctx, set.Name)

@@ -14,13 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gocv.io/x/gocv"
-
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/buildinfo"
 	"github.com/modelpick/modelpick/internal/ortenv"
 	"github.com/modelpick/modelpick/internal/progress"
-	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/onnxconv"
 )
 
@@ -55,7 +53,7 @@ func (p *Probs) Row(i int) []float32 { return p.P[i*p.Outputs : (i+1)*p.Outputs]
 // ProbsOptions configure ComputeProbs.
 type ProbsOptions struct {
 	Load     inference.Options
-	CacheDir string // default settings.Cache(); vectors go in CacheDir/probs
+	CacheDir string // required (commands pass the user's cache folder); vectors go in CacheDir/probs
 	Limit    int    // the first Limit images of the set (0 = all)
 	Progress io.Writer
 }
@@ -71,7 +69,7 @@ func ComputeProbs(ctx context.Context, specs []inference.Spec, set *datasets.Set
 		}
 	}
 	if o.CacheDir == "" {
-		o.CacheDir = settings.Cache()
+		return nil, errors.New("probabilities: no cache folder (ProbsOptions.CacheDir)")
 	}
 	if err := ortenv.Init(o.Load.ORTLibrary); err != nil {
 		return nil, err
@@ -181,7 +179,7 @@ func newProbs(s inference.Spec, dataset string, items []datasets.Item, imagesHas
 			"images_sha256": imagesHash,
 			"importer":      "onnxconv " + onnxconv.Version,
 			"runtime":       "onnxruntime " + ortenv.Version(),
-			"opencv":        gocv.OpenCVVersion(),
+			"opencv":        buildinfo.OpenCV(),
 			"threads":       fmt.Sprint(threads),
 			"provider":      provider,
 		}}
@@ -299,11 +297,8 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// CachePath is where p's vectors are cached (for reports).
+// CachePath is where p's vectors are cached in dir (for reports).
 func CachePath(dir string, p *Probs) string {
-	if dir == "" {
-		dir = settings.Cache()
-	}
 	_, dp := cachePaths(dir, p)
 	return dp
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelpick/modelpick/committee"
 	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -62,7 +63,8 @@ func runCommittees(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer st.Close()
 	o := committee.ChooseOptions{Spec: sf, Set: set, Costs: st, Sizes: ks,
-		Probs: committee.ProbsOptions{Load: inference.Options{Threads: *threads, ORTLibrary: *ortLib}, Limit: *limit}}
+		Probs: committee.ProbsOptions{Load: inference.Options{Threads: *threads, ORTLibrary: *ortLib, CacheDir: settings.Cache()},
+			CacheDir: settings.Cache(), Limit: *limit}}
 	if !*quiet {
 		o.Probs.Progress = stderr
 	}
