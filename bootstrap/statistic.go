@@ -1,0 +1,58 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+)
+
+// Statistic returns stat on the n images as given with its percentile
+// interval over resamples draws of the images (with replacement), seeded:
+// stat is called with the indices of a resample (some repeated, some
+// absent) and computes its value on those images, so any statistic of the
+// images (a rate, a count, a difference, a rank) gets an interval from the
+// same draws. The images are paired by construction: every method's
+// outcome on image i enters a resample together.
+func Statistic(n int, stat func(idx []int) float64, resamples int, seed uint64, confidence float64) (Interval, error) {
+	iv := Interval{Confidence: confidence, Resamples: resamples, Seed: seed, N: n}
+	switch {
+	case n == 0:
+		return iv, errors.New("bootstrap: no images")
+	case resamples < 1:
+		return iv, fmt.Errorf("bootstrap: %d resamples, want at least 1", resamples)
+	case confidence <= 0 || confidence >= 1:
+		return iv, fmt.Errorf("bootstrap: confidence %g, want 0 < c < 1", confidence)
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	iv.Estimate = stat(idx)
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	stats := make([]float64, resamples)
+	for k := range stats {
+		for i := range idx {
+			idx[i] = r.IntN(n)
+		}
+		stats[k] = stat(idx)
+	}
+	slices.Sort(stats)
+	iv.Low = quantile(stats, (1-confidence)/2)
+	iv.High = quantile(stats, 1-(1-confidence)/2)
+	return iv, nil
+}
+
+// Rate returns the share of true outcomes, in [0, 1], with its
+// percentile interval (Statistic).
+func Rate(x []bool, resamples int, seed uint64, confidence float64) (Interval, error) {
+	return Statistic(len(x), func(idx []int) float64 {
+		hit := 0
+		for _, i := range idx {
+			if x[i] {
+				hit++
+			}
+		}
+		return float64(hit) / float64(len(idx))
+	}, resamples, seed, confidence)
+}
