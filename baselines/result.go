@@ -25,6 +25,11 @@ type Result struct {
 	Share map[string]float64 `json:"share_pct"`
 	// Runs is the mean number of models run per image.
 	Runs float64 `json:"models_run_per_image"`
+	// Choice is the model column that answered each image, and MS each
+	// image's latency: the per-image outcome the figures above summarise
+	// (paired bootstrap intervals are drawn from it).
+	Choice []int     `json:"-"`
+	MS     []float64 `json:"-"`
 }
 
 // tally accumulates per-image outcomes into a Result.
@@ -34,16 +39,19 @@ type tally struct {
 	hits    int
 	ms      []float64
 	answers []int // per model column
+	choice  []int // per image
 	runs    int
 }
 
 func newTally(p *profileview.View) *tally {
-	return &tally{p: p, hit: p.Correct(), ms: make([]float64, 0, len(p.Items)), answers: make([]int, len(p.Models))}
+	return &tally{p: p, hit: p.Correct(), ms: make([]float64, 0, len(p.Items)), answers: make([]int, len(p.Models)),
+		choice: make([]int, 0, len(p.Items))}
 }
 
-// add records one image answered by model column j after running ran
-// models at a total latency of ms.
+// add records image i, the next in order, answered by model column j
+// after running ran models at a total latency of ms.
 func (t *tally) add(i, j int, ms float64, ran int) {
+	t.choice = append(t.choice, j)
 	if t.hit[i][j] {
 		t.hits++
 	}
@@ -54,7 +62,7 @@ func (t *tally) add(i, j int, ms float64, ran int) {
 
 func (t *tally) result() Result {
 	n := len(t.ms)
-	r := Result{Images: n, Hits: t.hits, Share: map[string]float64{}}
+	r := Result{Images: n, Hits: t.hits, Share: map[string]float64{}, Choice: t.choice, MS: t.ms}
 	if n == 0 {
 		return r
 	}

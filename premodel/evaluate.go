@@ -24,6 +24,11 @@ type EvalOptions struct {
 	// extraction the premodel pays at run time is timed here, on this
 	// machine. Nil: extraction is not timed, and the report says so.
 	Image func(it profileview.Item) ([]byte, error)
+	// FeatureMS, when set, gives each test image's feature-extraction time
+	// as recorded in the device's cost profile (package device), instead
+	// of timing it here: the experiments' overhead then does not move
+	// from run to run. It takes precedence over Image.
+	FeatureMS func(it profileview.Item) (float64, error)
 	// MaxSide is the extractor's working-image side (the bundle's).
 	MaxSide int
 	// Repeats is how many times each decision is timed, averaged (default
@@ -86,6 +91,14 @@ type Method struct {
 	// -1 for no prediction: the per-image outcome every figure above
 	// summarises.
 	Choice []int `json:"-"`
+	// FeaturesMS and DecisionMS are a premodel's own time on each image
+	// (nil for other methods); Decided is its learner's class (an index
+	// into the candidates, -1 none) and Target the image's optimum among
+	// the candidates (-1 none): selection and level accuracies.
+	FeaturesMS []float64 `json:"-"`
+	DecisionMS []float64 `json:"-"`
+	Decided    []int     `json:"-"`
+	Target     []int     `json:"-"`
 }
 
 // Overhead is the premodel's own time per image on this machine.
@@ -164,6 +177,8 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 	case p.Backbone != nil:
 		r.Notes = append(r.Notes, fmt.Sprintf("cnn premodel: its overhead is the backbone %s's cost from the test store "+
 			"(nothing when it answers itself, its run being the answer) plus the head's decision", p.Backbone.Model))
+	case o.FeatureMS != nil:
+		r.Overhead.FeaturesMeasured = true
 	case o.Image != nil:
 		if ex, err = features.NewExtractor(p.FeatureNames, features.Options{MaxSide: o.MaxSide}); err != nil {
 			return r, fmt.Errorf("evaluate: %w", err)
@@ -183,7 +198,11 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 		if err := ctx.Err(); err != nil {
 			return r, fmt.Errorf("evaluate: %w", err)
 		}
-		if ex != nil {
+		if o.FeatureMS != nil && p.Backbone == nil {
+			if featMS[i], err = o.FeatureMS(test.Items[i]); err != nil {
+				return r, fmt.Errorf("evaluate: features of %s/%s: %w", test.Items[i].Dataset, test.Items[i].File, err)
+			}
+		} else if ex != nil {
 			data, err := o.Image(test.Items[i])
 			if err != nil {
 				return r, fmt.Errorf("evaluate: image %s/%s: %w", test.Items[i].Dataset, test.Items[i].File, err)
@@ -237,12 +256,15 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 		r.Overhead.FeaturesMeanMS, r.Overhead.FeaturesP95MS = mean(ownFeat), p95(ownFeat)
 	}
 	own := premodelMethod(name, test, decs, ownFeat, decMS)
+	own.Target = slices.Clone(target)
 	otherName := name + method.Name(map[bool]string{true: " + escalation", false: " without escalation"}[other.Confidence.Escalate])
 	if p.Confidence.Escalate {
 		name += " + escalation"
 		own.Name = name
 	}
-	r.Methods = append(r.Methods, own, premodelMethod(otherName, test, otherDecs, otherFeat, decMS))
+	alt := premodelMethod(otherName, test, otherDecs, otherFeat, decMS)
+	alt.Target = slices.Clone(target)
+	r.Methods = append(r.Methods, own, alt)
 	best := -1.0
 	for j, m := range test.Models {
 		idx := make([]int, n)
@@ -277,7 +299,7 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 	r.Notes = append(r.Notes,
 		fmt.Sprintf("model latency: each model's mean Run time in the test store's costs table (%d thread(s)), excluding decoding and preprocessing; "+
 			"p95 is over images, so a single model's p95 is its mean", test.CostFrom.Threads),
-		"premodel overhead: feature extraction from the encoded image (its own reduced decode included) and the decision (scaling, learner, neighbour distance), timed here",
+		overheadNote(o.FeatureMS != nil),
 		"oracle: the cheapest model that is correct under the criterion; an image no model gets right goes to the cheapest model")
 	return r, nil
 }
@@ -297,10 +319,12 @@ func backboneMS(test *profileview.Table, col int, decs []route.Decision) []float
 // premodelMethod summarises the premodel's decisions.
 func premodelMethod(name method.Name, test *profileview.Table, decs []route.Decision, featMS, decMS []float64) Method {
 	n := len(decs)
-	m := Method{Name: name, Kind: method.Premodel, Share: map[string]float64{}, Choice: make([]int, n)}
+	m := Method{Name: name, Kind: method.Premodel, Share: map[string]float64{}, Choice: make([]int, n),
+		FeaturesMS: slices.Clone(featMS), DecisionMS: slices.Clone(decMS), Decided: make([]int, n)}
 	lat := make([]float64, n)
 	var c1, c5, model, over, esc, none float64
 	for i, d := range decs {
+		m.Decided[i] = d.Class
 		over += featMS[i] + decMS[i]
 		lat[i] = featMS[i] + decMS[i]
 		if d.Reason == route.ReasonEscalated {
@@ -415,4 +439,13 @@ func orNone(s string) string {
 		return FallbackNone
 	}
 	return s
+}
+
+// overheadNote says where the premodel's overhead came from.
+func overheadNote(recorded bool) string {
+	if recorded {
+		return "premodel overhead: feature extraction from the encoded image (its own reduced decode included), as recorded in the device's cost profile, " +
+			"and the decision (scaling, learner, neighbour distance), timed here"
+	}
+	return "premodel overhead: feature extraction from the encoded image (its own reduced decode included) and the decision (scaling, learner, neighbour distance), timed here"
 }

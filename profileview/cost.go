@@ -68,6 +68,7 @@ func (v *View) loadCost(ctx context.Context, st *store.Store, o Options) error {
 			v.Cost[j] = ms
 		}
 		v.CostFrom = CostSource{Kind: CostPublished, Source: p.Source}
+		v.CostLow, v.CostHigh = slices.Clone(v.Cost), slices.Clone(v.Cost)
 		return nil
 	}
 	cst := st
@@ -108,8 +109,10 @@ func (v *View) loadCost(ctx context.Context, st *store.Store, o Options) error {
 		}
 	}
 	v.CostP95 = make([]float64, len(v.Models))
+	v.CostLow, v.CostHigh = make([]float64, len(v.Models)), make([]float64, len(v.Models))
 	for j, name := range v.Models {
 		v.Cost[j], v.CostP95[j] = by[name].MeanMS, by[name].P95MS
+		v.CostLow[j], v.CostHigh[j] = min(by[name].CILowMS, by[name].MeanMS), max(by[name].CIHighMS, by[name].MeanMS)
 	}
 	v.CostFrom = CostSource{Kind: CostMeasured, Threads: th}
 	v.EnergyStatus = energyStatus(rows)
@@ -178,5 +181,6 @@ func (v *View) loadMMACs(ctx context.Context, st *store.Store) error {
 		v.Cost[j] = mmacs[name]
 	}
 	v.CostFrom = CostSource{Kind: CostMMACs}
+	v.CostLow, v.CostHigh = slices.Clone(v.Cost), slices.Clone(v.Cost)
 	return nil
 }

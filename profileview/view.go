@@ -31,6 +31,11 @@ type View struct {
 	Cost     []float64  `json:"cost"`
 	CostP95  []float64  `json:"cost_p95_ms,omitempty"`
 	CostFrom CostSource `json:"cost_from"`
+	// CostLow and CostHigh bound each model's mean latency: the measured
+	// 95% confidence interval, or Cost itself for published figures and
+	// MMACs, which are exact as given.
+	CostLow  []float64 `json:"cost_low,omitempty"`
+	CostHigh []float64 `json:"cost_high,omitempty"`
 	// EnergyStatus says whether the costs table holds energy ("measured")
 	// or why not (its rows' statuses); "" when the costs are not measured.
 	EnergyStatus string `json:"energy_status,omitempty"`

@@ -31,6 +31,12 @@ type PremodelCVIn struct {
 	Theta     float64  `json:"theta_pp"`
 	Folds     int      `json:"folds"`
 	Seed      int64    `json:"seed"`
+	// Seeds, when set, repeats the cross-validation once per seed
+	// (premodel.CVOptions.Seeds); Seed then only names the first.
+	Seeds []int64 `json:"seeds,omitempty"`
+	// RandomFolds draws the paper's random equal folds instead of folds
+	// stratified by target.
+	RandomFolds bool `json:"random_folds,omitempty"`
 	// FirstN, when set, fixes the candidates to the first FirstN models of
 	// Algorithm 1's full order (theta 0) on each training fold, instead of
 	// the models Algorithm 1 keeps under Theta.
@@ -55,7 +61,9 @@ type (
 )
 
 // premodelCVVersion 2: precision, recall and F1 summed in class order.
-const premodelCVVersion = "2"
+// 3: repeated (per seed), out-of-fold answers per image, F1 as the
+// paper's 2PR/(P+R) beside the macro F1, extraction timed once per image.
+const premodelCVVersion = "3"
 
 // PremodelCV cross-validates the premodel (premodel.CrossValidate) on the
 // store's profile joined with the premodel's features, with the fold
@@ -67,7 +75,8 @@ func PremodelCV() pipeline.Stage[PremodelCVIn, PremodelCVOut] {
 		// The premodel's overhead is timed here, and the baselines are
 		// matched to the latency it makes.
 		Volatile: []string{"folds[*].overhead", "folds[*].methods[*].mean_ms", "folds[*].methods[*].p95_ms",
-			"folds[*].methods[*].overhead_mean_ms", "folds[*].baselines"},
+			"folds[*].methods[*].overhead_mean_ms", "folds[*].baselines", "folds[*].train_ms",
+			"out_of_fold[*].features_ms", "out_of_fold[*].decision_ms", "out_of_fold_baselines"},
 		Run: func(ctx context.Context, w *pipeline.Work, in PremodelCVIn) (PremodelCVOut, error) {
 			return premodelCV(ctx, in)
 		},
@@ -85,16 +94,17 @@ func premodelCV(ctx context.Context, in PremodelCVIn) (PremodelCVOut, error) {
 	if err != nil {
 		return PremodelCVOut{}, err
 	}
-	o := premodel.CVOptions{Learner: in.Learner, K: in.K, Theta: in.Theta, Seed: in.Seed, Folds: in.Folds,
-		FirstN: in.FirstN, Backbone: in.Backbone}
+	o := premodel.CVOptions{Learner: in.Learner, K: in.K, Theta: in.Theta, Seed: in.Seed, Seeds: in.Seeds, Folds: in.Folds,
+		RandomFolds: in.RandomFolds, FirstN: in.FirstN, Backbone: in.Backbone}
 	if in.Images != nil {
 		o.Image = func(it profileview.Item) ([]byte, error) {
 			return os.ReadFile(filepath.Join(in.Images.Path, filepath.FromSlash(it.File)))
 		}
 	}
 	if in.Baselines {
-		o.Baselines = func(train, test *profileview.View, cands []string, budgetMS float64, fold int) ([]FoldMethod, error) {
-			return foldBaselines(train, test, cands, budgetMS, uint64(in.Seed)+uint64(fold))
+		o.Baselines = func(train, test *profileview.View, cands []string, budgetMS float64, seed int64, fold int) ([]FoldMethod, error) {
+			// The first seed's folds draw as they did before seeds were repeated.
+			return foldBaselines(train, test, cands, budgetMS, uint64(seed)+uint64(fold)+uint64(1000*(seed-in.Seed)))
 		}
 	}
 	return premodel.CrossValidate(ctx, t, o)
@@ -110,7 +120,7 @@ func foldBaselines(train, test *profileview.View, cands []string, budgetMS float
 	for _, rv := range rivals {
 		r := rv.Result
 		out = append(out, FoldMethod{Name: rv.Name, Kind: method.Baseline, Top1: r.Accuracy, MeanMS: r.MeanMS, P95MS: r.P95MS,
-			ModelMS: r.MeanMS, Share: r.Share, Runs: r.Runs})
+			ModelMS: r.MeanMS, Share: r.Share, Runs: r.Runs, Choice: r.Choice, MS: r.MS})
 	}
 	return out, nil
 }
