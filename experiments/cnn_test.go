@@ -36,7 +36,7 @@ func TestCNNPremodelTiny(t *testing.T) {
 	spec := filepath.Join(dir, "fig9-cnn.yaml")
 	writeText(t, spec, "name: fig9-cnn\nartifact: Fig 9 (CNN)\ntitle: tiny\nkind: cnn-premodel\n"+
 		"images:\n  - dir: set\nmodels: models.yaml\nlatency: latency.yaml\n"+
-		"criterion: top1\nk: 3\nfolds: 3\nseed: 1\ntheta: 0.5\nthreshold: 0.75\ntolerance: 0.5\nlearner: knn\n")
+		"criterion: top1\nk: 3\nfolds: 3\nseed: 1\nseeds: [1, 2]\nbootstrap: 200\ntheta: 0.5\nthreshold: 0.75\ntolerance: 0.5\nlearner: knn\n")
 	tp := &tiny{dir: dir, cache: filepath.Join(dir, "cache"), results: filepath.Join(dir, "results"),
 		figures: filepath.Join(dir, "figures"), specs: map[string]string{"fig9-cnn": spec}}
 	o := tp.options(t, false)

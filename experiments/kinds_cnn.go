@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/modelpick/modelpick/method"
-
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
 	"github.com/modelpick/modelpick/report"
@@ -30,8 +28,9 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 		return nil, fmt.Errorf("cnn premodel: the backbone %s is not among the spec's models", cnnBackbone)
 	}
 	folds := e.folds(p.Folds)
+	crit := p.Criterion
 	var rows []report.MethodSummary
-	m := map[string]any{}
+	ms := newMeasures(crit)
 	var notes []string
 	for _, d := range c.sets {
 		fs, err := e.keptFeatures(ctx, c, d, &p.PremodelParams)
@@ -40,8 +39,8 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 		}
 		dir := d.Dir
 		knn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
-			Images: &dir, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner,
-			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seed, Platform: stages.PlatformID()})
+			Images: &dir, Criterion: string(crit), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner,
+			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, Platform: stages.PlatformID()})
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", d.Name, p.Learner, err)
 		}
@@ -55,84 +54,95 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 		}
 		bb := emb.Backbone
 		cnn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: emb.Store, Dataset: d.Name,
-			Criterion: string(p.Criterion), Names: emb.Names, ConfigKey: emb.ConfigKey, Learner: "cnn",
-			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seed, Platform: stages.PlatformID(), Backbone: &bb})
+			Criterion: string(crit), Names: emb.Names, ConfigKey: emb.ConfigKey, Learner: "cnn",
+			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, Platform: stages.PlatformID(), Backbone: &bb})
 		if err != nil {
 			return nil, fmt.Errorf("%s cnn: %w", d.Name, err)
 		}
-		knnGroup := fmt.Sprintf("%s (%d features)", p.Learner, len(fs.Kept))
-		cnnGroup := fmt.Sprintf("cnn (%s embedding, %d-d)", cnnBackbone, bb.Dims)
-		kr := premodelRows(summarise(d.Name, knnGroup, knn))
-		cr := premodelRows(summarise(d.Name, cnnGroup, cnn))
-		if len(kr) != 1 || len(cr) != 1 {
-			return nil, fmt.Errorf("%s: want one premodel row per premodel, have %d and %d", d.Name, len(kr), len(cr))
+		ds := d.Name
+		kp, cp := knn.Pool(), cnn.Pool()
+		kr := cvRun{ds: ds, run: premodelRun{group: fmt.Sprintf("%s (%d features)", p.Learner, len(fs.Kept)), learner: p.Learner},
+			out: knn, pool: kp, st: newCVStats(kp, &p.PremodelParams, folds)}
+		cr := cvRun{ds: ds, run: premodelRun{group: fmt.Sprintf("cnn (%s embedding, %d-d)", cnnBackbone, bb.Dims), learner: "cnn"},
+			out: cnn, pool: cp, st: newCVStats(cp, &p.PremodelParams, folds)}
+		for _, r := range []cvRun{kr, cr} {
+			rs, err := summarise(r, crit, true)
+			if err != nil {
+				return nil, err
+			}
+			if len(rs) != 1 {
+				return nil, fmt.Errorf("%s: want one premodel row, have %d", ds, len(rs))
+			}
+			rows = append(rows, rs...)
 		}
-		rows = append(rows, kr[0], cr[0])
-		k, n := kr[0], cr[0]
-		cost := 0.0
-		if j := slices.Index(cnn.Models, cnnBackbone); j >= 0 {
-			cost = cnn.CostMS[j]
+		// The CNN's table may hold the images in another order: pair them.
+		toCNN, err := cp.Align(kp)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ds, err)
 		}
-		dec := 0.0
-		for _, f := range cnn.Folds {
-			dec += f.Overhead.DecisionMeanMS / float64(len(cnn.Folds))
+		if cp.N() != kp.N() {
+			return nil, fmt.Errorf("%s: the kNN premodel was cross-validated on %d images, the CNN premodel on %d", ds, kp.N(), cp.N())
 		}
+		cnnIdx := func(idx []int) []int {
+			out := make([]int, len(idx))
+			for k, i := range idx {
+				out[k] = toCNN[i]
+			}
+			return out
+		}
+		kn, cn := kr.premodelName(), cr.premodelName()
+		jb := cp.Column(cnnBackbone)
+		if jb < 0 {
+			return nil, fmt.Errorf("%s: the CNN premodel's store has no cost of its backbone %s", ds, cnnBackbone)
+		}
+		st := cr.st // the CNN's costs are drawn; idx are the kNN's rows
+		kOver := func(idx []int) float64 { return overheadOf(kr, idx) }
+		cDec := func(idx []int) float64 { _, dd := cp.Overhead(cn, cnnIdx(idx)); return dd }
 		// The paper's view of the CNN premodel's cost: the backbone runs
 		// for every image, then the head decides.
-		paper := cost + dec
-		ds := d.Name
-		m["cnn_backbone_overhead_ms_"+ds] = paper
-		m["cnn_minus_knn_overhead_ms_"+ds] = paper - k.OverheadMS
-		m["cnn_routed_to_backbone_pct_"+ds] = routedTo(cnn, cnnBackbone)
-		m["knn_top1_"+ds], m["cnn_top1_"+ds] = k.Top1Pct, n.Top1Pct
-		m["knn_mean_ms_"+ds], m["cnn_mean_ms_"+ds] = k.MeanMS, n.MeanMS
-		m["knn_overhead_ms_"+ds], m["cnn_overhead_ms_"+ds] = k.OverheadMS, n.OverheadMS
-		if k.SelectionAccPct != nil && n.SelectionAccPct != nil {
-			m["knn_selection_accuracy_"+ds], m["cnn_selection_accuracy_"+ds] = *k.SelectionAccPct, *n.SelectionAccPct
-			m["cnn_minus_knn_selection_pp_"+ds] = *n.SelectionAccPct - *k.SelectionAccPct
-		}
-		m["cnn_minus_knn_top1_pp_"+ds] = n.Top1Pct - k.Top1Pct
-		m["knn_features_"+ds] = len(fs.Kept)
-		m["backbone_cost_ms_"+ds] = cost
-		m["cnn_less_accurate_"+ds] = n.Top1Pct < k.Top1Pct
-		m["cnn_costlier_overhead_"+ds] = paper > k.OverheadMS
-		notes = append(notes, fmt.Sprintf("%s: the %s premodel on %d kept features reaches %.1f%% top-1 (selection accuracy %s) "+
-			"with %.2f ms overhead per image; the CNN premodel %.1f%% (selection accuracy %s), routing %.1f%% of images to its own "+
+		ms.ivCost("cnn_backbone_overhead_ms_"+ds, st, func(idx []int, cost []float64) float64 { return cost[jb] + cDec(idx) })
+		ms.ivCost("cnn_minus_knn_overhead_ms_"+ds, st, func(idx []int, cost []float64) float64 { return cost[jb] + cDec(idx) - kOver(idx) })
+		ms.set("cnn_routed_to_backbone_pct_"+ds, cp.Shares(cn)[cnnBackbone])
+		ms.iv("knn_top1_"+ds, kr.st, func(idx []int) float64 { return kp.Accuracy(kn, crit, idx) })
+		ms.iv("cnn_top1_"+ds, kr.st, func(idx []int) float64 { return cp.Accuracy(cn, crit, cnnIdx(idx)) })
+		ms.iv("cnn_minus_knn_top1_pp_"+ds, kr.st, func(idx []int) float64 {
+			return cp.Accuracy(cn, crit, cnnIdx(idx)) - kp.Accuracy(kn, crit, idx)
+		})
+		ms.ivCost("knn_mean_ms_"+ds, kr.st, func(idx []int, cost []float64) float64 { return kp.MeanMS(kn, idx, cost) })
+		ms.ivCost("cnn_mean_ms_"+ds, cr.st, func(idx []int, cost []float64) float64 { return cp.MeanMS(cn, idx, cost) })
+		ms.iv("knn_overhead_ms_"+ds, kr.st, kOver)
+		ms.iv("cnn_overhead_ms_"+ds, cr.st, func(idx []int) float64 { return overheadOf(cr, idx) })
+		ms.iv("knn_selection_accuracy_"+ds, kr.st, func(idx []int) float64 { return kp.Selection(kn, idx) })
+		ms.iv("cnn_selection_accuracy_"+ds, kr.st, func(idx []int) float64 { return cp.Selection(cn, cnnIdx(idx)) })
+		ms.iv("cnn_minus_knn_selection_pp_"+ds, kr.st, func(idx []int) float64 {
+			return cp.Selection(cn, cnnIdx(idx)) - kp.Selection(kn, idx)
+		})
+		ms.set("knn_features_"+ds, len(fs.Kept))
+		ms.set("backbone_cost_ms_"+ds, cp.Cost(jb))
+		all := kr.st.all()
+		kAcc, cAcc := kp.Accuracy(kn, crit, all), cp.Accuracy(cn, crit, cnnIdx(all))
+		paper := cp.Cost(jb) + cDec(all)
+		ms.set("cnn_less_accurate_"+ds, cAcc < kAcc)
+		ms.set("cnn_costlier_overhead_"+ds, paper > kOver(all))
+		notes = append(notes, fmt.Sprintf("%s: the %s premodel on %d kept features reaches %.1f%% %s (selection accuracy %.1f%%) "+
+			"with %.2f ms overhead per image; the CNN premodel %.1f%% (selection accuracy %.1f%%), routing %.1f%% of images to its own "+
 			"backbone; its overhead is %.2f ms per image as the backbone's profiled cost (%.2f ms) plus the head's decision, %.2f ms "+
 			"when the backbone's run counts as the answer wherever it is chosen (the table's premodel ms); the embedding "+
 			"stage measured the backbone at %.2f ms run + %.2f ms preprocessing per image.",
-			ds, p.Learner, len(fs.Kept), k.Top1Pct, pct(k.SelectionAccPct), k.OverheadMS, n.Top1Pct, pct(n.SelectionAccPct),
-			routedTo(cnn, cnnBackbone), paper, cost, n.OverheadMS, emb.Timing.RunMS, emb.Timing.PreprocessMS))
+			ds, p.Learner, len(fs.Kept), kAcc, crit, kp.Selection(kn, all), kOver(all), cAcc, cp.Selection(cn, cnnIdx(all)),
+			cp.Shares(cn)[cnnBackbone], paper, cp.Cost(jb), overheadOf(cr, cnnIdx(all)), emb.Timing.RunMS, emb.Timing.PreprocessMS))
+	}
+	if ms.err != nil {
+		return nil, ms.err
 	}
 	st := premodelSettings(&p.PremodelParams, e, p.Learner, nil)
 	st["backbone"] = cnnBackbone
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: m, Settings: st,
+		Measures: ms.m, Settings: st,
 		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e)...),
 			"CNN premodel: a logistic-regression head (learners' cnn) on the frozen backbone's pooled embedding, stored per image "+
 				"by the embedding stage; its candidates are Algorithm 1's on each training fold, as for the kNN premodel, on the same folds. "+
 				"Its overhead is the backbone's cost from the cost profile (nothing when the backbone is the chosen model, its run being "+
-				"the answer) plus the head's decision; the kNN premodel's is its feature extraction timed here plus its decision.")}, nil
-}
-
-// routedTo is the mean share of test images (percent) the premodel sends
-// to model.
-func routedTo(out stages.PremodelCVOut, model string) float64 {
-	v := 0.0
-	for _, f := range out.Folds {
-		for _, m := range f.Methods {
-			if m.Kind == method.Premodel {
-				v += m.Share[model] / float64(len(out.Folds))
-				break
-			}
-		}
-	}
-	return v
-}
-
-func pct(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f%%", *v)
+				"the answer) plus the head's decision; the kNN premodel's is its feature extraction timed here plus its decision. "+
+				"The two are paired image by image for the differences.")}, nil
 }

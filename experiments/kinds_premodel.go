@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/modelpick/modelpick/method"
-
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
+	"github.com/modelpick/modelpick/premodel"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/report"
 )
 
@@ -20,127 +22,94 @@ type premodelRun struct {
 	learner string
 	firstN  int
 	base    bool
+	// random draws the paper's random equal folds (the protocol check).
+	random bool
+}
+
+// cvRun is one configuration's repeated cross-validation on one image set,
+// with its out-of-fold answers pooled for intervals.
+type cvRun struct {
+	ds   string
+	run  premodelRun
+	out  stages.PremodelCVOut
+	pool *premodel.Pooled
+	st   cvStats
+	// kept are the features the premodel reads; selectIn is the feature
+	// selection that kept them.
+	kept     []string
+	selectIn stages.SelectFeaturesIn
 }
 
 // premodelCV runs the chain, feature selection on each image set (the
 // premodel reads the kept features, as in the paper), and the premodel's
-// cross-validation for each run, per set; it returns the summaries.
-func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs []premodelRun) ([]report.MethodSummary, map[string]stages.PremodelCVOut, error) {
+// repeated cross-validation for each run, per set.
+func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs []premodelRun) ([]cvRun, *chain, error) {
 	c, err := e.profiled(ctx, s, p.Chain, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	folds := e.folds(p.Folds)
-	var rows []report.MethodSummary
-	outs := map[string]stages.PremodelCVOut{}
+	var out []cvRun
 	for _, d := range c.sets {
-		fs, err := e.keptFeatures(ctx, c, d, p)
+		sin := e.selectIn(c, d, p)
+		fs, err := pipeline.Do(ctx, e.R, stages.SelectFeatures(), sin)
 		if err != nil {
 			return nil, nil, err
 		}
 		dir := d.Dir
 		for _, r := range runs {
-			out, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
+			res, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
 				Images: &dir, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
-				K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seed, FirstN: r.firstN, Baselines: r.base,
-				Platform: stages.PlatformID()})
+				K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, RandomFolds: r.random, FirstN: r.firstN,
+				Baselines: r.base, Platform: stages.PlatformID()})
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s %s: %w", d.Name, r.learner, err)
 			}
-			outs[d.Name+"/"+r.group] = out
-			rows = append(rows, summarise(d.Name, r.group, out)...)
+			pool := res.Pool()
+			out = append(out, cvRun{ds: d.Name, run: r, out: res, pool: pool, st: newCVStats(pool, p, folds), kept: fs.Kept, selectIn: sin})
 		}
 	}
-	return rows, outs, nil
+	return out, c, nil
 }
 
-// geo is the geometric mean (0 when any value is 0), with the min and max.
-func geo(v []float64) (g, lo, hi float64) {
+// selectIn is feature selection on one image set: the premodel reads the
+// kept features, as in the paper (kNN, the spec's K).
+func (e *Env) selectIn(c *chain, d stages.DataSet, p *PremodelParams) stages.SelectFeaturesIn {
+	return stages.SelectFeaturesIn{Store: c.joined.Store, Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names,
+		Criterion: string(p.Criterion), Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K}
+}
+
+// keptFeatures runs (or finds) feature selection on one image set.
+func (e *Env) keptFeatures(ctx context.Context, c *chain, d stages.DataSet, p *PremodelParams) (stages.SelectFeaturesOut, error) {
+	return pipeline.Do(ctx, e.R, stages.SelectFeatures(), e.selectIn(c, d, p))
+}
+
+// geo is the geometric mean (0 when any value is 0).
+func geo(v []float64) float64 {
 	if len(v) == 0 {
-		return 0, 0, 0
+		return 0
 	}
-	lo, hi = v[0], v[0]
 	sum := 0.0
-	zero := false
 	for _, x := range v {
-		lo, hi = math.Min(lo, x), math.Max(hi, x)
 		if x <= 0 {
-			zero = true
-			continue
+			return 0
 		}
 		sum += math.Log(x)
 	}
-	if zero {
-		return 0, lo, hi
-	}
-	return math.Exp(sum / float64(len(v))), lo, hi
+	return math.Exp(sum / float64(len(v)))
 }
 
-func geoPtr(v []float64, ok bool) *float64 {
-	if !ok || len(v) == 0 {
-		return nil
-	}
-	g, _, _ := geo(v)
-	return &g
-}
-
-// summarise folds a premodel CV's folds into one row per method.
-func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodSummary {
-	type acc struct {
-		kind                                   method.Kind
-		top1, top5, ms, over, p, r, f, of, sel []float64
-		hasPRF, hasTop5                        bool
-		cands                                  []string
-		share                                  map[string]float64
-	}
-	var order []method.Name
-	by := map[method.Name]*acc{}
-	for _, fold := range out.Folds {
-		oracle := 0.0
-		for _, m := range fold.Methods {
-			if m.Name == method.OracleAll {
-				oracle = m.Top1
-			}
+// order lists a run's pooled methods: premodel, baselines, single models
+// by cost, oracles.
+func (r cvRun) order() []method.Name {
+	names := slices.Clone(r.pool.Names())
+	cost := r.costOf()
+	slices.SortStableFunc(names, func(x, y method.Name) int {
+		kx, ky := r.pool.Kind(x), r.pool.Kind(y)
+		if kx.Rank() != ky.Rank() {
+			return kx.Rank() - ky.Rank()
 		}
-		for _, m := range append(append([]stages.FoldMethod{}, fold.Methods...), fold.Baselines...) {
-			a, ok := by[m.Name]
-			if !ok {
-				a = &acc{kind: m.Kind, hasPRF: m.Precision != nil, hasTop5: m.Kind != method.Baseline, share: map[string]float64{}}
-				by[m.Name] = a
-				order = append(order, m.Name)
-			}
-			a.top1, a.top5, a.ms, a.over = append(a.top1, m.Top1), append(a.top5, m.Top5), append(a.ms, m.MeanMS), append(a.over, m.OverheadMS)
-			if m.Precision != nil {
-				a.p, a.r, a.f = append(a.p, *m.Precision), append(a.r, *m.Recall), append(a.f, *m.F1)
-			}
-			if oracle > 0 {
-				a.of = append(a.of, 100*m.Top1/oracle)
-			}
-			for model, v := range m.Share {
-				a.share[model] += v / float64(len(out.Folds))
-			}
-			if m.Kind == method.Premodel {
-				a.sel = append(a.sel, fold.SelectionAcc)
-				for _, c := range fold.Candidates {
-					if !slices.Contains(a.cands, c) {
-						a.cands = append(a.cands, c)
-					}
-				}
-			}
-		}
-	}
-	// Methods in a fixed order: premodel, baselines, single models by
-	// cost, oracles.
-	cost := map[string]float64{}
-	for j, m := range out.Models {
-		cost[m] = out.CostMS[j]
-	}
-	slices.SortStableFunc(order, func(x, y method.Name) int {
-		a, b := by[x], by[y]
-		if a.kind.Rank() != b.kind.Rank() {
-			return a.kind.Rank() - b.kind.Rank()
-		}
-		if a.kind == method.Single {
+		if kx == method.Single {
 			switch {
 			case cost[string(x)] < cost[string(y)]:
 				return -1
@@ -150,26 +119,85 @@ func summarise(dataset, group string, out stages.PremodelCVOut) []report.MethodS
 		}
 		return 0
 	})
-	var rows []report.MethodSummary
-	for _, name := range order {
-		a := by[name]
-		r := report.MethodSummary{Dataset: dataset, Group: group, Method: name, Kind: a.kind, Folds: len(out.Folds),
-			EnergyStatus: out.EnergyStatus, Candidates: strings.Join(a.cands, " ")}
-		r.Top1Pct, r.Top1MinPct, r.Top1MaxPct = geo(a.top1)
-		r.MeanMS, r.MeanMinMS, r.MeanMaxMS = geo(a.ms)
-		r.Top5Pct = geoPtr(a.top5, a.hasTop5)
-		if a.kind == method.Premodel {
-			r.OverheadMS, _, _ = geo(a.over)
-			r.SelectionAccPct = geoPtr(a.sel, true)
-		}
-		r.PrecisionPct, r.RecallPct, r.F1Pct = geoPtr(a.p, a.hasPRF), geoPtr(a.r, a.hasPRF), geoPtr(a.f, a.hasPRF)
-		r.OfOraclePct, _, _ = geo(a.of)
-		if a.kind != method.Single {
-			r.Routing = routing(a.share, out.Models, cost)
-		}
-		rows = append(rows, r)
+	return names
+}
+
+func (r cvRun) costOf() map[string]float64 {
+	cost := map[string]float64{}
+	for j, m := range r.out.Models {
+		cost[m] = r.out.CostMS[j]
 	}
-	return rows
+	return cost
+}
+
+// premodelName is the run's premodel method.
+func (r cvRun) premodelName() method.Name { return method.PremodelOf(r.run.learner) }
+
+// summarise gives one row per pooled method (only the premodel's when
+// premodelOnly): pooled values with intervals, and the paper's geometric
+// means over the folds.
+func summarise(r cvRun, crit profileview.Criterion, premodelOnly bool) ([]report.MethodSummary, error) {
+	p, st, out := r.pool, r.st, r.out
+	all := st.all()
+	accF, msF := map[method.Name][]float64{}, map[method.Name][]float64{}
+	var cands []string
+	for _, f := range out.Folds {
+		for _, m := range append(slices.Clone(f.Methods), f.Baselines...) {
+			acc := m.Top1 // a baseline's Top1 is its accuracy under the criterion
+			if crit == profileview.Top5 && m.Kind != method.Baseline {
+				acc = m.Top5
+			}
+			accF[m.Name], msF[m.Name] = append(accF[m.Name], acc), append(msF[m.Name], m.MeanMS)
+		}
+		for _, c := range f.Candidates {
+			if !slices.Contains(cands, c) {
+				cands = append(cands, c)
+			}
+		}
+	}
+	oracle := p.Accuracy(method.OracleAll, crit, all)
+	cost := r.costOf()
+	var rows []report.MethodSummary
+	for _, name := range r.order() {
+		kind := p.Kind(name)
+		if premodelOnly && kind != method.Premodel {
+			continue
+		}
+		row := report.MethodSummary{Dataset: r.ds, Group: r.run.group, Method: name, Kind: kind, Criterion: string(crit),
+			Folds: len(out.Folds) / len(out.Seeds), Seeds: len(out.Seeds), EnergyStatus: out.EnergyStatus,
+			AccuracyGeoPct: geo(accF[name]), MeanGeoMS: geo(msF[name])}
+		t1, err := st.interval(func(idx []int) float64 { return p.Accuracy(name, profileview.Top1, idx) })
+		if err != nil {
+			return nil, err
+		}
+		t5, err := st.interval(func(idx []int) float64 { return p.Accuracy(name, profileview.Top5, idx) })
+		if err != nil {
+			return nil, err
+		}
+		ms, err := st.intervalCost(func(idx []int, c []float64) float64 { return p.MeanMS(name, idx, c) })
+		if err != nil {
+			return nil, err
+		}
+		row.Top1Pct, row.Top1LoPct, row.Top1HiPct = t1.Value, t1.Lo, t1.Hi
+		row.Top5Pct, row.Top5LoPct, row.Top5HiPct = t5.Value, t5.Lo, t5.Hi
+		row.MeanMS, row.MeanLoMS, row.MeanHiMS = ms.Value, ms.Lo, ms.Hi
+		row.MinImageMS, row.MaxImageMS = p.LatencyRange(name)
+		fe, de := p.Overhead(name, all)
+		row.OverheadMS = fe + de
+		row.PrecisionPct, row.RecallPct, row.F1Pct, row.MacroF1Pct = p.PRF(name, all)
+		if oracle > 0 {
+			row.OfOraclePct = 100 * p.Accuracy(name, crit, all) / oracle
+		}
+		if kind == method.Premodel {
+			sel := p.Selection(name, all)
+			row.SelectionAccPct, row.Candidates = &sel, strings.Join(cands, " ")
+		}
+		if kind != method.Single {
+			row.Routing = routing(p.Shares(name), out.Models, cost)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 // routing lists the shares of images per model, cheapest model first,
@@ -194,98 +222,310 @@ func routing(share map[string]float64, models []string, cost map[string]float64)
 	return strings.Join(parts, ", ")
 }
 
-// keptFeatures runs (or finds) feature selection on one image set: the
-// premodel reads the kept features, as in the paper (kNN, the spec's K).
-func (e *Env) keptFeatures(ctx context.Context, c *chain, d stages.DataSet, p *PremodelParams) (stages.SelectFeaturesOut, error) {
-	return pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
-		Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: string(p.Criterion),
-		Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K})
-}
-
 // premodelSettings are the settings a premodel result records: the
 // learner (or the learners) and the premodel's settings.
 func premodelSettings(p *PremodelParams, e *Env, learner string, learners []string) map[string]any {
 	return map[string]any{"criterion": p.Criterion, "learner": learner, "learners": learners, "k": p.K,
-		"folds": e.folds(p.Folds), "seed": p.Seed, "theta_pp": p.Theta, "threshold": p.Threshold, "tolerance_pp": p.Tolerance}
+		"folds": e.folds(p.Folds), "seed": p.Seed, "cv_seeds": p.Seeds, "bootstrap_resamples": p.Bootstrap, "theta_pp": p.Theta,
+		"threshold": p.Threshold, "tolerance_pp": p.Tolerance}
 }
 
 func premodelNotes(p *PremodelParams, e *Env) []string {
+	crit := "top-1"
+	if p.Criterion == profileview.Top5 {
+		crit = "top-5"
+	}
 	return []string{
-		fmt.Sprintf("%d-fold cross-validation per image set, stratified by each image's optimum model (seed %d); "+
-			"figures are geometric means over the folds, [min, max] the folds' spread.", e.folds(p.Folds), p.Seed),
+		fmt.Sprintf("Criterion %s: the premodel is trained on %s targets (each image's cheapest model whose %s answer is right) and "+
+			"scored by %s accuracy; the oracle is the %s one.", crit, crit, crit, crit, crit),
+		fmt.Sprintf("%d-fold cross-validation per image set, stratified by each image's optimum model, repeated with seeds %s: each image "+
+			"is answered once per seed by a premodel trained on the other folds. Values are pooled over the images and averaged over the "+
+			"seeds; [lo, hi] is a 95%% percentile bootstrap over the images (%d resamples, seed %d), latencies also drawn within their "+
+			"measured 95%% intervals. The paper's statistic, the geometric mean over the folds, is in the table beside the pooled values.",
+			e.folds(p.Folds), seedList(p.Seeds), p.Bootstrap, p.Seed),
 		"The premodel reads the features kept by feature selection on the same image set (Table 4's procedure, kNN K as set), " +
-			"and its candidates are Algorithm 1's choice on each training fold.",
-		"Latency: each model's mean latency from the cost profile, plus for the premodel its feature extraction and decision, " +
-			"timed here on the test images; precision, recall and F1 are macro averages over the classes in each fold.",
+			"and its candidates are Algorithm 1's choice on each training fold; when its last level names no candidate it runs the " +
+			"cheapest candidate (the paper's option (i), a pre-specified model).",
+		"Latency: each model's mean latency from the cost profile, plus for the premodel its feature extraction (timed here once per " +
+			"image) and decision (timed per fold); precision and recall are macro averages over the classes, F1 the paper's 2PR/(P+R) " +
+			"of the two, macro F1 the mean of the classes' own F1.",
 	}
 }
 
+// bestSingle, fastest and costliest are the single models that are the
+// most accurate under crit on all the images (ties: the cheaper), the
+// cheapest and the dearest.
+func (r cvRun) singles(crit profileview.Criterion) (best, fastest, costliest method.Name, all []method.Name) {
+	cost := r.costOf()
+	idx := r.st.all()
+	bestAcc := -1.0
+	for _, n := range r.order() {
+		if r.pool.Kind(n) != method.Single {
+			continue
+		}
+		all = append(all, n)
+		c := cost[string(n)]
+		if a := r.pool.Accuracy(n, crit, idx); a > bestAcc || (a == bestAcc && c < cost[string(best)]) {
+			best, bestAcc = n, a
+		}
+		if fastest == "" || c < cost[string(fastest)] {
+			fastest = n
+		}
+		if costliest == "" || c > cost[string(costliest)] {
+			costliest = n
+		}
+	}
+	return best, fastest, costliest, all
+}
+
 func runOverall(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (*Result, error) {
-	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, []premodelRun{{learner: p.Learner, base: true}})
+	runs, c, err := e.premodelCV(ctx, s, &p.PremodelParams, []premodelRun{{learner: p.Learner, base: true},
+		{group: "random folds", learner: p.Learner, random: true}})
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]any{}
+	crit := p.Criterion
+	ms := newMeasures(crit)
+	var rows []report.MethodSummary
 	var notes []string
-	for _, ds := range datasetsOf(rows) {
-		var pm, best, oracle, casc, rnd *report.MethodSummary
-		for i := range rows {
-			r := &rows[i]
-			if r.Dataset != ds {
-				continue
-			}
-			switch {
-			case r.Kind == method.Premodel:
-				pm = r
-			case r.Kind == method.Single && (best == nil || r.Top1Pct > best.Top1Pct):
-				best = r
-			case r.Method == method.OracleAll:
-				oracle = r
-			case r.Method == method.CascadeMatched:
-				casc = r
-			case r.Method == method.RandomMatched:
-				rnd = r
-			}
+	for k := 0; k+1 < len(runs); k += 2 {
+		r, rnd := runs[k], runs[k+1]
+		rs, err := summarise(r, crit, false)
+		if err != nil {
+			return nil, err
 		}
-		if pm == nil || best == nil || oracle == nil {
-			continue
+		rows = append(rows, rs...)
+		n, err := overallMeasures(e, ms, r, rnd, rs, c, crit)
+		if err != nil {
+			return nil, err
 		}
-		m["premodel_top1_"+ds] = pm.Top1Pct
-		m["premodel_mean_ms_"+ds] = pm.MeanMS
-		m["best_single_"+ds] = best.Method
-		m["best_single_top1_"+ds] = best.Top1Pct
-		m["best_single_mean_ms_"+ds] = best.MeanMS
-		m["top1_gain_pp_"+ds] = pm.Top1Pct - best.Top1Pct
-		m["speedup_vs_best_single_"+ds] = best.MeanMS / pm.MeanMS
-		m["oracle_top1_"+ds] = oracle.Top1Pct
-		m["of_oracle_pct_"+ds] = pm.OfOraclePct
-		m["premodel_overhead_ms_"+ds] = pm.OverheadMS
-		if pm.SelectionAccPct != nil {
-			m["selection_accuracy_"+ds] = *pm.SelectionAccPct
-		}
-		if casc != nil {
-			m["cascade_top1_"+ds] = casc.Top1Pct
-			m["premodel_minus_cascade_pp_"+ds] = pm.Top1Pct - casc.Top1Pct
-		}
-		if rnd != nil {
-			m["random_top1_"+ds] = rnd.Top1Pct
-			m["premodel_minus_random_pp_"+ds] = pm.Top1Pct - rnd.Top1Pct
-		}
-		notes = append(notes, fmt.Sprintf("%s: the premodel reaches %.1f%% top-1 at %.2f ms per image; the most accurate "+
-			"single model, %s, %.1f%% at %.2f ms (%.2fx the premodel's time); the oracle %.1f%%.", ds, pm.Top1Pct, pm.MeanMS,
-			best.Method, best.Top1Pct, best.MeanMS, best.MeanMS/pm.MeanMS, oracle.Top1Pct))
+		notes = append(notes, n...)
+	}
+	if ms.err != nil {
+		return nil, ms.err
 	}
 	return &Result{
 		Records:  map[string]any{"methods": rows},
 		Tables:   []string{"overall"},
 		Figures:  []FigureOut{{View: "overall"}},
-		Measures: m,
+		Measures: ms.m,
 		Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
 		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e)...),
 			"Baselines: the max-softmax cascade over the same candidates (one shared threshold calibrated on the training folds "+
 				"for a mean latency at most the premodel's on the test fold), and random routing between the two candidates "+
 				"bracketing that latency (seeded). Energy: as the cost profile says (no meter here: not measured)."),
 	}, nil
+}
+
+// overallMeasures are Fig 8's measures on one image set (claims.yaml's
+// keys; a top-5 experiment's named by measures.key).
+func overallMeasures(e *Env, ms *measures, r, rnd cvRun, rows []report.MethodSummary, c *chain, crit profileview.Criterion) ([]string, error) {
+	p, st, ds := r.pool, r.st, r.ds
+	pm := r.premodelName()
+	for _, n := range []method.Name{pm, method.OracleAll, method.OracleCandidates} {
+		if !p.Has(n) {
+			return nil, fmt.Errorf("%s: no out-of-fold answers of %s", ds, n)
+		}
+	}
+	best, fastest, costliest, singles := r.singles(crit)
+	if best == "" {
+		return nil, fmt.Errorf("%s: no single model", ds)
+	}
+	jb, jf, jc := p.Column(string(best)), p.Column(string(fastest)), p.Column(string(costliest))
+	all := st.all()
+	acc := func(n method.Name) func(idx []int) float64 {
+		return func(idx []int) float64 { return p.Accuracy(n, crit, idx) }
+	}
+	diff := func(a, b method.Name) func(idx []int) float64 {
+		return func(idx []int) float64 { return p.Accuracy(a, crit, idx) - p.Accuracy(b, crit, idx) }
+	}
+	over := func(idx []int) float64 { f, d := p.Overhead(pm, idx); return f + d }
+	pmMS := func(idx []int, cost []float64) float64 { return p.MeanMS(pm, idx, cost) }
+
+	ms.iv("premodel_top1_"+ds, st, acc(pm))
+	ms.ivCost("premodel_mean_ms_"+ds, st, pmMS)
+	ms.iv("premodel_overhead_ms_"+ds, st, over)
+	ms.set("best_single_"+ds, string(best))
+	ms.iv("best_single_top1_"+ds, st, acc(best))
+	ms.ivCost("best_single_mean_ms_"+ds, st, func(_ []int, cost []float64) float64 { return cost[jb] })
+	ms.iv("top1_gain_pp_"+ds, st, diff(pm, best))
+	ms.ivCost("speedup_vs_best_single_"+ds, st, func(idx []int, cost []float64) float64 { return cost[jb] / pmMS(idx, cost) })
+	ms.iv("oracle_top1_"+ds, st, acc(method.OracleAll))
+	ms.iv("of_oracle_pct_"+ds, st, func(idx []int) float64 {
+		return 100 * p.Accuracy(pm, crit, idx) / p.Accuracy(method.OracleAll, crit, idx)
+	})
+	ms.iv("selection_accuracy_"+ds, st, func(idx []int) float64 { return p.Selection(pm, idx) })
+	for _, b := range []struct {
+		name method.Name
+		key  string
+	}{{method.CascadeMatched, "cascade"}, {method.RandomMatched, "random"}} {
+		if p.Has(b.name) {
+			ms.iv(b.key+"_top1_"+ds, st, acc(b.name))
+			ms.iv("premodel_minus_"+b.key+"_pp_"+ds, st, diff(pm, b.name))
+		}
+	}
+	// §5.1's roles: the paper's MobileNet is the fastest single model, its
+	// Inception the most accurate.
+	ms.iv("premodel_minus_fastest_top1_pp_"+ds, st, diff(pm, fastest))
+	ms.ivCost("best_single_over_fastest_ms_"+ds, st, func(_ []int, cost []float64) float64 { return cost[jb] / cost[jf] })
+	least := fastest
+	for _, n := range singles {
+		if p.Accuracy(n, crit, all) < p.Accuracy(least, crit, all) {
+			least = n
+		}
+	}
+	ms.set("fastest_is_least_accurate_"+ds, least == fastest)
+	ms.ivCost("premodel_over_fastest_ms_"+ds, st, func(idx []int, cost []float64) float64 { return pmMS(idx, cost) / cost[jf] })
+	ms.ivCost("overhead_pct_of_premodel_"+ds, st, func(idx []int, cost []float64) float64 { return 100 * over(idx) / pmMS(idx, cost) })
+	ms.ivCost("overhead_pct_of_cheapest_"+ds, st, func(idx []int, cost []float64) float64 { return 100 * over(idx) / cost[jf] })
+	ms.ivCost("overhead_pct_of_costliest_"+ds, st, func(idx []int, cost []float64) float64 { return 100 * over(idx) / cost[jc] })
+	ms.iv("extraction_pct_of_overhead_"+ds, st, func(idx []int) float64 { f, d := p.Overhead(pm, idx); return 100 * f / (f + d) })
+	ms.iv("avoidable_miss_pct_"+ds, st, func(idx []int) float64 { return p.Avoidable(pm, crit, idx) })
+	// Fig 8d: the premodel's precision, recall and F1 against the best
+	// single model's in each (the paper's F1, and the macro F1 beside it).
+	for k, key := range []string{"precision_gain_pp_", "recall_gain_pp_", "f1_gain_pp_", "macro_f1_gain_pp_"} {
+		get := func(n method.Name, idx []int) float64 {
+			pr, rc, f1, mf := p.PRF(n, idx)
+			return []float64{pr, rc, f1, mf}[k]
+		}
+		ms.iv(key+ds, st, func(idx []int) float64 {
+			top := math.Inf(-1)
+			for _, n := range singles {
+				top = math.Max(top, get(n, idx))
+			}
+			return get(pm, idx) - top
+		})
+	}
+	// The cascade's levels (§5.2: "The accuracy for each of our KNN
+	// models in our premodel").
+	if r.run.learner == "knn-cascade" {
+		for l := range 3 {
+			if !math.IsNaN(p.Level(pm, l, all)) {
+				ms.iv(fmt.Sprintf("level%d_accuracy_pct_%s", l+1, ds), st, func(idx []int) float64 { return p.Level(pm, l, idx) })
+			}
+		}
+	}
+	size, train, err := premodelCosts(e, r, c)
+	if err != nil {
+		return nil, err
+	}
+	if size > 0 {
+		ms.set("premodel_bytes_pct_of_models_"+ds, size)
+	}
+	if train > 0 {
+		ms.set("training_data_pct_of_training_time_"+ds, train)
+	}
+	// Protocol differences, measured (REPRODUCE.md's table).
+	ms.iv("fallback_share_pct_"+ds, st, func(idx []int) float64 { return p.FallbackShare(pm, idx) })
+	ms.iv("fallback_none_minus_cheapest_top1_pp_"+ds, st, func(idx []int) float64 {
+		return p.AccuracyWithFallback(pm, crit, idx, -1) - p.Accuracy(pm, crit, idx)
+	})
+	ms.iv("fallback_best_minus_cheapest_top1_pp_"+ds, st, func(idx []int) float64 {
+		return p.AccuracyWithFallback(pm, crit, idx, jb) - p.Accuracy(pm, crit, idx)
+	})
+	if rnd.pool.Has(pm) && rnd.pool.N() == p.N() {
+		ms.iv("stratified_minus_random_folds_top1_pp_"+ds, st, func(idx []int) float64 {
+			return p.Accuracy(pm, crit, idx) - rnd.pool.Accuracy(pm, crit, idx)
+		})
+	}
+	geoAcc, geoMS := 0.0, 0.0
+	for _, row := range rows {
+		a := row.Top1Pct
+		if crit == profileview.Top5 {
+			a = row.Top5Pct
+		}
+		geoAcc = math.Max(geoAcc, math.Abs(row.AccuracyGeoPct-a))
+		if row.MeanMS > 0 {
+			geoMS = math.Max(geoMS, 100*math.Abs(row.MeanGeoMS-row.MeanMS)/row.MeanMS)
+		}
+	}
+	ms.set("geo_vs_pooled_max_accuracy_pp_"+ds, geoAcc)
+	ms.set("geo_vs_pooled_max_mean_ms_pct_"+ds, geoMS)
+
+	seedAcc := p.SeedAccuracies(pm, crit)
+	lo, hi := slices.Min(seedAcc), slices.Max(seedAcc)
+	pa, _ := ms.value("premodel_top1_" + ds)
+	var ivLo, ivHi float64
+	if v, ok := ms.m[ms.key("premodel_top1_"+ds)].(report.Interval); ok {
+		ivLo, ivHi = v.Lo, v.Hi
+	}
+	inside := "inside"
+	if lo < ivLo || hi > ivHi {
+		inside = "NOT inside"
+	}
+	bestAcc, _ := ms.value("best_single_top1_" + ds)
+	or, _ := ms.value("oracle_top1_" + ds)
+	pmMean, _ := ms.value("premodel_mean_ms_" + ds)
+	bestMS, _ := ms.value("best_single_mean_ms_" + ds)
+	return []string{fmt.Sprintf("%s: the premodel reaches %.1f%% %s at %.2f ms per image; the most accurate single model, %s, %.1f%% at "+
+		"%.2f ms (%.2fx the premodel's time); the oracle %.1f%%. One seed's cross-validation alone gives the premodel %.1f%% to %.1f%% "+
+		"(seeds %s), %s its interval [%.1f, %.1f].", ds, pa, crit, pmMean, best, bestAcc, bestMS, bestMS/pmMean, or, lo, hi,
+		seedList(r.out.Seeds), inside, ivLo, ivHi)}, nil
+}
+
+// premodelCosts are the premodel's size as a percentage of its candidate
+// models' files (the mean over the folds), and generating the training
+// data (profiling every model on every image, extracting the features)
+// as a percentage of all the training time (that, feature selection, and
+// Train's mean time per fold), from the stages' recorded compute times.
+// 0 where not known.
+func premodelCosts(e *Env, r cvRun, c *chain) (sizePct, dataPct float64, err error) {
+	files := map[string]int64{}
+	for _, m := range c.models {
+		for _, f := range m.Files {
+			st, err := os.Stat(f.Path)
+			if err != nil {
+				return 0, 0, fmt.Errorf("model %s: %w", m.Spec.Name, err)
+			}
+			files[m.Spec.Name] += st.Size()
+		}
+	}
+	var pcts []float64
+	trainMS := 0.0
+	for _, f := range r.out.Folds {
+		var b int64
+		for _, cand := range f.Candidates {
+			b += files[cand]
+		}
+		if b > 0 {
+			pcts = append(pcts, 100*float64(f.PremodelBytes)/float64(b))
+		}
+		trainMS += f.TrainMS / float64(len(r.out.Folds))
+	}
+	if len(pcts) > 0 {
+		for _, x := range pcts {
+			sizePct += x / float64(len(pcts))
+		}
+	}
+	var d stages.DataSet
+	for _, s := range c.sets {
+		if s.Name == r.ds {
+			d = s
+		}
+	}
+	prof, ok1 := stageSeconds(e, stages.Profile(), stages.ProfileIn{Set: d, Models: c.models, Runtime: c.rt})
+	feat, ok2 := stageSeconds(e, stages.Features(), stages.FeaturesIn{Set: d})
+	sel, ok3 := stageSeconds(e, stages.SelectFeatures(), r.selectIn)
+	if ok1 && ok2 && ok3 {
+		data := prof + feat
+		dataPct = 100 * data / (data + sel + trainMS/1000)
+	}
+	return sizePct, dataPct, nil
+}
+
+// stageSeconds is the recorded compute time of stage s on in, when this
+// run used it.
+func stageSeconds[I, O any](e *Env, s pipeline.Stage[I, O], in I) (float64, bool) {
+	key, _, err := pipeline.Key(s, in)
+	if err != nil {
+		return 0, false
+	}
+	for _, r := range e.R.Records() {
+		if r.Key == key && r.Stage == s.Name {
+			return r.ComputeSeconds, true
+		}
+	}
+	return 0, false
 }
 
 func datasetsOf(rows []report.MethodSummary) []string {
@@ -298,45 +538,93 @@ func datasetsOf(rows []report.MethodSummary) []string {
 	return out
 }
 
-// premodelRows keeps the premodel rows (the figures' subject).
-func premodelRows(rows []report.MethodSummary) []report.MethodSummary {
-	var out []report.MethodSummary
-	for _, r := range rows {
-		if r.Kind == method.Premodel {
+// groupRows summarises each run's premodel.
+func groupRows(runs []cvRun, crit profileview.Criterion) ([]report.MethodSummary, error) {
+	var rows []report.MethodSummary
+	for _, r := range runs {
+		rs, err := summarise(r, crit, true)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, rs...)
+	}
+	return rows, nil
+}
+
+// groupMeasures are the measures of figures that vary the premodel (Figs
+// 9-11): each group's accuracy and overhead with intervals, paired over
+// the images, the most accurate and the fastest group.
+func groupMeasures(ms *measures, runs []cvRun, crit profileview.Criterion) {
+	for _, ds := range runDatasets(runs) {
+		rs := runsOf(runs, ds)
+		if len(rs) == 0 {
+			continue
+		}
+		st, all := rs[0].st, rs[0].st.all()
+		var best, fastest *cvRun
+		for i := range rs {
+			r := &rs[i]
+			pm := r.premodelName()
+			ms.iv("top1_"+ds+"_"+r.run.group, st, func(idx []int) float64 { return r.pool.Accuracy(pm, crit, idx) })
+			ms.iv("overhead_ms_"+ds+"_"+r.run.group, st, func(idx []int) float64 { f, d := r.pool.Overhead(pm, idx); return f + d })
+			if best == nil || r.pool.Accuracy(pm, crit, all) > best.pool.Accuracy(best.premodelName(), crit, all) {
+				best = r
+			}
+			if fastest == nil || overheadOf(*r, all) < overheadOf(*fastest, all) {
+				fastest = r
+			}
+		}
+		ms.set("best_group_"+ds, best.run.group)
+		ms.iv("best_top1_"+ds, st, func(idx []int) float64 { return best.pool.Accuracy(best.premodelName(), crit, idx) })
+		// The paper's finding is about the learner kind: is the best
+		// premodel kNN at every level (knn or the kNN cascade)?
+		ms.set("best_is_knn_"+ds, isKNN(best.run.group))
+		ms.set("fastest_group_"+ds, fastest.run.group)
+	}
+}
+
+func overheadOf(r cvRun, idx []int) float64 {
+	f, d := r.pool.Overhead(r.premodelName(), idx)
+	return f + d
+}
+
+func isKNN(group string) bool {
+	for _, l := range strings.Split(group, ".") {
+		if l != "knn" && l != "knn-cascade" {
+			return false
+		}
+	}
+	return true
+}
+
+func runDatasets(runs []cvRun) []string {
+	var out []string
+	for _, r := range runs {
+		if !slices.Contains(out, r.ds) {
+			out = append(out, r.ds)
+		}
+	}
+	return out
+}
+
+func runsOf(runs []cvRun, ds string) []cvRun {
+	var out []cvRun
+	for _, r := range runs {
+		if r.ds == ds {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func groupMeasures(rows []report.MethodSummary) map[string]any {
-	m := map[string]any{}
-	for _, ds := range datasetsOf(rows) {
-		var best *report.MethodSummary
-		for i := range rows {
-			if rows[i].Dataset == ds && (best == nil || rows[i].Top1Pct > best.Top1Pct) {
-				best = &rows[i]
-			}
-		}
-		if best != nil {
-			m["best_group_"+ds] = best.Group
-			m["best_top1_"+ds] = best.Top1Pct
-			// The paper's finding is about the learner kind: is the best
-			// premodel kNN at every level (knn or the kNN cascade)?
-			knn := true
-			for _, l := range strings.Split(best.Group, ".") {
-				knn = knn && (l == "knn" || l == "knn-cascade")
-			}
-			m["best_is_knn_"+ds] = knn
-		}
-		for _, r := range rows {
-			if r.Dataset == ds {
-				m["top1_"+ds+"_"+r.Group] = r.Top1Pct
-				m["overhead_ms_"+ds+"_"+r.Group] = r.OverheadMS
-			}
+// runOf is the run of a group on ds, nil when there is none.
+func runOf(runs []cvRun, ds, group string) *cvRun {
+	for i := range runs {
+		if runs[i].ds == ds && runs[i].run.group == group {
+			return &runs[i]
 		}
 	}
-	return m
+	return nil
 }
 
 func runLearners(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*Result, error) {
@@ -344,14 +632,64 @@ func runLearners(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*Resu
 	for _, l := range p.Learners {
 		runs = append(runs, premodelRun{group: l, learner: l})
 	}
-	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
+	cr, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
 	if err != nil {
 		return nil, err
 	}
-	rows = premodelRows(rows)
+	rows, err := groupRows(cr, p.Criterion)
+	if err != nil {
+		return nil, err
+	}
+	ms := newMeasures(p.Criterion)
+	groupMeasures(ms, cr, p.Criterion)
+	for _, ds := range runDatasets(cr) {
+		learnerMeasures(ms, cr, ds, p.Criterion)
+	}
+	if ms.err != nil {
+		return nil, ms.err
+	}
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: groupMeasures(rows), Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
-		Notes: premodelNotes(&p.PremodelParams, e)}, nil
+		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
+		Notes: append(premodelNotes(&p.PremodelParams, e), "The kNN premodel of the comparisons is the paper's chosen one, the kNN cascade "+
+			"(knn-cascade); its rivals are the decision tree (dt) and the SVM (svm). Overhead: feature extraction plus the decision; "+
+			"every learner reads the same features, so their overheads differ by the decision.")}, nil
+}
+
+// learnerMeasures are Fig 9's comparisons on one image set: the kNN
+// premodel against the decision tree and the SVM, paired over the images.
+func learnerMeasures(ms *measures, runs []cvRun, ds string, crit profileview.Criterion) {
+	knn := runOf(runs, ds, "knn-cascade")
+	if knn == nil {
+		knn = runOf(runs, ds, "knn")
+	}
+	if knn == nil {
+		return
+	}
+	st := knn.st
+	ms.iv("knn_decision_ms_"+ds, st, func(idx []int) float64 { _, d := knn.pool.Overhead(knn.premodelName(), idx); return d })
+	var others []*cvRun
+	for _, g := range []string{"dt", "svm"} {
+		if r := runOf(runs, ds, g); r != nil {
+			others = append(others, r)
+		}
+	}
+	if len(others) == 0 {
+		return
+	}
+	ms.iv("knn_minus_best_other_top1_pp_"+ds, st, func(idx []int) float64 {
+		top := math.Inf(-1)
+		for _, o := range others {
+			top = math.Max(top, o.pool.Accuracy(o.premodelName(), crit, idx))
+		}
+		return knn.pool.Accuracy(knn.premodelName(), crit, idx) - top
+	})
+	ms.iv("knn_overhead_over_dt_svm_"+ds, st, func(idx []int) float64 {
+		sum := 0.0
+		for _, o := range others {
+			sum += overheadOf(*o, idx)
+		}
+		return overheadOf(*knn, idx) / (sum / float64(len(others)))
+	})
 }
 
 func runHierarchies(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*Result, error) {
@@ -361,33 +699,123 @@ func runHierarchies(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*R
 		// are the first that many of Algorithm 1's order.
 		runs = append(runs, premodelRun{group: l, learner: l, firstN: strings.Count(l, ".") + 1})
 	}
-	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
+	cr, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
 	if err != nil {
 		return nil, err
 	}
-	rows = premodelRows(rows)
+	rows, err := groupRows(cr, p.Criterion)
+	if err != nil {
+		return nil, err
+	}
+	ms := newMeasures(p.Criterion)
+	groupMeasures(ms, cr, p.Criterion)
+	// The all-kNN hierarchy against the best of the others, paired.
+	for _, ds := range runDatasets(cr) {
+		knn := runOf(cr, ds, "knn.knn.knn")
+		if knn == nil {
+			continue
+		}
+		var others []cvRun
+		for _, r := range runsOf(cr, ds) {
+			if r.run.group != knn.run.group {
+				others = append(others, r)
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		ms.iv("knn_minus_best_other_top1_pp_"+ds, knn.st, func(idx []int) float64 {
+			top := math.Inf(-1)
+			for _, o := range others {
+				top = math.Max(top, o.pool.Accuracy(o.premodelName(), p.Criterion, idx))
+			}
+			return knn.pool.Accuracy(knn.premodelName(), p.Criterion, idx) - top
+		})
+		ms.iv("knn_minus_fastest_other_overhead_ms_"+ds, knn.st, func(idx []int) float64 {
+			low := math.Inf(1)
+			for _, o := range others {
+				low = math.Min(low, overheadOf(o, idx))
+			}
+			return overheadOf(*knn, idx) - low
+		})
+	}
+	if ms.err != nil {
+		return nil, ms.err
+	}
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: groupMeasures(rows), Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
+		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
 		Notes: append(premodelNotes(&p.PremodelParams, e), "Each hierarchy's candidates: the first N models of Algorithm 1's full order on each training fold, N its number of levels.")}, nil
 }
 
-func runModelCount(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (*Result, error) {
+func runModelCount(ctx context.Context, e *Env, s *Spec, p *ModelCountParams) (*Result, error) {
 	models, err := e.models(s, p.Chain)
 	if err != nil {
 		return nil, err
 	}
 	var runs []premodelRun
-	for n := 1; n <= len(models); n++ {
+	for n := 1; n <= min(p.MaxModels, len(models)); n++ {
 		runs = append(runs, premodelRun{group: fmt.Sprintf("%d models", n), learner: p.Learner, firstN: n})
 	}
-	rows, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
+	cr, _, err := e.premodelCV(ctx, s, &p.PremodelParams, runs)
 	if err != nil {
 		return nil, err
 	}
-	rows = premodelRows(rows)
-	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
-		Measures: groupMeasures(rows), Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
-		Notes: append(premodelNotes(&p.PremodelParams, e), "N models: the premodel's candidates are the first N of Algorithm 1's full order (θ = 0) on each training fold; the bars' ends are the folds' min and max.")}, nil
+	rows, err := groupRows(cr, p.Criterion)
+	if err != nil {
+		return nil, err
+	}
+	ms := newMeasures(p.Criterion)
+	groupMeasures(ms, cr, p.Criterion)
+	for _, ds := range runDatasets(cr) {
+		modelCountMeasures(ms, runsOf(cr, ds), ds, p.Criterion, p.Theta)
+	}
+	if ms.err != nil {
+		return nil, ms.err
+	}
+	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "model-count"}},
+		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
+		Notes: append(premodelNotes(&p.PremodelParams, e), fmt.Sprintf("N models: the premodel's candidates are the first N of "+
+			"Algorithm 1's full order (θ = 0) on each training fold, N from 1 to %d (the paper's \"up to 5\"); the time bars span "+
+			"the fastest and the slowest test image, as the paper's do (\"the range of inference time across testing images\").", p.MaxModels))}, nil
+}
+
+// modelCountMeasures are Fig 11's on one image set: where the accuracy
+// plateaus, how the time grows, how the overhead stays.
+func modelCountMeasures(ms *measures, rs []cvRun, ds string, crit profileview.Criterion, theta float64) {
+	if len(rs) == 0 {
+		return
+	}
+	st := rs[0].st
+	// "The fewest models whose premodel is within θ of the best top-1
+	// over 1-5 models".
+	upTo5 := rs[:min(5, len(rs))]
+	ms.iv("n_models_at_plateau_"+ds, st, func(idx []int) float64 {
+		acc := make([]float64, len(upTo5))
+		for k, r := range upTo5 {
+			acc[k] = r.pool.Accuracy(r.premodelName(), crit, idx)
+		}
+		top := slices.Max(acc)
+		for k, a := range acc {
+			if a >= top-theta {
+				return float64(k + 1)
+			}
+		}
+		return float64(len(acc))
+	})
+	if len(rs) >= 5 {
+		one, five := rs[0], rs[4]
+		ms.ivCost("mean_ms_ratio_5_to_1_models_"+ds, st, func(idx []int, cost []float64) float64 {
+			return five.pool.MeanMS(five.premodelName(), idx, cost) / one.pool.MeanMS(one.premodelName(), idx, cost)
+		})
+	}
+	ms.iv("overhead_max_over_min_"+ds, st, func(idx []int) float64 {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, r := range upTo5 {
+			o := overheadOf(r, idx)
+			lo, hi = math.Min(lo, o), math.Max(hi, o)
+		}
+		return hi / lo
+	})
 }
 
 func runBudgetCurve(ctx context.Context, e *Env, s *Spec, p *CurveParams) (*Result, error) {
@@ -396,7 +824,7 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec, p *CurveParams) (*Resu
 		return nil, err
 	}
 	var rows []report.CurvePoint
-	m := map[string]any{}
+	ms := newMeasures(p.Criterion)
 	for _, d := range c.sets {
 		fs, err := e.keptFeatures(ctx, c, d, &p.PremodelParams)
 		if err != nil {
@@ -417,44 +845,92 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec, p *CurveParams) (*Resu
 		}
 		out, err := pipeline.Do(ctx, e.R, stages.Curve(), stages.CurveIn{Store: c.joined.Store, Dataset: d.Name,
 			Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner, K: p.K,
-			Theta: p.Theta, Folds: e.folds(p.Folds), Seed: p.Seed, OverheadMS: overhead})
+			Theta: p.Theta, Folds: e.folds(p.Folds), Seed: p.Seeds[0], Seeds: p.Seeds, OverheadMS: overhead})
 		if err != nil {
 			return nil, err
 		}
-		best := -1.0
-		for _, p := range out.Points {
-			rows = append(rows, report.CurvePoint{Dataset: d.Name, Method: p.Method, Param: p.Param, AccuracyPct: p.Accuracy, MeanMS: p.MeanMS})
-			if _, single := p.Method.SingleModel(); single && p.Accuracy > best {
-				best = p.Accuracy
-				m["best_single_mean_ms_"+d.Name] = p.MeanMS
-			}
+		pts, err := curveMeasures(ms, out, d.Name, p, e.folds(p.Folds))
+		if err != nil {
+			return nil, err
 		}
-		// The knob's cheapest point at least as accurate as the best single model.
-		for _, p := range out.Points {
-			if p.Method.IsKnob() && p.Accuracy >= best {
-				if v, ok := m["knob_ms_at_best_single_"+d.Name].(float64); !ok || p.MeanMS < v {
-					m["knob_ms_at_best_single_"+d.Name] = p.MeanMS
-				}
-			}
-		}
-		m["best_single_top1_"+d.Name] = best
-		if k, ok := m["knob_ms_at_best_single_"+d.Name].(float64); ok && k > 0 {
-			m["knob_speedup_at_best_single_"+d.Name] = m["best_single_mean_ms_"+d.Name].(float64) / k
-		}
-		knobBest := 0.0
-		for _, p := range out.Points {
-			if p.Method.IsKnob() {
-				knobBest = max(knobBest, p.Accuracy)
-			}
-		}
-		m["knob_best_minus_best_single_pp_"+d.Name] = knobBest - best
-		m["knob_overhead_ms_"+d.Name] = overhead
+		rows = append(rows, pts...)
+		ms.set("knob_overhead_ms_"+d.Name, overhead)
+	}
+	if ms.err != nil {
+		return nil, ms.err
 	}
 	return &Result{Records: map[string]any{"curve": rows}, Tables: []string{"curve"}, Figures: []FigureOut{{View: "curve"}},
-		Measures: m, Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
+		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
 		Notes: []string{"Budget knob: the premodel's cumulative scores over Algorithm 1's candidates (cost order), from out-of-fold " +
-			"decisions, choose the first candidate whose cumulative score reaches alpha; every alpha is one point. Its cost " +
-			"per image includes the feature extraction time measured on this machine.",
+			"decisions, choose the first candidate whose cumulative score reaches alpha; every alpha is one point, its accuracy the " +
+			"mean over the seeds' cross-validations (" + seedList(p.Seeds) + "), with a 95% percentile bootstrap interval over the images. " +
+			"Its cost per image includes the feature extraction time measured on this machine.",
 			"Softmax cascade: one shared threshold on the stored top-1 score of each model, every threshold one point.",
 			"All points are accuracy and mean latency on every image of the set (no held-out calibration: a curve, not a tuned setting)."}}, nil
+}
+
+// curveMeasures are the budget curve's points on one image set, the
+// knob's with their accuracy's interval, and its measures: the knob's
+// best point against the most accurate single model, paired over the
+// images, and the knob's cheapest point as accurate as that model.
+func curveMeasures(ms *measures, out stages.CurveOut, ds string, p *CurveParams, folds int) ([]report.CurvePoint, error) {
+	st := cvStats{n: out.Images, resamples: p.Bootstrap, seed: uint64(p.Seed),
+		desc: fmt.Sprintf("the knob's out-of-fold decisions of %d-fold cross-validation repeated over seeds %s, each image's answers averaged over the seeds",
+			folds, seedList(out.Seeds))}
+	seeds := float64(len(out.Seeds))
+	acc := func(hits []int, idx []int) float64 {
+		h := 0
+		for _, i := range idx {
+			h += hits[i]
+		}
+		return 100 * float64(h) / (seeds * float64(len(idx)))
+	}
+	var rows []report.CurvePoint
+	var knob, singles [][]int
+	best, bestMS := -1.0, 0.0
+	for _, pt := range out.Points {
+		row := report.CurvePoint{Dataset: ds, Method: pt.Method, Param: pt.Param, AccuracyPct: pt.Accuracy, AccuracyLo: pt.Accuracy,
+			AccuracyHi: pt.Accuracy, MeanMS: pt.MeanMS}
+		if _, single := pt.Method.SingleModel(); single && len(pt.Hits) == out.Images {
+			singles = append(singles, pt.Hits)
+			if pt.Accuracy > best {
+				best, bestMS = pt.Accuracy, pt.MeanMS
+			}
+		}
+		if pt.Method.IsKnob() && len(pt.Hits) == out.Images {
+			knob = append(knob, pt.Hits)
+			iv, err := st.interval(func(idx []int) float64 { return acc(pt.Hits, idx) })
+			if err != nil {
+				return nil, err
+			}
+			row.AccuracyPct, row.AccuracyLo, row.AccuracyHi = iv.Value, iv.Lo, iv.Hi
+		}
+		rows = append(rows, row)
+	}
+	if len(singles) == 0 || len(knob) == 0 {
+		return rows, nil
+	}
+	maxOf := func(hs [][]int, idx []int) float64 {
+		top := math.Inf(-1)
+		for _, h := range hs {
+			top = math.Max(top, acc(h, idx))
+		}
+		return top
+	}
+	ms.iv("best_single_top1_"+ds, st, func(idx []int) float64 { return maxOf(singles, idx) })
+	ms.set("best_single_mean_ms_"+ds, bestMS)
+	ms.iv("knob_best_minus_best_single_pp_"+ds, st, func(idx []int) float64 { return maxOf(knob, idx) - maxOf(singles, idx) })
+	// The knob's cheapest point at least as accurate as the best single
+	// model (a read-off of the curve, without an interval).
+	for _, pt := range out.Points {
+		if pt.Method.IsKnob() && pt.Accuracy >= best {
+			if v, ok := ms.value("knob_ms_at_best_single_" + ds); !ok || pt.MeanMS < v {
+				ms.set("knob_ms_at_best_single_"+ds, pt.MeanMS)
+			}
+		}
+	}
+	if k, ok := ms.value("knob_ms_at_best_single_" + ds); ok && k > 0 {
+		ms.set("knob_speedup_at_best_single_"+ds, bestMS/k)
+	}
+	return rows, nil
 }

@@ -254,9 +254,27 @@ type PremodelParams struct {
 	SelectionSettings `yaml:",inline"`
 	Criterion         profileview.Criterion `yaml:"criterion" spec:"required"`
 	Theta             float64               `yaml:"theta" spec:"required"`
+	// Seeds repeat the premodel's k-fold cross-validation, once per seed
+	// (each draws its folds); Bootstrap is how many resamples of the
+	// images each interval draws (seeded by seed).
+	Seeds     []int64 `yaml:"seeds" spec:"required"`
+	Bootstrap int     `yaml:"bootstrap" spec:"required"`
 }
 
 func (p *PremodelParams) validate(c checker) error {
+	switch {
+	case len(p.Seeds) == 0:
+		return c.errAt("seeds", "empty list: name at least one seed (5 or more for an interval another seed lands in)")
+	case p.Bootstrap < 100:
+		return c.errAt("bootstrap", "%d, want at least 100 resamples for a percentile interval", p.Bootstrap)
+	}
+	seen := map[int64]bool{}
+	for i, x := range p.Seeds {
+		if seen[x] {
+			return c.errAt(fmt.Sprintf("seeds[%d]", i), "%d repeats an earlier seed", x)
+		}
+		seen[x] = true
+	}
 	return firstErr(c.criterion("criterion", p.Criterion), p.SelectionSettings.validate(c), c.theta(p.Theta))
 }
 
@@ -269,6 +287,20 @@ type OneLearnerParams struct {
 
 func (p *OneLearnerParams) validate(c checker) error {
 	return firstErr(p.PremodelParams.validate(c), c.learner("learner", p.Learner, p.K))
+}
+
+// ModelCountParams cross-validate one premodel per number of models, 1
+// to MaxModels (Fig 11: the paper's goes "up to 5").
+type ModelCountParams struct {
+	OneLearnerParams `yaml:",inline"`
+	MaxModels        int `yaml:"max_models" spec:"required"`
+}
+
+func (p *ModelCountParams) validate(c checker) error {
+	if p.MaxModels < 1 {
+		return c.errAt("max_models", "%d, want at least 1", p.MaxModels)
+	}
+	return p.OneLearnerParams.validate(c)
 }
 
 // LearnersParams cross-validate one premodel per learner (Figs 9, 10).

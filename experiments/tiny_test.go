@@ -131,7 +131,7 @@ func writeText(t *testing.T, path, text string) {
 func tinySpecs() map[string]string {
 	common := "images:\n  - dir: set\nmodels: models.yaml\nlatency: latency.yaml\n"
 	featsel := common + "learner: knn\nk: 3\nfolds: 3\nseed: 1\nthreshold: 0.75\ntolerance: 0.5\n"
-	premodel := common + "criterion: top1\nk: 3\nfolds: 3\nseed: 1\ntheta: 0.5\nthreshold: 0.75\ntolerance: 0.5\n"
+	premodel := common + "criterion: top1\nk: 3\nfolds: 3\nseed: 1\nseeds: [1, 2]\nbootstrap: 200\ntheta: 0.5\nthreshold: 0.75\ntolerance: 0.5\n"
 	return map[string]string{
 		"table1": "artifact: Table 1\ntitle: tiny\nkind: motivation-correctness\n" + common + "only: [d, c, b, a]\n",
 		"fig1d":  "artifact: Fig 1d\ntitle: tiny\nkind: motivation-latency\n" + common + "only: [a, b, c, d]\n",
@@ -146,7 +146,9 @@ func tinySpecs() map[string]string {
 		"fig8":   "artifact: Fig 8\ntitle: tiny\nkind: overall\n" + premodel + "learner: knn-cascade\n",
 		"fig9":   "artifact: Fig 9\ntitle: tiny\nkind: premodel-learners\n" + premodel + "learners: [knn, dt, svm]\n",
 		"fig10":  "artifact: Fig 10\ntitle: tiny\nkind: hierarchies\n" + premodel + "learners: [knn.knn, knn.dt, dt.svm]\n",
-		"fig11":  "artifact: Fig 11\ntitle: tiny\nkind: model-count\n" + premodel + "learner: knn\n",
+		"fig11":  "artifact: Fig 11\ntitle: tiny\nkind: model-count\n" + premodel + "learner: knn\nmax_models: 3\n",
+		"fig8-top5": "artifact: Fig 8 (top-5)\ntitle: tiny\nkind: overall\n" + strings.Replace(premodel, "criterion: top1", "criterion: top5", 1) +
+			"learner: knn-cascade\n",
 		"budget": "artifact: Budget\ntitle: tiny\nkind: budget-curve\n" + premodel + "learner: knn\ntiming_images: 0\n",
 	}
 }

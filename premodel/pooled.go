@@ -1,6 +1,7 @@
 package premodel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -352,4 +353,56 @@ func (s *prfScratch) prf(n int, label, pred func(k int) int) (precision, recall,
 	}
 	c := float64(classes)
 	return 100 * pSum / c, 100 * rSum / c, 100 * fSum / c
+}
+
+// Shares is the percentage of the images that name sent to each model
+// ("none": no prediction), over the seeds.
+func (p *Pooled) Shares(name method.Name) map[string]float64 {
+	out := map[string]float64{}
+	os := p.by[name]
+	w := 100 / float64(p.N()*len(os))
+	for _, o := range os {
+		for _, j := range o.Choice {
+			m := "none"
+			if j >= 0 {
+				m = p.cv.Models[j]
+			}
+			out[m] += w
+		}
+	}
+	return out
+}
+
+// SeedAccuracies is name's accuracy under c on every image, seed by seed:
+// how far one seed's cross-validation lands from another's.
+func (p *Pooled) SeedAccuracies(name method.Name, c profileview.Criterion) []float64 {
+	var out []float64
+	for _, o := range p.by[name] {
+		hits := 0
+		for i, j := range o.Choice {
+			if p.right(c, i, j) {
+				hits++
+			}
+		}
+		out = append(out, 100*float64(hits)/float64(p.N()))
+	}
+	return out
+}
+
+// Align returns, for each image of q, its row in p (the same images in
+// another table's order), or an error naming an image p lacks.
+func (p *Pooled) Align(q *Pooled) ([]int, error) {
+	row := make(map[string]int, p.N())
+	for i, it := range p.cv.Truth.Items {
+		row[it] = i
+	}
+	out := make([]int, q.N())
+	for i, it := range q.cv.Truth.Items {
+		r, ok := row[it]
+		if !ok {
+			return nil, fmt.Errorf("image %s of one cross-validation is not in the other", it)
+		}
+		out[i] = r
+	}
+	return out, nil
 }

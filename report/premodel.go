@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"gonum.org/v1/plot"
@@ -19,7 +20,9 @@ func opt(v *float64) string {
 	return f1(*v)
 }
 
-// MethodTable is Figs 8-11's data, one row per (data set, group, method).
+// MethodTable is Figs 8-11's data, one row per (data set, group, method):
+// pooled values with their 95% intervals, the paper's geometric means
+// over the folds beside them.
 func MethodTable(rows []MethodSummary) string {
 	var out [][]string
 	for _, r := range rows {
@@ -31,21 +34,29 @@ func MethodTable(rows []MethodSummary) string {
 		if r.Group != "" {
 			name = r.Group + ": " + name
 		}
-		out = append(out, []string{r.Dataset, name, fmt.Sprintf("%s [%s, %s]", f1(r.Top1Pct), f1(r.Top1MinPct), f1(r.Top1MaxPct)),
-			opt(r.Top5Pct), fmt.Sprintf("%s [%s, %s]", f2(r.MeanMS), f2(r.MeanMinMS), f2(r.MeanMaxMS)), f2(r.OverheadMS),
-			opt(r.PrecisionPct), opt(r.RecallPct), opt(r.F1Pct), f1(r.OfOraclePct), opt(r.SelectionAccPct), r.Routing, e})
+		out = append(out, []string{r.Dataset, name, span(r.Top1Pct, r.Top1LoPct, r.Top1HiPct, f1),
+			span(r.Top5Pct, r.Top5LoPct, r.Top5HiPct, f1), f1(r.AccuracyGeoPct), span(r.MeanMS, r.MeanLoMS, r.MeanHiMS, f2), f2(r.MeanGeoMS),
+			fmt.Sprintf("%s–%s", f2(r.MinImageMS), f2(r.MaxImageMS)), f2(r.OverheadMS),
+			f1(r.PrecisionPct), f1(r.RecallPct), f1(r.F1Pct), f1(r.MacroF1Pct), f1(r.OfOraclePct), opt(r.SelectionAccPct), r.Routing, e})
 	}
-	return Markdown([]string{"images", "method", "top-1 % [min, max]", "top-5 %", "mean ms [min, max]", "premodel ms",
-		"precision %", "recall %", "F1 %", "of oracle %", "selection %", "routed to", "energy"}, out)
+	return Markdown([]string{"images", "method", "top-1 % [95% interval]", "top-5 % [95% interval]", "criterion's accuracy %, geo. mean of folds",
+		"mean ms [95% interval]", "mean ms geo. mean of folds", "ms per image, min–max", "premodel ms",
+		"precision %", "recall %", "F1 % (2PR/(P+R))", "macro F1 %", "of oracle %", "selection %", "routed to", "energy"}, out)
+}
+
+// span is a value with its interval.
+func span(v, lo, hi float64, f func(float64) string) string {
+	return fmt.Sprintf("%s [%s, %s]", f(v), f(lo), f(hi))
 }
 
 // CurveTable lists the curves' points.
 func CurveTable(rows []CurvePoint) string {
 	var out [][]string
 	for _, r := range rows {
-		out = append(out, []string{r.Dataset, string(r.Method), fmt.Sprintf("%.4g", r.Param), f2(r.AccuracyPct), f2(r.MeanMS)})
+		out = append(out, []string{r.Dataset, string(r.Method), fmt.Sprintf("%.4g", r.Param),
+			span(r.AccuracyPct, r.AccuracyLo, r.AccuracyHi, f2), f2(r.MeanMS)})
 	}
-	return Markdown([]string{"images", "method", "knob", "accuracy (%)", "mean ms"}, out)
+	return Markdown([]string{"images", "method", "knob", "accuracy (%) [95% interval]", "mean ms"}, out)
 }
 
 // shortMethod trims a method name for an axis.
@@ -58,9 +69,10 @@ func shortMethod(r MethodSummary) string {
 }
 
 // OverallFigure is Fig 8: per data set, (a) mean inference time and
-// (c) top-1 accuracy of every method with the min-max over folds, and
-// (d) precision, recall and F1. Energy (b) is drawn only when measured.
-func OverallFigure(title string, rows []MethodSummary) (Figure, error) {
+// (c) accuracy under the criterion (top-1, or top-5 for a top-5
+// premodel) of every method with its 95% interval, and (d) precision,
+// recall and F1. Energy (b) is drawn only when measured.
+func OverallFigure(title string, rows []MethodSummary, top5 bool) (Figure, error) {
 	var sets []string
 	by := map[string][]MethodSummary{}
 	for _, r := range rows {
@@ -79,28 +91,25 @@ func OverallFigure(title string, rows []MethodSummary) (Figure, error) {
 		for _, r := range rs {
 			names = append(names, shortMethod(r))
 		}
-		lat, err := rangeBars(fmt.Sprintf("(a) %s: inference time", ds), "mean ms per image", names, rs,
-			func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanMinMS, r.MeanMaxMS })
+		lat, err := rangeBars(fmt.Sprintf("(a) %s: inference time", ds), "mean ms per image (bars: 95% interval)", names, rs,
+			func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS })
 		if err != nil {
 			return Figure{}, err
 		}
-		acc, err := rangeBars(fmt.Sprintf("(c) %s: top-1 accuracy", ds), "top-1 (%)", names, rs,
-			func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1MinPct, r.Top1MaxPct })
+		acc, err := accuracyBars(fmt.Sprintf("(c) %s: ", ds), names, rs, top5)
 		if err != nil {
 			return Figure{}, err
 		}
 		prf := newPlot(fmt.Sprintf("(d) %s: precision, recall, F1", ds), "", "%")
 		w := vg.Points(5)
-		for k, get := range []func(MethodSummary) *float64{
-			func(r MethodSummary) *float64 { return r.PrecisionPct },
-			func(r MethodSummary) *float64 { return r.RecallPct },
-			func(r MethodSummary) *float64 { return r.F1Pct },
+		for k, get := range []func(MethodSummary) float64{
+			func(r MethodSummary) float64 { return r.PrecisionPct },
+			func(r MethodSummary) float64 { return r.RecallPct },
+			func(r MethodSummary) float64 { return r.F1Pct },
 		} {
 			vs := make(plotter.Values, len(rs))
 			for i, r := range rs {
-				if v := get(r); v != nil {
-					vs[i] = *v
-				}
+				vs[i] = get(r)
 			}
 			b, err := plotter.NewBarChart(vs, w)
 			if err != nil {
@@ -108,7 +117,7 @@ func OverallFigure(title string, rows []MethodSummary) (Figure, error) {
 			}
 			b.Color, b.LineStyle.Width, b.Offset = series(k), 0, w*vg.Length(k-1)
 			prf.Add(b)
-			prf.Legend.Add([]string{"precision", "recall", "F1"}[k], b)
+			prf.Legend.Add([]string{"precision", "recall", "F1 (2PR/(P+R))"}[k], b)
 		}
 		prf.Legend.Top, prf.Legend.Left = true, true
 		prf.NominalX(names...)
@@ -119,7 +128,19 @@ func OverallFigure(title string, rows []MethodSummary) (Figure, error) {
 	return Figure{Plots: grid, Width: 36 * vg.Centimeter, Height: vg.Length(len(sets)) * 12 * vg.Centimeter}, nil
 }
 
-// rangeBars draws one bar per row with a min-max error bar.
+// accuracyBars is the accuracy panel: top-1, or top-5 for a top-5
+// premodel, with 95% intervals.
+func accuracyBars(prefix string, names []string, rs []MethodSummary, top5 bool) (*plot.Plot, error) {
+	if top5 {
+		return rangeBars(prefix+"top-5 accuracy", "top-5 (%) (bars: 95% interval)", names, rs,
+			func(r MethodSummary) (float64, float64, float64) { return r.Top5Pct, r.Top5LoPct, r.Top5HiPct })
+	}
+	return rangeBars(prefix+"top-1 accuracy", "top-1 (%) (bars: 95% interval)", names, rs,
+		func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1LoPct, r.Top1HiPct })
+}
+
+// rangeBars draws one bar per row with an error bar from lo to hi (an
+// interval, or a range, as the axis label says).
 func rangeBars(title, y string, names []string, rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64)) (*plot.Plot, error) {
 	p := newPlot(title, "", y)
 	vals := make(plotter.Values, len(rs))
@@ -129,7 +150,7 @@ func rangeBars(title, y string, names []string, rs []MethodSummary, get func(Met
 	for i, r := range rs {
 		v, l, h := get(r)
 		vals[i], xys[i] = v, plotter.XY{X: float64(i), Y: v}
-		errs[i].Low, errs[i].High = v-l, h-v
+		errs[i].Low, errs[i].High = math.Max(0, v-l), math.Max(0, h-v)
 		hi[i] = r.Kind == method.Premodel
 	}
 	if err := bars(p, vals, hi, vg.Points(10), blue, orange); err != nil {
@@ -150,9 +171,10 @@ func rangeBars(title, y string, names []string, rs []MethodSummary, get func(Met
 }
 
 // GroupFigure is Figs 9-11: per group (learner, hierarchy, number of
-// models), the premodel's top-1 and its mean inference time, min-max over
-// the folds.
-func GroupFigure(title string, rows []MethodSummary) (Figure, error) {
+// models), the premodel's accuracy (top-1, or top-5 for a top-5 premodel)
+// and its mean inference time with 95% intervals, or, with imageRange
+// (Fig 11), with the range of inference time across the test images.
+func GroupFigure(title string, rows []MethodSummary, top5, imageRange bool) (Figure, error) {
 	var rs []MethodSummary
 	for _, r := range rows {
 		if r.Kind == method.Premodel {
@@ -166,13 +188,17 @@ func GroupFigure(title string, rows []MethodSummary) (Figure, error) {
 	for _, r := range rs {
 		names = append(names, r.Dataset+": "+shortMethod(r))
 	}
-	acc, err := rangeBars("premodel top-1 accuracy", "top-1 (%)", names, rs,
-		func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1MinPct, r.Top1MaxPct })
+	acc, err := accuracyBars("premodel ", names, rs, top5)
 	if err != nil {
 		return Figure{}, err
 	}
-	lat, err := rangeBars("inference time (premodel included)", "mean ms per image", names, rs,
-		func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanMinMS, r.MeanMaxMS })
+	latY, get := "mean ms per image (bars: 95% interval)", func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS }
+	if imageRange {
+		latY, get = "mean ms per image (bars: min-max over test images)", func(r MethodSummary) (float64, float64, float64) {
+			return r.MeanMS, r.MinImageMS, r.MaxImageMS
+		}
+	}
+	lat, err := rangeBars("inference time (premodel included)", latY, names, rs, get)
 	if err != nil {
 		return Figure{}, err
 	}
@@ -213,8 +239,10 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 		return Figure{}, errors.New("curve: no points")
 	}
 	p := plot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "mean latency per image (ms)", "accuracy (%)"
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "mean latency per image (ms)", "accuracy (%) (bars: 95% interval)"
 	curves := map[string]plotter.XYs{}
+	type bar struct{ x, y, lo, hi float64 }
+	errs := map[string][]bar{} // a curve's points with an interval
 	var order []string
 	var singles, oracle plotter.XYs
 	var labels plotter.XYLabels
@@ -233,6 +261,9 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 				order = append(order, string(r.Method))
 			}
 			curves[string(r.Method)] = append(curves[string(r.Method)], xy)
+			if r.AccuracyLo < r.AccuracyPct || r.AccuracyHi > r.AccuracyPct {
+				errs[string(r.Method)] = append(errs[string(r.Method)], bar{r.MeanMS, r.AccuracyPct, r.AccuracyLo, r.AccuracyHi})
+			}
 		}
 	}
 	for k, m := range order {
@@ -245,6 +276,24 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 		l.Color = series(k)
 		p.Add(l)
 		p.Legend.Add(m, l)
+		if e := errs[m]; len(e) > 0 {
+			sort.Slice(e, func(i, j int) bool { return e[i].x < e[j].x })
+			pts := make(plotter.XYs, len(e))
+			ye := make(plotter.YErrors, len(e))
+			for i, v := range e {
+				pts[i] = plotter.XY{X: v.x, Y: v.y}
+				ye[i].Low, ye[i].High = v.y-v.lo, v.hi-v.y
+			}
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{pts, ye})
+			if err != nil {
+				return Figure{}, err
+			}
+			eb.Color = series(k)
+			p.Add(eb)
+		}
 	}
 	if len(singles) > 0 {
 		s, err := plotter.NewScatter(singles)

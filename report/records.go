@@ -137,48 +137,76 @@ type Scalar struct {
 	Unit  string  `json:"unit"`
 }
 
-// MethodSummary is one method's cross-validated result (Figs 8-11):
-// geometric means over the folds, with the smallest and largest fold.
+// MethodSummary is one method's result under repeated cross-validation
+// (Figs 8-11): each value pooled over the test images (each answered by
+// a premodel trained without it) and averaged over the seeds, with its
+// 95% interval ([Lo, Hi]: a bootstrap over the images, latencies drawn
+// within their measured intervals). The paper's statistic, the geometric
+// mean over the folds, is kept beside top-1 and the mean time (Geo).
 type MethodSummary struct {
 	Dataset string `json:"dataset"`
 	// Group is what the figure varies: a learner (Fig 9), a hierarchy
 	// (Fig 10), a number of models (Fig 11); "" for Fig 8.
-	Group      string      `json:"group"`
-	Method     method.Name `json:"method"`
-	Kind       method.Kind `json:"kind"`
-	Top1Pct    float64     `json:"top1_pct"`
-	Top1MinPct float64     `json:"top1_min_pct"`
-	Top1MaxPct float64     `json:"top1_max_pct"`
-	Top5Pct    *float64    `json:"top5_pct"`
-	MeanMS     float64     `json:"mean_ms"`
-	MeanMinMS  float64     `json:"mean_min_ms"`
-	MeanMaxMS  float64     `json:"mean_max_ms"`
+	Group  string      `json:"group"`
+	Method method.Name `json:"method"`
+	Kind   method.Kind `json:"kind"`
+	// Criterion is the premodel's (its targets and its figures' accuracy).
+	Criterion string  `json:"criterion"`
+	Top1Pct   float64 `json:"top1_pct"`
+	Top1LoPct float64 `json:"top1_lo_pct"`
+	Top1HiPct float64 `json:"top1_hi_pct"`
+	Top5Pct   float64 `json:"top5_pct"`
+	Top5LoPct float64 `json:"top5_lo_pct"`
+	Top5HiPct float64 `json:"top5_hi_pct"`
+	MeanMS    float64 `json:"mean_ms"`
+	MeanLoMS  float64 `json:"mean_lo_ms"`
+	MeanHiMS  float64 `json:"mean_hi_ms"`
+	// MinImageMS and MaxImageMS are the fastest and the slowest test
+	// image (the paper's Fig 11 bars: "the range of inference time across
+	// testing images").
+	MinImageMS float64 `json:"min_image_ms"`
+	MaxImageMS float64 `json:"max_image_ms"`
+	// AccuracyGeoPct (under the criterion) and MeanGeoMS are the
+	// geometric means over the folds of every seed (the paper's "geometric
+	// mean ... across the cross-validation folds"); 0 when a fold has 0.
+	AccuracyGeoPct float64 `json:"accuracy_geo_pct"`
+	MeanGeoMS      float64 `json:"mean_geo_ms"`
 	// OverheadMS is the premodel's own time per image (features and
 	// decision); 0 for other methods.
-	OverheadMS   float64  `json:"overhead_ms"`
-	PrecisionPct *float64 `json:"precision_pct"`
-	RecallPct    *float64 `json:"recall_pct"`
-	F1Pct        *float64 `json:"f1_pct"`
-	// OfOraclePct is Top1 as a share of the all-model oracle's top-1.
+	OverheadMS float64 `json:"overhead_ms"`
+	// PrecisionPct and RecallPct are macro averages over the classes; F1Pct
+	// is the paper's 2PR/(P+R) of those two, MacroF1Pct the mean of the
+	// classes' own F1.
+	PrecisionPct float64 `json:"precision_pct"`
+	RecallPct    float64 `json:"recall_pct"`
+	F1Pct        float64 `json:"f1_pct"`
+	MacroF1Pct   float64 `json:"macro_f1_pct"`
+	// OfOraclePct is the accuracy under the criterion as a share of the
+	// all-model oracle's.
 	OfOraclePct float64 `json:"of_oracle_pct"`
 	// SelectionAccPct is how often the premodel named the optimum
 	// candidate (premodels only).
 	SelectionAccPct *float64 `json:"selection_accuracy_pct"`
-	// Routing is the share of images each model answered (mean over the
-	// folds), e.g. "a 61.2%, c 38.8%"; empty for single models.
+	// Routing is the share of images each model answered, e.g. "a 61.2%,
+	// c 38.8%"; empty for single models.
 	Routing string `json:"routing"`
 	// EnergyJ is nil when not measured; EnergyStatus says why.
 	EnergyJ      *float64 `json:"energy_j"`
 	EnergyStatus string   `json:"energy_status"`
 	Candidates   string   `json:"candidates"`
 	Folds        int      `json:"folds"`
+	Seeds        int      `json:"seeds"`
 }
 
-// CurvePoint is one point of a cost/accuracy curve.
+// CurvePoint is one point of a cost/accuracy curve, with its accuracy's
+// 95% interval (a bootstrap over the images; equal to the accuracy where
+// none was drawn).
 type CurvePoint struct {
 	Dataset     string      `json:"dataset"`
 	Method      method.Name `json:"method"`
 	Param       float64     `json:"param"`
 	AccuracyPct float64     `json:"accuracy_pct"`
+	AccuracyLo  float64     `json:"accuracy_lo_pct"`
+	AccuracyHi  float64     `json:"accuracy_hi_pct"`
 	MeanMS      float64     `json:"mean_ms"`
 }

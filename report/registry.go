@@ -68,15 +68,24 @@ func Views() map[string]View {
 		}),
 		"scalars": table("scalars", ScalarTable),
 		"overall": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows) })
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows, top5(rows)) })
 		}),
 		"groups": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows) })
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows, top5(rows), false) })
+		}),
+		// Fig 11: the time bars span the test images, as the paper's do.
+		"model-count": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows, top5(rows), true) })
 		}),
 		"curve": withFigure(table("curve", CurveTable), func(dir, title string) (Figure, error) {
 			return figure(dir, "curve", func(rows []CurvePoint) (Figure, error) { return CurveFigure(title, rows) })
 		}),
 	}
+}
+
+// top5 says whether the rows are a top-5 premodel's.
+func top5(rows []MethodSummary) bool {
+	return len(rows) > 0 && rows[0].Criterion == "top5"
 }
 
 // ViewNames lists the registered views, sorted.

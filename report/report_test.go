@@ -62,13 +62,16 @@ func TestFiguresGolden(t *testing.T) {
 	models := []ModelSummary{{Model: "small", Top1Pct: 70, LatencyMS: 10, Chosen: true, Order: 1},
 		{Model: "large", Top1Pct: 85, LatencyMS: 200, Chosen: true, Order: 2}, {Model: "mid", Top1Pct: 75, LatencyMS: 40}}
 	methods := []MethodSummary{
-		{Dataset: "set", Method: "premodel knn", Kind: "premodel", Top1Pct: 80, Top1MinPct: 78, Top1MaxPct: 83, MeanMS: 3, MeanMinMS: 2.8,
-			MeanMaxMS: 3.1, OverheadMS: 0.5, PrecisionPct: ptr(70), RecallPct: ptr(72), F1Pct: ptr(71), SelectionAccPct: ptr(60)},
-		{Dataset: "set", Method: "small", Kind: "single", Top1Pct: 60, Top1MinPct: 58, Top1MaxPct: 62, MeanMS: 1, MeanMinMS: 1, MeanMaxMS: 1,
-			PrecisionPct: ptr(55), RecallPct: ptr(58), F1Pct: ptr(56)},
-		{Dataset: "set", Method: "oracle (all models)", Kind: "oracle", Top1Pct: 90, Top1MinPct: 88, Top1MaxPct: 92, MeanMS: 2, MeanMinMS: 2, MeanMaxMS: 2},
+		{Dataset: "set", Method: "premodel knn", Kind: "premodel", Top1Pct: 80, Top1LoPct: 78, Top1HiPct: 83, Top5Pct: 90, Top5LoPct: 88,
+			Top5HiPct: 92, MeanMS: 3, MeanLoMS: 2.8, MeanHiMS: 3.1, MinImageMS: 1.5, MaxImageMS: 9, OverheadMS: 0.5, PrecisionPct: 70,
+			RecallPct: 72, F1Pct: 71, SelectionAccPct: ptr(60)},
+		{Dataset: "set", Method: "small", Kind: "single", Top1Pct: 60, Top1LoPct: 58, Top1HiPct: 62, Top5Pct: 80, Top5LoPct: 78, Top5HiPct: 82,
+			MeanMS: 1, MeanLoMS: 0.95, MeanHiMS: 1.05, MinImageMS: 1, MaxImageMS: 1, PrecisionPct: 55, RecallPct: 58, F1Pct: 56},
+		{Dataset: "set", Method: "oracle (all models)", Kind: "oracle", Top1Pct: 90, Top1LoPct: 88, Top1HiPct: 92, Top5Pct: 95, Top5LoPct: 93,
+			Top5HiPct: 97, MeanMS: 2, MeanLoMS: 1.9, MeanHiMS: 2.1, MinImageMS: 1, MaxImageMS: 8},
 	}
-	curve := []CurvePoint{{Method: "budget knob", Param: 0.2, AccuracyPct: 60, MeanMS: 1}, {Method: "budget knob", Param: 0.8, AccuracyPct: 78, MeanMS: 3},
+	curve := []CurvePoint{{Method: "budget knob", Param: 0.2, AccuracyPct: 60, AccuracyLo: 57, AccuracyHi: 63, MeanMS: 1},
+		{Method: "budget knob", Param: 0.8, AccuracyPct: 78, AccuracyLo: 75, AccuracyHi: 81, MeanMS: 3},
 		{Method: "single: small", Param: 1, AccuracyPct: 60, MeanMS: 1}, {Method: "oracle (candidates)", AccuracyPct: 90, MeanMS: 2}}
 
 	figs := map[string]func() (Figure, error){
@@ -78,8 +81,10 @@ func TestFiguresGolden(t *testing.T) {
 		"importance":       func() (Figure, error) { return ImportanceFigure("Fig 12", imp) },
 		"sweep":            func() (Figure, error) { return SweepFigure(sweep) },
 		"accuracy-latency": func() (Figure, error) { return AccuracyLatencyFigure("scale", "latency (ms)", models) },
-		"overall":          func() (Figure, error) { return OverallFigure("Fig 8", methods) },
-		"groups":           func() (Figure, error) { return GroupFigure("Fig 9", methods) },
+		"overall":          func() (Figure, error) { return OverallFigure("Fig 8", methods, false) },
+		"overall-top5":     func() (Figure, error) { return OverallFigure("Fig 8", methods, true) },
+		"groups":           func() (Figure, error) { return GroupFigure("Fig 9", methods, false, false) },
+		"model-count":      func() (Figure, error) { return GroupFigure("Fig 11", methods, false, true) },
 		"curve":            func() (Figure, error) { return CurveFigure("knob", curve) },
 	}
 	for name, f := range figs {

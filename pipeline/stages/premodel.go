@@ -137,6 +137,8 @@ type CurveIn struct {
 	Theta     float64       `json:"theta_pp"`
 	Folds     int           `json:"folds"`
 	Seed      int64         `json:"seed"`
+	// Seeds, when set, repeat the out-of-fold scores once per seed.
+	Seeds []int64 `json:"seeds,omitempty"`
 	// OverheadMS is the premodel's cost per image (feature extraction),
 	// measured apart (FeatureTiming).
 	OverheadMS float64 `json:"overhead_ms"`
@@ -155,7 +157,8 @@ type (
 // premodel's features.
 func Curve() pipeline.Stage[CurveIn, CurveOut] {
 	return pipeline.Stage[CurveIn, CurveOut]{
-		Name: "budget-curve", Version: "1", Code: []string{goVersion()},
+		// 2: repeated over seeds; per-image hits of the knob and the single models.
+		Name: "budget-curve", Version: "2", Code: []string{goVersion()},
 		Run: func(ctx context.Context, w *pipeline.Work, in CurveIn) (CurveOut, error) {
 			st, err := store.Open(in.Store.Path)
 			if err != nil {
@@ -168,7 +171,7 @@ func Curve() pipeline.Stage[CurveIn, CurveOut] {
 				return CurveOut{}, err
 			}
 			return baselines.BudgetCurveOf(t, baselines.CurveOptions{Learner: in.Learner, K: in.K, Theta: in.Theta,
-				Folds: in.Folds, Seed: in.Seed, OverheadMS: in.OverheadMS})
+				Folds: in.Folds, Seed: in.Seed, Seeds: in.Seeds, OverheadMS: in.OverheadMS})
 		},
 	}
 }
