@@ -45,6 +45,14 @@ func (cv *CrossValidation) Pool() *Pooled {
 		}
 	}
 	p.names = kept
+	// A method whose answers no seed changes (a single model, the
+	// all-model oracle) is kept once: the mean over the seeds is its one
+	// answer, and the statistics run five times faster.
+	for _, n := range p.names {
+		if os := p.by[n]; len(os) > 1 && slices.IndexFunc(os[1:], func(o *Outcome) bool { return !sameAnswers(os[0], o) }) < 0 {
+			p.by[n] = os[:1]
+		}
+	}
 	for i, l := range cv.Truth.Label {
 		p.classes = max(p.classes, l+1)
 		if i < len(cv.Truth.Pred) {
@@ -54,6 +62,18 @@ func (cv *CrossValidation) Pool() *Pooled {
 		}
 	}
 	return p
+}
+
+// seedOf is seed s's outcome among os (the one outcome when the seeds
+// answered alike).
+func seedOf(os []*Outcome, s int) *Outcome {
+	return os[min(s, len(os)-1)]
+}
+
+// sameAnswers says whether two outcomes answered every image alike at the
+// same cost (a premodel's own times differ from seed to seed).
+func sameAnswers(a, b *Outcome) bool {
+	return slices.Equal(a.Choice, b.Choice) && slices.Equal(a.MS, b.MS) && a.FeaturesMS == nil && b.FeaturesMS == nil
 }
 
 // N is the number of images.
@@ -128,7 +148,7 @@ func (p *Pooled) Avoidable(name method.Name, c profileview.Criterion, idx []int)
 	miss := 0
 	for s, o := range p.by[name] {
 		for _, i := range idx {
-			if !p.right(c, i, o.Choice[i]) && p.right(c, i, or[s].Choice[i]) {
+			if !p.right(c, i, o.Choice[i]) && p.right(c, i, seedOf(or, s).Choice[i]) {
 				miss++
 			}
 		}

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -21,8 +22,12 @@ type PremodelCVIn struct {
 	Dataset string        `json:"dataset"`
 	// Images is the set's folder: the premodel's feature extraction is
 	// timed on the test images' files (nil: not timed).
-	Images    *pipeline.File `json:"images,omitempty"`
-	Criterion Criterion      `json:"criterion"`
+	Images *pipeline.File `json:"images,omitempty"`
+	// FeatureMS, when set, is each image's feature-extraction time (by
+	// sha256) from the device's cost profile: the overhead is then read,
+	// not timed (Images is not needed).
+	FeatureMS map[string]float64 `json:"feature_ms,omitempty"`
+	Criterion Criterion          `json:"criterion"`
 	// Names and ConfigKey are the premodel's inputs (the kept features).
 	Names     []string `json:"names"`
 	ConfigKey string   `json:"config_key"`
@@ -96,7 +101,15 @@ func premodelCV(ctx context.Context, in PremodelCVIn) (PremodelCVOut, error) {
 	}
 	o := premodel.CVOptions{Learner: in.Learner, K: in.K, Theta: in.Theta, Seed: in.Seed, Seeds: in.Seeds, Folds: in.Folds,
 		RandomFolds: in.RandomFolds, FirstN: in.FirstN, Backbone: in.Backbone}
-	if in.Images != nil {
+	if in.FeatureMS != nil {
+		o.FeatureMS = func(it profileview.Item) (float64, error) {
+			ms, ok := in.FeatureMS[it.SHA256]
+			if !ok {
+				return 0, fmt.Errorf("no recorded extraction time of %s/%s", it.Dataset, it.File)
+			}
+			return ms, nil
+		}
+	} else if in.Images != nil {
 		o.Image = func(it profileview.Item) ([]byte, error) {
 			return os.ReadFile(filepath.Join(in.Images.Path, filepath.FromSlash(it.File)))
 		}
