@@ -132,7 +132,7 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 			"backbone; its overhead is %.2f ms per image as the backbone's profiled cost (%.2f ms) plus the head's decision, %.2f ms "+
 			"when the backbone's run counts as the answer wherever it is chosen (the table's premodel ms); the embedding "+
 			"stage measured the backbone at %.2f ms run + %.2f ms preprocessing per image.",
-			ds, p.Learner, len(fs.Kept), kAcc, crit, kp.Selection(kn, all), kOver(all), cAcc, cp.Selection(cn, cnnIdx(all)),
+			ds, p.Learner, len(fs.Kept), kAcc, critName(crit), kp.Selection(kn, all), kOver(all), cAcc, cp.Selection(cn, cnnIdx(all)),
 			cp.Shares(cn)[cnnBackbone], paper, cp.Cost(jb), overheadOf(cr, cnnIdx(all)), emb.Timing.RunMS, emb.Timing.PreprocessMS))
 	}
 	if ms.err != nil {

@@ -243,10 +243,7 @@ func premodelSettings(p *PremodelParams, e *Env, learner string, learners []stri
 }
 
 func premodelNotes(p *PremodelParams, e *Env) []string {
-	crit := "top-1"
-	if p.Criterion == profileview.Top5 {
-		crit = "top-5"
-	}
+	crit := critName(p.Criterion)
 	return []string{
 		fmt.Sprintf("Criterion %s: the premodel is trained on %s targets (each image's cheapest model whose %s answer is right) and "+
 			"scored by %s accuracy; the oracle is the %s one.", crit, crit, crit, crit, crit),
@@ -471,8 +468,16 @@ func overallMeasures(e *Env, ms *measures, r, rnd cvRun, rows []report.MethodSum
 	bestMS, _ := ms.value("best_single_mean_ms_" + ds)
 	return []string{fmt.Sprintf("%s: the premodel reaches %.1f%% %s at %.2f ms per image; the most accurate single model, %s, %.1f%% at "+
 		"%.2f ms (%.2fx the premodel's time); the oracle %.1f%%. One seed's cross-validation alone gives the premodel %.1f%% to %.1f%% "+
-		"(seeds %s), %s its interval [%.1f, %.1f].", ds, pa, crit, pmMean, best, bestAcc, bestMS, bestMS/pmMean, or, lo, hi,
+		"(seeds %s), %s its interval [%.1f, %.1f].", ds, pa, critName(crit), pmMean, best, bestAcc, bestMS, bestMS/pmMean, or, lo, hi,
 		seedList(r.out.Seeds), inside, ivLo, ivHi)}, nil
+}
+
+// critName is a criterion as the prose writes it.
+func critName(c profileview.Criterion) string {
+	if c == profileview.Top5 {
+		return "top-5"
+	}
+	return "top-1"
 }
 
 // premodelCosts are the premodel's size as a percentage of its candidate
@@ -538,16 +543,6 @@ func stageSeconds[I, O any](e *Env, s pipeline.Stage[I, O], in I) (float64, bool
 		}
 	}
 	return 0, false
-}
-
-func datasetsOf(rows []report.MethodSummary) []string {
-	var out []string
-	for _, r := range rows {
-		if !slices.Contains(out, r.Dataset) {
-			out = append(out, r.Dataset)
-		}
-	}
-	return out
 }
 
 // groupRows summarises each run's premodel.
