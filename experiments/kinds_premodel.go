@@ -199,7 +199,8 @@ func routing(share map[string]float64, models []string, cost map[string]float64)
 func (e *Env) keptFeatures(ctx context.Context, c *chain, d stages.DataSet, p *PremodelParams) (stages.SelectFeaturesOut, error) {
 	return pipeline.Do(ctx, e.R, stages.SelectFeatures(), stages.SelectFeaturesIn{Store: c.joined.Store,
 		Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names, Criterion: string(p.Criterion),
-		Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K})
+		Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K,
+		Resamples: p.resamples(), KeepShare: p.keepShare()})
 }
 
 // premodelSettings are the settings a premodel result records: the

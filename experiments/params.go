@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
@@ -160,10 +161,36 @@ type SelectionSettings struct {
 	Seed      int64   `yaml:"seed" spec:"required"`
 	Threshold float64 `yaml:"threshold" spec:"required"`
 	Tolerance float64 `yaml:"tolerance" spec:"required"`
+	// Resamples is how many bootstrap resamples of the images elimination
+	// is repeated on (default featsel.DefaultResamples), KeepShare the
+	// share of them that must keep a feature for Table 4 (default
+	// featsel.DefaultKeepShare).
+	Resamples int     `yaml:"resamples"`
+	KeepShare float64 `yaml:"keep_share"`
+}
+
+// resamples is the spec's, or featsel's default.
+func (p *SelectionSettings) resamples() int {
+	if p.Resamples > 0 {
+		return p.Resamples
+	}
+	return featsel.DefaultResamples
+}
+
+// keepShare is the spec's, or featsel's default.
+func (p *SelectionSettings) keepShare() float64 {
+	if p.KeepShare > 0 {
+		return p.KeepShare
+	}
+	return featsel.DefaultKeepShare
 }
 
 func (p *SelectionSettings) validate(c checker) error {
 	switch {
+	case p.Resamples < 0:
+		return c.errAt("resamples", "%d, want >= 1 (or leave it out: %d)", p.Resamples, featsel.DefaultResamples)
+	case p.KeepShare < 0 || p.KeepShare > 1:
+		return c.errAt("keep_share", "%v, want (0, 1] (or leave it out: %v)", p.KeepShare, featsel.DefaultKeepShare)
 	case p.Folds < 2:
 		return c.errAt("folds", "%d, want at least 2", p.Folds)
 	case p.K < 1:
@@ -201,6 +228,9 @@ func (p *SelectFeaturesParams) validate(c checker) error {
 type ImportanceParams struct {
 	FeatselParams `yaml:",inline"`
 	Criteria      []profileview.Criterion `yaml:"criteria" spec:"required"`
+	// Filtered shows every feature the correlation filter left (Fig 12)
+	// instead of Table 4's set (Fig 7).
+	Filtered bool `yaml:"filtered"`
 }
 
 func (p *ImportanceParams) validate(c checker) error {

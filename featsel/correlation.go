@@ -55,8 +55,8 @@ type Removal struct {
 	Reason  string  `json:"reason"`
 }
 
-// Score is a feature's mutual information with the target, in bits.
-type Score struct {
+// MIScore is a feature's mutual information with the target, in bits.
+type MIScore struct {
 	Name string  `json:"name"`
 	MI   float64 `json:"mi_bits"`
 }
@@ -65,7 +65,7 @@ type Score struct {
 type FilterResult struct {
 	Threshold float64   `json:"threshold"`
 	Matrix    Matrix    `json:"-"`       // written as its own record
-	Ranking   []Score   `json:"ranking"` // the order features were visited in
+	Ranking   []MIScore `json:"ranking"` // the order features were visited in
 	Kept      []string  `json:"kept"`    // in Table 2 order
 	Removed   []Removal `json:"removed"` // in the order they were removed
 }
@@ -97,7 +97,7 @@ func Filter(t Table, threshold float64) (FilterResult, error) {
 	sort.SliceStable(ranked, func(a, b int) bool { return mi[ranked[a]] > mi[ranked[b]] })
 	var kept []int
 	for _, j := range ranked {
-		res.Ranking = append(res.Ranking, Score{Name: t.Names[j], MI: mi[j]})
+		res.Ranking = append(res.Ranking, MIScore{Name: t.Names[j], MI: mi[j]})
 		best, bestAbs := -1, 0.0
 		for _, k := range kept {
 			if a := math.Abs(res.Matrix.R[j][k]); a > threshold && a > bestAbs {
