@@ -140,8 +140,14 @@ func WriteRecords(dir string, r Report) error {
 	for _, f := range r.Resampling.Kept {
 		kept = append(kept, []string{f})
 	}
+	var t4 any
+	for _, p := range r.Sweep {
+		if p.Stage == StageTable4 {
+			t4 = Score{Accuracy: p.Accuracy, Selection: p.Selection}
+		}
+	}
 	w.records("kept_features", []string{"feature"}, kept, map[string]any{"kept": r.Resampling.Kept,
-		"rule": r.Resampling.Rule, "summary": r.Summary,
+		"rule": r.Resampling.Rule, "summary": r.Summary, "table4_set": t4,
 		"all_features": r.AllAccuracy, "full_data_path_kept": r.Elimination.Kept, "no_feature": r.Elimination.Baseline,
 		"tolerance_points": r.Elimination.Tolerance})
 
