@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/modelpick/modelpick/featsel"
@@ -347,4 +348,73 @@ func paramFields(p Params) (fields, required []string) {
 	}
 	walk(reflect.TypeOf(p).Elem())
 	return fields, required
+}
+
+// RepeatedCVParams cross-validate the premodel once per seed on the
+// spec's image sets pooled (the learning curve, feature information); the
+// premodel reads Table 4's features selected on the first image set with
+// the selection settings (as Fig 8's premodel does on that set).
+type RepeatedCVParams struct {
+	OneLearnerParams `yaml:",inline"`
+	// CVFolds is the k of the repeated CV (folds is feature selection's).
+	CVFolds int     `yaml:"cv_folds" spec:"required"`
+	Seeds   []int64 `yaml:"seeds" spec:"required"`
+	// Bootstrap is how many resamples of the images an interval draws.
+	Bootstrap int `yaml:"bootstrap" spec:"required"`
+}
+
+func (p *RepeatedCVParams) validate(c checker) error {
+	switch {
+	case p.CVFolds < 2:
+		return c.errAt("cv_folds", "%d, want at least 2", p.CVFolds)
+	case len(p.Seeds) == 0:
+		return c.errAt("seeds", "empty list: name at least one seed (5 or more for an interval over folds)")
+	case p.Bootstrap < 100:
+		return c.errAt("bootstrap", "%d, want at least 100 resamples for a percentile interval", p.Bootstrap)
+	}
+	return p.OneLearnerParams.validate(c)
+}
+
+// LearningCurveParams add the training sizes, and the paper's number of
+// training images the curve is read towards.
+type LearningCurveParams struct {
+	RepeatedCVParams `yaml:",inline"`
+	TrainSizes       []int `yaml:"train_sizes" spec:"required"`
+	PaperImages      int   `yaml:"paper_train_images" spec:"required"`
+}
+
+func (p *LearningCurveParams) validate(c checker) error {
+	size := func(field string, n int) error {
+		if n < 10 {
+			return c.errAt(field, "%d, want at least 10 training images", n)
+		}
+		return nil
+	}
+	if err := each(c, "train_sizes", p.TrainSizes, size); err != nil {
+		return err
+	}
+	if !slices.IsSorted(p.TrainSizes) {
+		return c.errAt("train_sizes", "%v, want increasing sizes", p.TrainSizes)
+	}
+	if p.PaperImages < 1 {
+		return c.errAt("paper_train_images", "%d, want the paper's number of training images", p.PaperImages)
+	}
+	return p.RepeatedCVParams.validate(c)
+}
+
+// FeatureInfoParams add the mutual information's bins and permutations.
+type FeatureInfoParams struct {
+	RepeatedCVParams `yaml:",inline"`
+	Bins             int `yaml:"bins" spec:"required"`
+	Permutations     int `yaml:"permutations" spec:"required"`
+}
+
+func (p *FeatureInfoParams) validate(c checker) error {
+	switch {
+	case p.Bins < 2:
+		return c.errAt("bins", "%d, want at least 2", p.Bins)
+	case p.Permutations < 20:
+		return c.errAt("permutations", "%d, want at least 20", p.Permutations)
+	}
+	return p.RepeatedCVParams.validate(c)
 }

@@ -3,6 +3,7 @@ package premodel
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 
 	"github.com/modelpick/modelpick/method"
@@ -33,6 +34,10 @@ type CVOptions struct {
 	// Image returns a test image's bytes, so feature extraction is timed
 	// (nil: not timed).
 	Image func(it profileview.Item) ([]byte, error)
+	// TrainSize, when set, trains each fold on a seeded random subset of
+	// TrainSize of its training rows (all of them when fewer): a learning
+	// curve's point. The test rows are the fold's, whatever the size.
+	TrainSize int
 	// Baselines, when set, adds rival methods on each fold, given the
 	// training and test rows, the fold's candidates and the premodel's
 	// mean latency on the test rows (so rivals can be matched to it).
@@ -106,16 +111,43 @@ func CrossValidate(ctx context.Context, t *profileview.Table, o CVOptions) (Cros
 	if err != nil {
 		return out, err
 	}
-	folds, err := datasets.StratifiedKFold(targets, o.Folds, o.Seed)
+	splits, err := Folds(targets, o.Folds, o.Seed, o.TrainSize)
 	if err != nil {
 		return out, err
 	}
-	for f := range folds {
-		fold, err := crossFold(ctx, t, o, datasets.TrainIndices(folds, f), folds[f], f)
+	for f, sp := range splits {
+		fold, err := crossFold(ctx, t, o, sp.Train, sp.Test, f)
 		if err != nil {
 			return out, fmt.Errorf("fold %d: %w", f, err)
 		}
 		out.Folds = append(out.Folds, fold)
+	}
+	return out, nil
+}
+
+// Split is one fold's training and test rows (sorted).
+type Split struct {
+	Train, Test []int
+}
+
+// Folds returns CrossValidate's splits of rows with these targets: k
+// folds stratified by target (seeded), each fold's training rows
+// subsampled, seeded by seed and the fold, to trainSize (0: all).
+func Folds(targets []int, k int, seed int64, trainSize int) ([]Split, error) {
+	folds, err := datasets.StratifiedKFold(targets, k, seed)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Split, len(folds))
+	for f := range folds {
+		train := datasets.TrainIndices(folds, f)
+		if trainSize > 0 && trainSize < len(train) {
+			rng := rand.New(rand.NewPCG(uint64(seed), uint64(f)))
+			rng.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
+			train = train[:trainSize]
+			slices.Sort(train)
+		}
+		out[f] = Split{Train: train, Test: folds[f]}
 	}
 	return out, nil
 }
