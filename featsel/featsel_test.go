@@ -552,3 +552,42 @@ func TestDropAtAndMostImportant(t *testing.T) {
 		t.Errorf("SpreadOf(NaN) = %+v", z)
 	}
 }
+
+// TestInformation: the feature that decides the target carries far more
+// than its permutation baseline; noise does not; MutualInformation and
+// Information agree.
+func TestInformation(t *testing.T) {
+	tab := informative(600, 9)
+	info, h, err := Information(tab, 10, 100, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(h-2) > 0.05 {
+		t.Errorf("entropy of four near-equal classes = %v bits", h)
+	}
+	if info[0].Feature != "signal" || info[0].P > 0.011 || info[0].Excess < 1.5 || info[0].MI > h {
+		t.Errorf("first %+v", info[0])
+	}
+	for _, x := range info[1:] {
+		if x.Excess > 0.05 || x.MI < x.NullMean-0.05 {
+			t.Errorf("noise %+v", x)
+		}
+		if x.NullHi < x.NullMean {
+			t.Errorf("%s: 95th percentile %v below the mean %v", x.Feature, x.NullHi, x.NullMean)
+		}
+	}
+	col := make([]float64, len(tab.X))
+	for i, row := range tab.X {
+		col[i] = row[2]
+	}
+	if mi := MutualInformation(col, tab.Y, 10); mi != info[0].MI {
+		t.Errorf("MutualInformation %v, Information %v", mi, info[0].MI)
+	}
+	again, _, _ := Information(tab, 10, 100, 3)
+	if !slices.Equal(again, info) {
+		t.Error("same seed, another result")
+	}
+	if _, _, err := Information(tab, 1, 100, 3); err == nil {
+		t.Error("one bin accepted")
+	}
+}
