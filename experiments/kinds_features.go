@@ -332,6 +332,9 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		ms = t.MS
 	}
 	var rows []report.SweepPoint
+	sm := out.Summary
+	// Extraction times: every feature, Table 4's set, and the path's sets
+	// with Fig 13's kept count (the median over resamples) and two fewer.
 	msOf := map[string]float64{}
 	for i, pt := range out.Sweep {
 		r := report.SweepPoint{NFeatures: pt.NFeatures, Stage: pt.Stage, AccuracyPct: pt.Accuracy, SelectionPct: pt.Selection,
@@ -340,25 +343,32 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		if i < len(ms) {
 			v := ms[i]
 			r.ExtractMS = &v
-			if pt.Stage != featsel.StageElimination {
+			switch {
+			case pt.Stage != featsel.StageElimination:
 				msOf[pt.Stage] = v
+			case pt.NFeatures == sm.KeptN:
+				msOf["kept"] = v
+			case pt.NFeatures == sm.KeptN-2:
+				msOf["two_fewer"] = v
 			}
 		}
 		rows = append(rows, r)
 	}
-	sm := out.Summary
-	m := map[string]any{"n_kept": spread(sm.NKept, fp), "n_kept_rule": sm.NKeptRule, "peak_n_features": spread(sm.PeakN, fp),
-		"kept_premodel_accuracy": spread(sm.KeptAccuracy, fp), "all_premodel_accuracy": spread(sm.AllAccuracy, fp),
-		"kept_minus_all": spread(sm.KeptMinusAll, fp)}
+	m := map[string]any{"n_kept": spread(sm.NKept, fp), "n_kept_rule": sm.NKeptRule, "kept_n": sm.KeptN,
+		"peak_n_features": spread(sm.PeakN, fp), "kept_premodel_accuracy": spread(sm.KeptAccuracy, fp),
+		"all_premodel_accuracy": spread(sm.AllAccuracy, fp), "kept_minus_all": spread(sm.KeptMinusAll, fp)}
 	if sm.TwoFewerDrop != nil {
 		m["top1_drop_pp_two_fewer_than_kept"] = spread(*sm.TwoFewerDrop, fp)
 	}
 	if all, ok := msOf[featsel.StageAll]; ok {
 		m["extract_ms_all"] = all
-		if kept, ok := msOf[featsel.StageTable4]; ok {
+		if t4, ok := msOf[featsel.StageTable4]; ok {
+			m["extract_ms_table4"] = t4
+		}
+		if kept, ok := msOf["kept"]; ok {
 			m["extract_ms_kept"] = kept
 			m["extract_speedup_kept"] = all / kept
-			if two, ok := msOf[featsel.StageTwoFewer]; ok {
+			if two, ok := msOf["two_fewer"]; ok {
 				m["extract_ms_two_fewer"] = two
 				m["extract_ratio_kept_to_two_fewer"] = kept / two
 			}
@@ -377,8 +387,10 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		Settings: featselSettings(fp, e, p.Criterion, nil),
 		Notes: append(featselNotes(out, e.folds(p.Folds), fp),
 			"The curve is elimination on all images; at each number of features its band is the accuracy of every resample's own "+
-				"elimination path there. table4 is Table 4's set, table4-two-fewer it without its two features of least median "+
-				"importance; the peak is where each resample's path is most accurate (ties: fewer features).",
+				"elimination path there; table4 is Table 4's set. Fig 13's kept count is the median number of features the resamples "+
+				"keep (kept_n); the drop to two fewer is each resample's path accuracy there minus two features fewer (no feature at 0), "+
+				"and the extraction times are of the all-images path's sets with those counts. The peak is where each resample's "+
+				"path is most accurate (ties: fewer features).",
 			"Extraction time: decode the JPEG and compute the set, one thread, mean over "+
 				"the first images of the set after a warm-up pass; measured on this machine."),
 	}, nil

@@ -548,6 +548,11 @@ func TestDropAtAndMostImportant(t *testing.T) {
 	if s.N != 4 || s.Median != 2.5 || s.Lo != 1+0.025*3 || s.Hi != 4-0.025*3 {
 		t.Errorf("SpreadOf = %+v", s)
 	}
+	run := ResampleRun{Path: []PathPoint{{NFeatures: 3, Accuracy: 60}, {NFeatures: 2, Accuracy: 58}, {NFeatures: 1, Accuracy: 55}},
+		None: Score{Accuracy: 50}}
+	if pathAt(run, 3)-pathAt(run, 1) != 5 || pathAt(run, 2)-pathAt(run, 0) != 8 || !math.IsNaN(pathAt(run, 7)) {
+		t.Error("pathAt")
+	}
 	if z := SpreadOf([]float64{math.NaN()}); z != (Spread{}) {
 		t.Errorf("SpreadOf(NaN) = %+v", z)
 	}

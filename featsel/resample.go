@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 )
 
 // DefaultResamples is how many bootstrap resamples of the images the
@@ -83,12 +82,10 @@ type ResampleRun struct {
 	// KeptDrops[i] is the accuracy lost when the i-th feature of the
 	// final kept set (Table 4's) alone is removed from it (Fig 7).
 	KeptDrops []float64 `json:"kept_drops_points"`
-	// Scores of Table 4's set, of it without its two least important
-	// features (nil below three features), of every feature, and of none.
-	Kept4    Score  `json:"table4_set"`
-	TwoFewer *Score `json:"table4_set_two_fewer,omitempty"`
-	All      Score  `json:"all_features"`
-	None     Score  `json:"no_feature"`
+	// Scores of Table 4's set, of every feature, and of none.
+	Kept4 Score `json:"table4_set"`
+	All   Score `json:"all_features"`
+	None  Score `json:"no_feature"`
 	// R is Pearson's r between every pair of features on the resample
 	// (Correlation; NaN where undefined), for Table 3's intervals.
 	R [][]float64 `json:"-"`
@@ -110,11 +107,8 @@ type Resampling struct {
 	Rule      string  `json:"rule"`
 	// Frequency covers every feature left by the filter, in Table 2 order.
 	Frequency []Frequency `json:"frequency"`
-	Kept      []string    `json:"kept"`
-	// TwoFewer is Kept without its two least important features (by the
-	// median drop over resamples); nil below three kept features.
-	TwoFewer []string      `json:"two_fewer,omitempty"`
-	Runs     []ResampleRun `json:"runs"`
+	Kept      []string      `json:"kept"`
+	Runs      []ResampleRun `json:"runs"`
 }
 
 // ResampleOptions configure the bootstrap.
@@ -213,48 +207,7 @@ func resample(ctx context.Context, t Table, filtered []string, o Options) (Resam
 		}
 		res.Runs[b].KeptDrops, res.Runs[b].Kept4, res.Runs[b].All = drops, sc, all
 	}
-	if len(res.Kept) >= 3 {
-		res.TwoFewer = twoFewer(res)
-		for b, e := range evs {
-			sc, err := e.Score(res.TwoFewer)
-			if err != nil {
-				return res, err
-			}
-			res.Runs[b].TwoFewer = &sc
-		}
-	}
 	return res, nil
-}
-
-// twoFewer is Table 4's set without its two features of least median
-// drop over the resamples (ties: the later in Table 2 order goes first).
-func twoFewer(r Resampling) []string {
-	type fd struct {
-		i   int
-		med float64
-	}
-	var fs []fd
-	for i := range r.Kept {
-		v := make([]float64, len(r.Runs))
-		for b, run := range r.Runs {
-			v[b] = run.KeptDrops[i]
-		}
-		fs = append(fs, fd{i, SpreadOf(v).Median})
-	}
-	sort.SliceStable(fs, func(a, b int) bool {
-		if fs[a].med != fs[b].med {
-			return fs[a].med < fs[b].med
-		}
-		return fs[a].i > fs[b].i
-	})
-	drop := map[int]bool{fs[0].i: true, fs[1].i: true}
-	var out []string
-	for i, f := range r.Kept {
-		if !drop[i] {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func distinct(rows []int) int {

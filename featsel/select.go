@@ -70,8 +70,10 @@ type Summary struct {
 	NoFeature     Spread `json:"no_feature_premodel_accuracy_pct"`
 	KeptMinusAll  Spread `json:"kept_minus_all_points"`
 	KeptSelection Spread `json:"kept_selection_accuracy_pct"`
-	// TwoFewerDrop is the accuracy of Table 4's set minus that of the set
-	// without its two least important features (nil below three).
+	// KeptN is NKept's median, rounded (halves down): the kept count of
+	// Fig 13. TwoFewerDrop is a resample's path accuracy at KeptN features
+	// minus at KeptN-2 (no feature at 0); nil below two.
+	KeptN        int     `json:"kept_n"`
 	TwoFewerDrop *Spread `json:"two_fewer_drop_points,omitempty"`
 	// Fig 7, over Table 4's set: the largest and smallest importance
 	// share, the smallest drop, and the feature of largest median share.
@@ -238,8 +240,9 @@ func summarise(r Report) Summary {
 	s.NoFeature = col(func(run ResampleRun) float64 { return run.None.Accuracy })
 	s.KeptMinusAll = col(func(run ResampleRun) float64 { return run.Kept4.Accuracy - run.All.Accuracy })
 	s.KeptSelection = col(func(run ResampleRun) float64 { return run.Kept4.Selection })
-	if rs.TwoFewer != nil {
-		d := col(func(run ResampleRun) float64 { return run.Kept4.Accuracy - run.TwoFewer.Accuracy })
+	s.KeptN = int(math.Ceil(s.NKept.Median - 0.5))
+	if s.KeptN >= 2 {
+		d := col(func(run ResampleRun) float64 { return pathAt(run, s.KeptN) - pathAt(run, s.KeptN-2) })
 		s.TwoFewerDrop = &d
 	}
 	s.TopImportancePct = col(func(run ResampleRun) float64 { return slices.Max(Normalise(run.KeptDrops)) })
@@ -276,6 +279,20 @@ func summarise(r Report) Summary {
 		s.OwnKeptMostImportant = float64(own) / float64(n)
 	}
 	return s
+}
+
+// pathAt is a resample's path accuracy with n features (its no-feature
+// accuracy at 0; NaN off the path).
+func pathAt(run ResampleRun, n int) float64 {
+	if n == 0 {
+		return run.None.Accuracy
+	}
+	for _, p := range run.Path {
+		if p.NFeatures == n {
+			return p.Accuracy
+		}
+	}
+	return math.NaN()
 }
 
 // dropAt ranks drops from largest to smallest (ties: the earlier) and

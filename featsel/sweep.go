@@ -25,8 +25,7 @@ type SweepPoint struct {
 	// set (one core; see TimeSets); nil when not measured.
 	ExtractMS *float64 `json:"extract_ms_per_image,omitempty"`
 	// Stage is "all" (every feature, before the filter), "elimination"
-	// (the path on all images), "table4" (Table 4's set) or
-	// "table4-two-fewer" (it without its two least important features).
+	// (the path on all images) or "table4" (Table 4's set).
 	Stage string `json:"stage"`
 }
 
@@ -35,13 +34,11 @@ const (
 	StageAll         = "all"
 	StageElimination = "elimination"
 	StageTable4      = "table4"
-	StageTwoFewer    = "table4-two-fewer"
 )
 
 // Sweep lists the accuracy against the number of features: all features
 // (all, from the same evaluator), every set on the elimination path, then
-// Table 4's set and it with two fewer (their scores on all images in
-// t4, in that order). times, when not nil, holds ExtractMS for each point
+// Table 4's set (its score on all images in t4[0]). times, when not nil, holds ExtractMS for each point
 // in that order (see SweepSets).
 func Sweep(names []string, all Score, el Elimination, rs Resampling, t4 []Score, times []float64) ([]SweepPoint, error) {
 	over := func(f func(run ResampleRun) float64) Spread {
@@ -82,7 +79,7 @@ type table4Point struct {
 	acc   func(run ResampleRun) float64
 }
 
-// Table4Sets are Table 4's set and, with three or more, it with two fewer.
+// Table4Sets are the sets of Table 4 the sweep shows: its own.
 func Table4Sets(rs Resampling) [][]string {
 	var out [][]string
 	for _, st := range sweepTable4(rs) {
@@ -91,13 +88,9 @@ func Table4Sets(rs Resampling) [][]string {
 	return out
 }
 
-// sweepTable4 is Table 4's set and, with three or more, it with two fewer.
+// sweepTable4 is Table 4's set.
 func sweepTable4(rs Resampling) []table4Point {
-	out := []table4Point{{StageTable4, rs.Kept, func(run ResampleRun) float64 { return run.Kept4.Accuracy }}}
-	if rs.TwoFewer != nil {
-		out = append(out, table4Point{StageTwoFewer, rs.TwoFewer, func(run ResampleRun) float64 { return run.TwoFewer.Accuracy }})
-	}
-	return out
+	return []table4Point{{StageTable4, rs.Kept, func(run ResampleRun) float64 { return run.Kept4.Accuracy }}}
 }
 
 // SweepSets returns the feature sets of Sweep's points, in order, for

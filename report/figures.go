@@ -320,8 +320,7 @@ func ImportanceFigure(title string, rows []Importance) (Figure, error) {
 
 // SweepFigure is Fig 13: the premodel's accuracy along the elimination
 // path (all images, and the band over resamples) and the extraction time
-// per image against the number of features; Table 4's set and it with two
-// fewer as points.
+// per image against the number of features; Table 4's set as a point.
 func SweepFigure(rows []SweepPoint) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("sweep: no rows")
@@ -332,7 +331,7 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 	var a, t, band, marks plotter.XYs
 	var errs, markErrs plotter.YErrors
 	for _, r := range rows {
-		if r.ExtractMS != nil && r.Stage != "table4" && r.Stage != "table4-two-fewer" {
+		if r.ExtractMS != nil && r.Stage != "table4" {
 			t = append(t, plotter.XY{X: float64(r.NFeatures), Y: *r.ExtractMS})
 		}
 		e := struct{ Low, High float64 }{r.MedianPct - r.LoPct, r.HiPct - r.MedianPct}
@@ -341,7 +340,7 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 			a = append(a, plotter.XY{X: float64(r.NFeatures), Y: r.AccuracyPct})
 			band = append(band, plotter.XY{X: float64(r.NFeatures), Y: r.MedianPct})
 			errs = append(errs, e)
-		case "table4", "table4-two-fewer":
+		case "table4":
 			marks = append(marks, plotter.XY{X: float64(r.NFeatures), Y: r.MedianPct})
 			markErrs = append(markErrs, e)
 		}
@@ -382,7 +381,7 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 		}
 		ms.Color, me.Color, ms.Radius = orange, orange, vg.Points(4)
 		acc.Add(me, ms)
-		acc.Legend.Add("Table 4's set, and with two fewer", ms)
+		acc.Legend.Add("Table 4's set", ms)
 	}
 	acc.Legend.Top, acc.Legend.Left = true, true
 	acc.Y.Max += 0.35 * (acc.Y.Max - acc.Y.Min) // room for the legend
