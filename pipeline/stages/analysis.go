@@ -195,10 +195,10 @@ type Removal struct {
 	Reason  string   `json:"reason"`
 }
 
-// selectFeaturesVersion 2: elimination tracks the premodel's accuracy
+// selectFeaturesVersion 3 (2 was a development state): elimination tracks the premodel's accuracy
 // under the criterion (not its selection accuracy), Table 4 is the rule
 // over bootstrap resamples, Fig 12 covers every filtered feature.
-const selectFeaturesVersion = "2"
+const selectFeaturesVersion = "3"
 
 // SelectFeatures runs the correlation filter, backward elimination,
 // importance and the accuracy sweep; extraction time is a separate,
