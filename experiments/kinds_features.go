@@ -390,7 +390,8 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 				"elimination path there; table4 is Table 4's set. Fig 13's kept count is the median number of features the resamples "+
 				"keep (kept_n); the drop to two fewer is each resample's path accuracy there minus two features fewer (no feature at 0), "+
 				"and the extraction times are of the all-images path's sets with those counts. The peak is where each resample's "+
-				"path is most accurate (ties: fewer features).",
+				"path is most accurate (ties: fewer features). Each path is chosen on the CV it is scored on, so its level is "+
+				"optimistic; the resamples' sit above the all-images path, and only differences within one curve compare.",
 			"Extraction time: decode the JPEG and compute the set, one thread, mean over "+
 				"the first images of the set after a warm-up pass; measured on this machine."),
 	}, nil
