@@ -24,7 +24,18 @@ const DefaultK = 5
 // DefaultLearner is the premodel selection cross-validates by default: the
 // multi-class kNN of package learners with K = 5 (Euclidean, majority vote,
 // None a class of its own).
-func DefaultLearner() learners.Learner { return learners.NewKNN(learners.Params{K: DefaultK}) }
+func DefaultLearner() learners.Learner { return learners.NewKNNScan(learners.Params{K: DefaultK}) }
+
+// NewLearner makes the premodel selection cross-validates: learners' by
+// name, except that the kNN scans its training rows instead of building a
+// kd-tree (learners.NewKNNScan: the same answers, and a fold's model
+// answers few queries, so the tree costs more than it saves).
+func NewLearner(name string, p learners.Params) (learners.Learner, error) {
+	if name == "knn" {
+		return learners.NewKNNScan(p), nil
+	}
+	return learners.New(name, p)
+}
 
 // CVOptions configure cross-validation.
 type CVOptions struct {

@@ -130,13 +130,13 @@ func (f selectFeaturesFlags) options() (profileview.Criterion, featsel.Options, 
 		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps, -workers, -repeats and -resamples at least 1", errUsage)
 	}
 	params := learners.Params{K: featsel.DefaultK}
-	if _, err := learners.New(*f.learner, params); err != nil {
+	if _, err := featsel.NewLearner(*f.learner, params); err != nil {
 		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -learner: %v", errUsage, err)
 	}
 	learner := *f.learner
 	return crit, featsel.Options{Threshold: *f.threshold, Tolerance: *f.tolerance, CV: featsel.CVOptions{Folds: *f.folds, Seed: *f.seed,
 		Repeats: *f.repeats, Workers: *f.workers, New: func() learners.Learner {
-			l, _ := learners.New(learner, params) // validated above
+			l, _ := featsel.NewLearner(learner, params) // validated above
 			return l
 		}}, Resample: featsel.ResampleOptions{Resamples: *f.resamples, KeepShare: featsel.DefaultKeepShare, Seed: *f.seed}}, nil
 }

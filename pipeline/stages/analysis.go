@@ -215,7 +215,7 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			}
 			defer st.Close()
 			params := learners.Params{K: in.K}
-			if _, err := learners.New(in.Learner, params); err != nil {
+			if _, err := featsel.NewLearner(in.Learner, params); err != nil {
 				return out, err
 			}
 			t, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Criterion(in.Criterion),
@@ -225,7 +225,7 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			}
 			o := featsel.Options{Threshold: in.Threshold, Tolerance: in.Tolerance, CV: featsel.CVOptions{
 				Folds: in.Folds, Seed: in.Seed, Workers: 2,
-				New: func() learners.Learner { l, _ := learners.New(in.Learner, params); return l }},
+				New: func() learners.Learner { l, _ := featsel.NewLearner(in.Learner, params); return l }},
 				Resample: featsel.ResampleOptions{Resamples: in.Resamples, KeepShare: in.KeepShare, Seed: in.Seed}}
 			rep, err := featsel.Run(ctx, t, o)
 			if err != nil {
