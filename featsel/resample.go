@@ -106,7 +106,7 @@ type Resampling struct {
 	KeepShare float64 `json:"keep_share"`
 	Rule      string  `json:"rule"`
 	// Frequency covers every feature left by the filter, in Table 2 order.
-	Frequency []Frequency `json:"frequency"`
+	Frequency []Frequency   `json:"frequency"`
 	Kept      []string      `json:"kept"`
 	Runs      []ResampleRun `json:"runs"`
 }
