@@ -16,11 +16,10 @@ import (
 // chain, Table 4's features (selected on the first image set, as Fig 8's
 // premodel there) and every image set's name (pooled).
 type curveRun struct {
-	c      *chain
-	kept   []string
-	sets   []string
-	p      *RepeatedCVParams
-	stages []stages.PremodelCurveIn
+	c    *chain
+	kept []string
+	sets []string
+	p    *RepeatedCVParams
 }
 
 func (e *Env) curveRun(ctx context.Context, s *Spec, p *RepeatedCVParams) (*curveRun, error) {
