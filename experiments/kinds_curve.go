@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/modelpick/modelpick/bootstrap"
 	"github.com/modelpick/modelpick/learncurve"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
@@ -51,13 +52,16 @@ func (r *curveRun) outcome(ctx context.Context, e *Env, set string, size int, sh
 		Theta: r.p.Theta, Folds: e.folds(r.p.CVFolds), Seeds: r.p.Seeds, TrainSize: size, Shuffle: shuffle, NoFeatures: none})
 }
 
+// level is the coverage of the learning curve's intervals.
+const level = 0.95
+
 // bootstrapOf is the mean of x over the images with its interval, as a
 // measure.
 func (r *curveRun) bootstrapOf(x []float64, what string) (report.Interval, error) {
-	iv, err := learncurve.Bootstrap(x, r.p.Bootstrap, uint64(r.p.Seed))
-	return report.Interval{Value: iv.Value, Lo: iv.Lo, Hi: iv.Hi, Method: fmt.Sprintf("%s: mean over the %d images of each image's "+
+	iv, err := bootstrap.Mean(x, r.p.Bootstrap, uint64(r.p.Seed), level)
+	return report.Interval{Value: iv.Estimate, Lo: iv.Low, Hi: iv.High, Method: fmt.Sprintf("%s: mean over the %d images of each image's "+
 		"outcome averaged over %d CV seeds (%d folds), %.0f%% percentile bootstrap over the images (%d resamples, seed %d)",
-		what, len(x), len(r.p.Seeds), r.p.CVFolds, 100*learncurve.Level, r.p.Bootstrap, r.p.Seed)}, err
+		what, len(x), len(r.p.Seeds), r.p.CVFolds, 100*level, r.p.Bootstrap, r.p.Seed)}, err
 }
 
 // combined bootstraps a per-image linear combination.

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+
+	"github.com/modelpick/modelpick/bootstrap"
 )
 
 // Info is what one feature says about the target: its mutual information
@@ -56,7 +58,7 @@ func Information(t Table, bins, permutations int, seed int64) ([]Info, float64, 
 			}
 		}
 		slices.Sort(null)
-		in.NullHi = Quantile(null, Level)
+		in.NullHi = bootstrap.Quantile(null, Level)
 		in.Excess = in.MI - in.NullMean
 		in.P = float64(1+above) / float64(1+permutations)
 		out = append(out, in)

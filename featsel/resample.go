@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/modelpick/modelpick/bootstrap"
 )
 
 // DefaultResamples is how many bootstrap resamples of the images the
@@ -46,18 +48,7 @@ func SpreadOf(v []float64) Spread {
 	}
 	slices.Sort(s)
 	a := (1 - Level) / 2
-	return Spread{Median: Quantile(s, 0.5), Lo: Quantile(s, a), Hi: Quantile(s, 1-a), N: len(s)}
-}
-
-// Quantile of sorted values, linear between order statistics (R type 7).
-func Quantile(sorted []float64, q float64) float64 {
-	pos := q * float64(len(sorted)-1)
-	i := int(pos)
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	f := pos - float64(i)
-	return sorted[i] + f*(sorted[i+1]-sorted[i])
+	return Spread{Median: bootstrap.Quantile(s, 0.5), Lo: bootstrap.Quantile(s, a), Hi: bootstrap.Quantile(s, 1-a), N: len(s)}
 }
 
 // PathPoint is one set on a resample's elimination path.

@@ -12,9 +12,10 @@
 // subset of a learning-curve point, and the shuffle. Each image is tested
 // once per seed, so an outcome is per image: on how many seeds the model
 // the premodel ran was right under the criterion. Intervals come from a
-// percentile bootstrap over the images of the seed-averaged outcome
-// (Interval), paired image by image for a difference (DiffInterval), so
-// they reflect which images were drawn as well as the folds.
+// percentile bootstrap over the images (bootstrap.Mean) of the
+// seed-averaged outcome (Outcome.Rates), or of a per-image combination of
+// outcomes for a difference (Combine), so they reflect which images were
+// drawn as well as the folds.
 package learncurve
 
 import (

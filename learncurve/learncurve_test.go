@@ -3,6 +3,7 @@ package learncurve
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/modelpick/modelpick/internal/premodeltest"
@@ -45,7 +46,13 @@ func TestRunOnAWorldWhoseFeaturesDecide(t *testing.T) {
 	if full.BestSingle != "big" || full.TrainImages != 320 {
 		t.Errorf("best single %s, %v training images per fold", full.BestSingle, full.TrainImages)
 	}
-	acc := func(out Outcome) float64 { iv, _ := Bootstrap(out.Rates(), 200, 1); return iv.Value }
+	acc := func(out Outcome) float64 {
+		s := 0.0
+		for _, v := range out.Rates() {
+			s += v / float64(out.Images)
+		}
+		return s
+	}
 	if a := acc(full); a < full.OraclePct-5 || a > full.OraclePct+1e-9 {
 		t.Errorf("premodel %.1f%%, oracle %.1f%%", a, full.OraclePct)
 	}
@@ -68,39 +75,21 @@ func TestRunOnAWorldWhoseFeaturesDecide(t *testing.T) {
 	}
 }
 
-func TestBootstrapAndCombine(t *testing.T) {
-	x := make([]float64, 200)
-	for i := range x {
-		if i%4 == 0 {
-			x[i] = 100
-		}
+func TestCombine(t *testing.T) {
+	x := []float64{100, 0, 50, 0}
+	y := []float64{0, 0, 50, 100}
+	d, err := Combine([]float64{1, -0.5}, x, y)
+	if err != nil || !slices.Equal(d, []float64{100, 0, 25, -50}) {
+		t.Errorf("Combine = %v %v", d, err)
 	}
-	iv, err := Bootstrap(x, 1000, 7)
-	if err != nil || iv.Value != 25 || !(iv.Lo < 25 && iv.Hi > 25) || iv.Hi-iv.Lo > 20 {
-		t.Fatalf("%+v %v", iv, err)
-	}
-	// 95% of a rate of 0.25 on 200 images: about ±1.96 standard errors.
-	se := 100 * math.Sqrt(0.25*0.75/200)
-	if w := (iv.Hi - iv.Lo) / 2; w < 1.5*se || w > 2.5*se {
-		t.Errorf("half-width %.2f, want about %.2f", w, 1.96*se)
-	}
-	if again, _ := Bootstrap(x, 1000, 7); again != iv {
-		t.Error("same seed, another interval")
-	}
-	d, err := Combine([]float64{1, -1}, x, x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if iv, _ := Bootstrap(d, 500, 1); iv.Value != 0 || iv.Lo != 0 || iv.Hi != 0 {
-		t.Errorf("a series minus itself: %+v", iv)
-	}
-	if _, err := Combine([]float64{1}, x, x); err == nil {
+	if _, err := Combine([]float64{1}, x, y); err == nil {
 		t.Error("one weight for two series accepted")
 	}
-	if _, err := Combine([]float64{1, 1}, x, x[:3]); err == nil {
+	if _, err := Combine([]float64{1, 1}, x, y[:3]); err == nil {
 		t.Error("series over different images accepted")
 	}
-	if _, err := Bootstrap(nil, 10, 1); err == nil {
-		t.Error("no images accepted")
+	o := Outcome{Seeds: []int64{1, 2}, Hits: []int{2, 1, 0}, BestHits: []bool{true, false, true}}
+	if !slices.Equal(o.Rates(), []float64{100, 50, 0}) || !slices.Equal(o.BestRates(), []float64{100, 0, 100}) {
+		t.Errorf("rates %v, best %v", o.Rates(), o.BestRates())
 	}
 }
