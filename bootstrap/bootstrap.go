@@ -1,7 +1,7 @@
-// Package bootstrap computes paired bootstrap intervals over images: two
-// methods answered the same images, and the images are resampled with
-// replacement, so the interval of a difference reflects which images were
-// drawn, not only how many (Efron and Tibshirani, ch. 13, percentile
+// Package bootstrap computes bootstrap intervals over images: the images
+// are resampled with replacement, so an interval reflects which images
+// were drawn, not only how many; two methods that answered the same images
+// are paired image by image (Efron and Tibshirani, ch. 13, percentile
 // intervals).
 package bootstrap
 
@@ -12,9 +12,10 @@ import (
 	"slices"
 )
 
-// Interval is a difference of two rates with its percentile interval.
+// Interval is a mean over images (a rate, a difference of two rates, any
+// per-image statistic) with its percentile interval.
 type Interval struct {
-	Estimate   float64 `json:"estimate"` // rate(a) - rate(b) on the images as given
+	Estimate   float64 `json:"estimate"` // the mean on the images as given (for PairedDiff, rate(a) - rate(b))
 	Low        float64 `json:"low"`
 	High       float64 `json:"high"`
 	Confidence float64 `json:"confidence"`
@@ -25,45 +26,59 @@ type Interval struct {
 
 // PairedDiff returns the difference of the rates of a and b (a[i] and b[i]
 // are two methods' outcomes on image i) with its percentile interval over
-// resamples draws of the images, seeded.
+// resamples draws of the images, seeded: Mean of the per-image
+// differences.
 func PairedDiff(a, b []bool, resamples int, seed uint64, confidence float64) (Interval, error) {
-	iv := Interval{Confidence: confidence, Resamples: resamples, Seed: seed, N: len(a)}
+	if len(a) != len(b) {
+		return Interval{Confidence: confidence, Resamples: resamples, Seed: seed, N: len(a)},
+			fmt.Errorf("bootstrap: %d and %d outcomes: pair them by image first", len(a), len(b))
+	}
+	// d[i] in {-1, 0, 1}: the paired difference on image i (sums of these
+	// are exact, so the interval is the same as counting).
+	d := make([]float64, len(a))
+	for i := range a {
+		d[i] = float64(b2i(a[i]) - b2i(b[i]))
+	}
+	return Mean(d, resamples, seed, confidence)
+}
+
+// Mean returns the mean of x (one value per image: an outcome averaged
+// over seeds, a paired difference, any linear combination of per-image
+// outcomes) with its percentile interval over resamples draws of the
+// images, seeded.
+func Mean(x []float64, resamples int, seed uint64, confidence float64) (Interval, error) {
+	iv := Interval{Confidence: confidence, Resamples: resamples, Seed: seed, N: len(x)}
 	switch {
-	case len(a) != len(b):
-		return iv, fmt.Errorf("bootstrap: %d and %d outcomes: pair them by image first", len(a), len(b))
-	case len(a) == 0:
+	case len(x) == 0:
 		return iv, errors.New("bootstrap: no images")
 	case resamples < 1:
 		return iv, fmt.Errorf("bootstrap: %d resamples, want at least 1", resamples)
 	case confidence <= 0 || confidence >= 1:
 		return iv, fmt.Errorf("bootstrap: confidence %g, want 0 < c < 1", confidence)
 	}
-	// d[i] in {-1, 0, 1}: the paired difference on image i.
-	d := make([]int, len(a))
-	sum := 0
-	for i := range a {
-		d[i] = b2i(a[i]) - b2i(b[i])
-		sum += d[i]
+	n := float64(len(x))
+	sum := 0.0
+	for _, v := range x {
+		sum += v
 	}
-	n := float64(len(d))
-	iv.Estimate = float64(sum) / n
+	iv.Estimate = sum / n
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	stats := make([]float64, resamples)
 	for k := range stats {
-		s := 0
-		for range d {
-			s += d[r.IntN(len(d))]
+		s := 0.0
+		for range x {
+			s += x[r.IntN(len(x))]
 		}
-		stats[k] = float64(s) / n
+		stats[k] = s / n
 	}
 	slices.Sort(stats)
-	iv.Low = quantile(stats, (1-confidence)/2)
-	iv.High = quantile(stats, 1-(1-confidence)/2)
+	iv.Low = Quantile(stats, (1-confidence)/2)
+	iv.High = Quantile(stats, 1-(1-confidence)/2)
 	return iv, nil
 }
 
-// quantile of sorted values, linear between order statistics (R type 7).
-func quantile(sorted []float64, q float64) float64 {
+// Quantile of sorted values, linear between order statistics (R type 7).
+func Quantile(sorted []float64, q float64) float64 {
 	pos := q * float64(len(sorted)-1)
 	i := int(pos)
 	if i+1 >= len(sorted) {

@@ -61,3 +61,42 @@ func TestPairedDiff(t *testing.T) {
 		}
 	}
 }
+
+// TestMean: a rate's interval is PairedDiff's against a method never
+// right; fractional per-image values (an outcome averaged over seeds)
+// get an interval that holds their mean; bad input is refused.
+func TestMean(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	a := make([]bool, 300)
+	x := make([]float64, 300)
+	for i := range a {
+		a[i] = r.IntN(3) == 0
+		if a[i] {
+			x[i] = 1
+		}
+	}
+	m, err := Mean(x, 1000, 5, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := PairedDiff(a, make([]bool, 300), 1000, 5, 0.95)
+	if m != p {
+		t.Errorf("Mean %+v, PairedDiff against never-right %+v", m, p)
+	}
+	for i := range x {
+		x[i] = float64(r.IntN(6)) / 5 // right on k of 5 seeds
+	}
+	m, err = Mean(x, 1000, 5, 0.95)
+	if err != nil || m.Low >= m.Estimate || m.High <= m.Estimate || m.N != 300 {
+		t.Errorf("fractional: %+v %v", m, err)
+	}
+	if _, err := Mean(nil, 10, 1, 0.95); err == nil {
+		t.Error("no images accepted")
+	}
+	if _, err := Mean(x, 10, 1, 1); err == nil {
+		t.Error("confidence 1 accepted")
+	}
+	if q := Quantile([]float64{1, 2, 3, 4}, 0.5); q != 2.5 {
+		t.Errorf("Quantile = %v", q)
+	}
+}

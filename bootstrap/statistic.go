@@ -38,8 +38,8 @@ func Statistic(n int, stat func(idx []int) float64, resamples int, seed uint64, 
 		stats[k] = stat(idx)
 	}
 	slices.Sort(stats)
-	iv.Low = quantile(stats, (1-confidence)/2)
-	iv.High = quantile(stats, 1-(1-confidence)/2)
+	iv.Low = Quantile(stats, (1-confidence)/2)
+	iv.High = Quantile(stats, 1-(1-confidence)/2)
 	return iv, nil
 }
 

@@ -46,6 +46,8 @@ func Kinds() map[string]Kind {
 		kind("hierarchies", "X.Y.Z premodel hierarchies over three candidates (Fig 10)", runHierarchies),
 		kind("model-count", "number of models in the premodel, with min-max inference time (Fig 11)", runModelCount),
 		kind("cnn-premodel", "the CNN premodel (a frozen backbone's embedding + a trained head) beside the kNN premodel (Fig 9)", runCNNPremodel),
+		kind("learning-curve", "premodel accuracy against the number of training images (repeated CV, image sets pooled)", runLearningCurve),
+		kind("feature-information", "what the features say about the target: premodel on features, shuffled, none; mutual information", runFeatureInfo),
 		kind("budget-curve", "cost/accuracy curve of the budget knob and the softmax cascade, single models as points", runBudgetCurve),
 	}
 	out := make(map[string]Kind, len(ks))

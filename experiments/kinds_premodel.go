@@ -88,7 +88,8 @@ func (e *Env) featureTimes(ctx context.Context, d stages.DataSet, names []string
 // kept features, as in the paper (kNN, the spec's K).
 func (e *Env) selectIn(c *chain, d stages.DataSet, p *PremodelParams) stages.SelectFeaturesIn {
 	return stages.SelectFeaturesIn{Store: c.joined.Store, Datasets: []string{d.Name}, ConfigKey: c.joined.ConfigKey, Names: c.joined.Names,
-		Criterion: string(p.Criterion), Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K}
+		Criterion: string(p.Criterion), Folds: e.folds(p.Folds), Seed: p.Seed, Threshold: p.Threshold, Tolerance: p.Tolerance, Learner: "knn", K: p.K,
+		Resamples: p.resamples(), KeepShare: p.keepShare()}
 }
 
 // keptFeatures runs (or finds) feature selection on one image set.

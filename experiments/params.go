@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 
+	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
@@ -160,10 +162,36 @@ type SelectionSettings struct {
 	Seed      int64   `yaml:"seed" spec:"required"`
 	Threshold float64 `yaml:"threshold" spec:"required"`
 	Tolerance float64 `yaml:"tolerance" spec:"required"`
+	// Resamples is how many bootstrap resamples of the images elimination
+	// is repeated on (default featsel.DefaultResamples), KeepShare the
+	// share of them that must keep a feature for Table 4 (default
+	// featsel.DefaultKeepShare).
+	Resamples int     `yaml:"resamples"`
+	KeepShare float64 `yaml:"keep_share"`
+}
+
+// resamples is the spec's, or featsel's default.
+func (p *SelectionSettings) resamples() int {
+	if p.Resamples > 0 {
+		return p.Resamples
+	}
+	return featsel.DefaultResamples
+}
+
+// keepShare is the spec's, or featsel's default.
+func (p *SelectionSettings) keepShare() float64 {
+	if p.KeepShare > 0 {
+		return p.KeepShare
+	}
+	return featsel.DefaultKeepShare
 }
 
 func (p *SelectionSettings) validate(c checker) error {
 	switch {
+	case p.Resamples < 0:
+		return c.errAt("resamples", "%d, want >= 1 (or leave it out: %d)", p.Resamples, featsel.DefaultResamples)
+	case p.KeepShare < 0 || p.KeepShare > 1:
+		return c.errAt("keep_share", "%v, want (0, 1] (or leave it out: %v)", p.KeepShare, featsel.DefaultKeepShare)
 	case p.Folds < 2:
 		return c.errAt("folds", "%d, want at least 2", p.Folds)
 	case p.K < 1:
@@ -201,6 +229,9 @@ func (p *SelectFeaturesParams) validate(c checker) error {
 type ImportanceParams struct {
 	FeatselParams `yaml:",inline"`
 	Criteria      []profileview.Criterion `yaml:"criteria" spec:"required"`
+	// Filtered shows every feature the correlation filter left (Fig 12)
+	// instead of Table 4's set (Fig 7).
+	Filtered bool `yaml:"filtered"`
 }
 
 func (p *ImportanceParams) validate(c checker) error {
@@ -349,4 +380,66 @@ func paramFields(p Params) (fields, required []string) {
 	}
 	walk(reflect.TypeOf(p).Elem())
 	return fields, required
+}
+
+// RepeatedCVParams cross-validate the premodel once per seed on the
+// spec's image sets pooled (the learning curve, feature information); the
+// premodel reads Table 4's features selected on the first image set with
+// the selection settings (as Fig 8's premodel does on that set). Its
+// seeds and bootstrap resamples are the premodel's (PremodelParams).
+type RepeatedCVParams struct {
+	OneLearnerParams `yaml:",inline"`
+	// CVFolds is the k of the repeated CV (folds is feature selection's).
+	CVFolds int `yaml:"cv_folds" spec:"required"`
+}
+
+func (p *RepeatedCVParams) validate(c checker) error {
+	if p.CVFolds < 2 {
+		return c.errAt("cv_folds", "%d, want at least 2", p.CVFolds)
+	}
+	return p.OneLearnerParams.validate(c)
+}
+
+// LearningCurveParams add the training sizes, and the paper's number of
+// training images the curve is read towards.
+type LearningCurveParams struct {
+	RepeatedCVParams `yaml:",inline"`
+	TrainSizes       []int `yaml:"train_sizes" spec:"required"`
+	PaperImages      int   `yaml:"paper_train_images" spec:"required"`
+}
+
+func (p *LearningCurveParams) validate(c checker) error {
+	size := func(field string, n int) error {
+		if n < 10 {
+			return c.errAt(field, "%d, want at least 10 training images", n)
+		}
+		return nil
+	}
+	if err := each(c, "train_sizes", p.TrainSizes, size); err != nil {
+		return err
+	}
+	if !slices.IsSorted(p.TrainSizes) {
+		return c.errAt("train_sizes", "%v, want increasing sizes", p.TrainSizes)
+	}
+	if p.PaperImages < 1 {
+		return c.errAt("paper_train_images", "%d, want the paper's number of training images", p.PaperImages)
+	}
+	return p.RepeatedCVParams.validate(c)
+}
+
+// FeatureInfoParams add the mutual information's bins and permutations.
+type FeatureInfoParams struct {
+	RepeatedCVParams `yaml:",inline"`
+	Bins             int `yaml:"bins" spec:"required"`
+	Permutations     int `yaml:"permutations" spec:"required"`
+}
+
+func (p *FeatureInfoParams) validate(c checker) error {
+	switch {
+	case p.Bins < 2:
+		return c.errAt("bins", "%d, want at least 2", p.Bins)
+	case p.Permutations < 20:
+		return c.errAt("permutations", "%d, want at least 20", p.Permutations)
+	}
+	return p.RepeatedCVParams.validate(c)
 }

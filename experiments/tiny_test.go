@@ -130,8 +130,9 @@ func writeText(t *testing.T, path, text string) {
 // no extraction timing, so everything but Fig 1d's times is deterministic).
 func tinySpecs() map[string]string {
 	common := "images:\n  - dir: set\nmodels: models.yaml\nlatency: latency.yaml\n"
-	featsel := common + "learner: knn\nk: 3\nfolds: 3\nseed: 1\nthreshold: 0.75\ntolerance: 0.5\n"
+	featsel := common + "learner: knn\nk: 3\nfolds: 3\nseed: 1\nthreshold: 0.75\ntolerance: 0.5\nresamples: 5\n"
 	premodel := common + "criterion: top1\nk: 3\nfolds: 3\nseed: 1\nseeds: [1, 2]\nbootstrap: 200\ntheta: 0.5\nthreshold: 0.75\ntolerance: 0.5\n"
+	curve := premodel + "resamples: 5\nlearner: knn-cascade\ncv_folds: 3\n"
 	return map[string]string{
 		"table1": "artifact: Table 1\ntitle: tiny\nkind: motivation-correctness\n" + common + "only: [d, c, b, a]\n",
 		"fig1d":  "artifact: Fig 1d\ntitle: tiny\nkind: motivation-latency\n" + common + "only: [a, b, c, d]\n",
@@ -140,7 +141,8 @@ func tinySpecs() map[string]string {
 		"fig6":   "artifact: Fig 6\ntitle: tiny\nkind: selection-trace\n" + common + "criterion: top1\ntheta: 0.5\n",
 		"table3": "artifact: Table 3\ntitle: tiny\nkind: correlation-filter\n" + featsel + "criterion: top1\n",
 		"table4": "artifact: Table 4\ntitle: tiny\nkind: kept-features\n" + featsel + "criterion: top1\n",
-		"fig12":  "artifact: Fig 12\ntitle: tiny\nkind: importance\n" + featsel + "criteria: [top1, top5]\n",
+		"fig7":   "artifact: Fig 7\ntitle: tiny\nkind: importance\n" + featsel + "criteria: [top1, top5]\n",
+		"fig12":  "artifact: Fig 12\ntitle: tiny\nkind: importance\n" + featsel + "criteria: [top1, top5]\nfiltered: true\n",
 		"fig13":  "artifact: Fig 13\ntitle: tiny\nkind: feature-sweep\n" + featsel + "criterion: top1\ntiming_images: 0\n",
 		"scale":  "artifact: Scale\ntitle: tiny\nkind: paper-scale\nimport:\n  dir: topk\n  format: topk\n  dataset: tiny-val\n  ground_truth: topk/gt.txt\nlatency: latency.yaml\ncriterion: top1\ntheta: 0.5\n",
 		"fig8":   "artifact: Fig 8\ntitle: tiny\nkind: overall\n" + premodel + "learner: knn-cascade\n",
@@ -149,7 +151,9 @@ func tinySpecs() map[string]string {
 		"fig11":  "artifact: Fig 11\ntitle: tiny\nkind: model-count\n" + premodel + "learner: knn\nmax_models: 3\n",
 		"fig8-top5": "artifact: Fig 8 (top-5)\ntitle: tiny\nkind: overall\n" + strings.Replace(premodel, "criterion: top1", "criterion: top5", 1) +
 			"learner: knn-cascade\n",
-		"budget": "artifact: Budget\ntitle: tiny\nkind: budget-curve\n" + premodel + "learner: knn\ntiming_images: 0\n",
+		"budget":         "artifact: Budget\ntitle: tiny\nkind: budget-curve\n" + premodel + "learner: knn\ntiming_images: 0\n",
+		"learning-curve": "artifact: Learning curve\ntitle: tiny\nkind: learning-curve\n" + curve + "train_sizes: [10, 16]\npaper_train_images: 45000\n",
+		"feature-info":   "artifact: Feature information\ntitle: tiny\nkind: feature-information\n" + curve + "bins: 4\npermutations: 20\n",
 	}
 }
 

@@ -55,8 +55,8 @@ type Removal struct {
 	Reason  string  `json:"reason"`
 }
 
-// Score is a feature's mutual information with the target, in bits.
-type Score struct {
+// MIScore is a feature's mutual information with the target, in bits.
+type MIScore struct {
 	Name string  `json:"name"`
 	MI   float64 `json:"mi_bits"`
 }
@@ -65,7 +65,7 @@ type Score struct {
 type FilterResult struct {
 	Threshold float64   `json:"threshold"`
 	Matrix    Matrix    `json:"-"`       // written as its own record
-	Ranking   []Score   `json:"ranking"` // the order features were visited in
+	Ranking   []MIScore `json:"ranking"` // the order features were visited in
 	Kept      []string  `json:"kept"`    // in Table 2 order
 	Removed   []Removal `json:"removed"` // in the order they were removed
 }
@@ -97,7 +97,7 @@ func Filter(t Table, threshold float64) (FilterResult, error) {
 	sort.SliceStable(ranked, func(a, b int) bool { return mi[ranked[a]] > mi[ranked[b]] })
 	var kept []int
 	for _, j := range ranked {
-		res.Ranking = append(res.Ranking, Score{Name: t.Names[j], MI: mi[j]})
+		res.Ranking = append(res.Ranking, MIScore{Name: t.Names[j], MI: mi[j]})
 		best, bestAbs := -1, 0.0
 		for _, k := range kept {
 			if a := math.Abs(res.Matrix.R[j][k]); a > threshold && a > bestAbs {
@@ -121,48 +121,10 @@ func Filter(t Table, threshold float64) (FilterResult, error) {
 // MutualInformation estimates I(x; y) in bits, with x cut into bins
 // equal-frequency bins (equal values always share a bin) and y discrete.
 func MutualInformation(x []float64, y []int, bins int) float64 {
-	n := len(x)
-	if n == 0 || n != len(y) || bins < 1 {
+	if len(x) == 0 || len(x) != len(y) || bins < 1 {
 		return 0
 	}
-	sorted := slices.Clone(x)
-	slices.Sort(sorted)
-	// Cut points at the quantiles; a value v goes to the number of cut
-	// points below or at it, so ties never straddle a cut.
-	var cuts []float64
-	for b := 1; b < bins; b++ {
-		c := sorted[b*n/bins]
-		if len(cuts) == 0 || c > cuts[len(cuts)-1] {
-			cuts = append(cuts, c)
-		}
-	}
-	joint := map[[2]int]float64{}
-	px := map[int]float64{}
-	py := map[int]float64{}
-	for i, v := range x {
-		b := sort.Search(len(cuts), func(k int) bool { return cuts[k] > v })
-		joint[[2]int{b, y[i]}]++
-		px[b]++
-		py[y[i]]++
-	}
-	// Sum in a fixed order so the result never depends on map order.
-	keys := make([][2]int, 0, len(joint))
-	for k := range joint {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(a, b int) bool {
-		if keys[a][0] != keys[b][0] {
-			return keys[a][0] < keys[b][0]
-		}
-		return keys[a][1] < keys[b][1]
-	})
-	total := float64(n)
-	mi := 0.0
-	for _, k := range keys {
-		pxy := joint[k] / total
-		mi += pxy * math.Log2(pxy/((px[k[0]]/total)*(py[k[1]]/total)))
-	}
-	return math.Max(mi, 0)
+	return miBinned(binsOf(x, bins), y)
 }
 
 func columnsOf(t Table) [][]float64 {

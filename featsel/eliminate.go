@@ -15,17 +15,21 @@ const DefaultTolerance = 0.5
 // multiples of 100/N, far coarser.
 const eps = 1e-9
 
-// Candidate is the CV accuracy of a set without one feature.
+// Candidate is the CV score of a set without one feature.
 type Candidate struct {
-	Feature  string  `json:"feature"`
-	Accuracy float64 `json:"cv_accuracy_without"`
+	Feature   string  `json:"feature"`
+	Accuracy  float64 `json:"premodel_accuracy_without_pct"`
+	Selection float64 `json:"selection_accuracy_without_pct"`
 }
 
 // Step is one set on the elimination path.
 type Step struct {
 	NFeatures int      `json:"n_features"`
 	Features  []string `json:"features"` // Table 2 order
-	Accuracy  float64  `json:"cv_accuracy"`
+	// Accuracy is the premodel's CV accuracy (Score.Accuracy), Selection
+	// its selection accuracy.
+	Accuracy  float64 `json:"premodel_accuracy_pct"`
+	Selection float64 `json:"selection_accuracy_pct"`
 	// Removed is the feature removed from the previous set to reach this
 	// one ("" for the starting set), chosen among Candidates.
 	Removed    string      `json:"removed,omitempty"`
@@ -35,33 +39,26 @@ type Step struct {
 	Holds bool `json:"holds"`
 }
 
-// Importance is one kept feature's share of the premodel's accuracy.
-type Importance struct {
-	Feature         string  `json:"feature"`
-	AccuracyWithout float64 `json:"cv_accuracy_without"`
-	Drop            float64 `json:"drop_points"` // kept-set accuracy minus AccuracyWithout
-	Percent         float64 `json:"importance_pct"`
-}
-
 // Elimination is the outcome of greedy backward elimination.
 type Elimination struct {
-	Tolerance    float64      `json:"tolerance_points"`
-	Folds        int          `json:"folds"`
-	Repeats      int          `json:"repeats"`
-	Path         []Step       `json:"path"` // from the start set down to one feature
-	Kept         []string     `json:"kept"` // Table 4
-	KeptAccuracy float64      `json:"kept_cv_accuracy"`
-	BestAccuracy float64      `json:"best_cv_accuracy"`
-	Baseline     float64      `json:"no_feature_cv_accuracy"` // most frequent target of the training folds
-	Importance   []Importance `json:"importance"`             // of Kept, in Kept order
+	Tolerance    float64  `json:"tolerance_points"`
+	Folds        int      `json:"folds"`
+	Repeats      int      `json:"repeats"`
+	Path         []Step   `json:"path"` // from the start set down to one feature
+	Kept         []string `json:"kept"`
+	KeptAccuracy float64  `json:"kept_premodel_accuracy_pct"`
+	BestAccuracy float64  `json:"best_premodel_accuracy_pct"`
+	// Baseline is the score with no feature: the training folds' most
+	// frequent target for every image.
+	Baseline Score `json:"no_feature"`
 }
 
 // Eliminate runs greedy backward elimination from start (see the package
 // documentation): each step removes the feature whose removal leaves the
-// highest CV accuracy (ties: the one later in the table's column order),
-// down to one feature. The kept set is the smallest set on that path whose
-// accuracy holds: within tolerance of the best accuracy on the path. It then
-// measures each kept feature's importance.
+// highest premodel accuracy (ties: the one later in the table's column
+// order), down to one feature. The kept set is the smallest set on that
+// path whose accuracy holds: within tolerance of the best accuracy on the
+// path.
 func Eliminate(ctx context.Context, e *Evaluator, start []string, tolerance float64) (Elimination, error) {
 	res := Elimination{Tolerance: tolerance, Folds: e.Folds(), Repeats: e.Repeats()}
 	if len(start) == 0 {
@@ -75,30 +72,30 @@ func Eliminate(ctx context.Context, e *Evaluator, start []string, tolerance floa
 		return res, err
 	}
 	slices.Sort(cur) // table order, so "later" is well defined
-	acc, err := e.accuracy(cur)
+	sc, err := e.score(cur)
 	if err != nil {
 		return res, err
 	}
-	res.Path = []Step{{NFeatures: len(cur), Features: e.names(cur), Accuracy: acc}}
+	res.Path = []Step{{NFeatures: len(cur), Features: e.names(cur), Accuracy: sc.Accuracy, Selection: sc.Selection}}
 	for len(cur) > 1 {
 		sets := make([][]int, len(cur))
 		for i := range cur {
 			sets[i] = slices.Delete(slices.Clone(cur), i, i+1)
 		}
-		accs, err := e.accuracies(ctx, sets)
+		scs, err := e.scores(ctx, sets)
 		if err != nil {
 			return res, err
 		}
 		pick := 0
 		cands := make([]Candidate, len(cur))
-		for i, a := range accs {
-			cands[i] = Candidate{Feature: e.t.Names[cur[i]], Accuracy: a}
-			if a >= accs[pick]-eps {
+		for i, s := range scs {
+			cands[i] = Candidate{Feature: e.t.Names[cur[i]], Accuracy: s.Accuracy, Selection: s.Selection}
+			if s.Accuracy >= scs[pick].Accuracy-eps {
 				pick = i
 			}
 		}
-		res.Path = append(res.Path, Step{NFeatures: len(cur) - 1, Features: e.names(sets[pick]), Accuracy: accs[pick],
-			Removed: e.t.Names[cur[pick]], Candidates: cands})
+		res.Path = append(res.Path, Step{NFeatures: len(cur) - 1, Features: e.names(sets[pick]), Accuracy: scs[pick].Accuracy,
+			Selection: scs[pick].Selection, Removed: e.t.Names[cur[pick]], Candidates: cands})
 		cur = sets[pick]
 	}
 	res.BestAccuracy = res.Path[0].Accuracy
@@ -111,39 +108,30 @@ func Eliminate(ctx context.Context, e *Evaluator, start []string, tolerance floa
 			res.Kept, res.KeptAccuracy = s.Features, s.Accuracy // the path shrinks: the last that holds is the smallest
 		}
 	}
-	if res.Baseline, err = e.accuracy(nil); err != nil {
-		return res, err
-	}
-	res.Importance, err = importance(ctx, e, res.Kept, res.KeptAccuracy)
+	res.Baseline, err = e.score(nil)
 	return res, err
 }
 
-// importance measures the accuracy drop when each feature alone is removed
-// from kept, and normalises the positive drops to 100%.
-func importance(ctx context.Context, e *Evaluator, kept []string, keptAcc float64) ([]Importance, error) {
-	cols, err := e.t.columns(kept)
+// Drops returns, for each feature of set, the premodel accuracy lost
+// (points) when it alone is removed from set, and the set's own score.
+func Drops(ctx context.Context, e *Evaluator, set []string) ([]float64, Score, error) {
+	cols, err := e.t.columns(set)
 	if err != nil {
-		return nil, err
+		return nil, Score{}, err
 	}
-	sets := make([][]int, len(cols))
+	sets := [][]int{cols}
 	for i := range cols {
-		sets[i] = slices.Delete(slices.Clone(cols), i, i+1)
+		sets = append(sets, slices.Delete(slices.Clone(cols), i, i+1))
 	}
-	accs, err := e.accuracies(ctx, sets)
+	scs, err := e.scores(ctx, sets)
 	if err != nil {
-		return nil, err
+		return nil, Score{}, err
 	}
-	out := make([]Importance, len(kept))
-	drops := make([]float64, len(kept))
-	for i, a := range accs {
-		out[i] = Importance{Feature: kept[i], AccuracyWithout: a, Drop: keptAcc - a}
-		drops[i] = out[i].Drop
+	out := make([]float64, len(cols))
+	for i := range cols {
+		out[i] = scs[0].Accuracy - scs[i+1].Accuracy
 	}
-	pct := Normalise(drops)
-	for i := range out {
-		out[i].Percent = pct[i]
-	}
-	return out, nil
+	return out, scs[0], nil
 }
 
 // Normalise returns the positive parts of v as percentages of their sum:

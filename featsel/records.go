@@ -21,9 +21,17 @@ type Report struct {
 	Manifest    Manifest     `json:"manifest"`
 	Load        LoadInfo     `json:"load"`
 	Filter      FilterResult `json:"filter"`
-	AllAccuracy float64      `json:"all_features_cv_accuracy"`
-	Elimination Elimination  `json:"elimination"`
-	Sweep       []SweepPoint `json:"sweep"`
+	AllAccuracy Score        `json:"all_features"`
+	// Elimination is the path on all images (Fig 13's curve).
+	Elimination Elimination `json:"elimination"`
+	// Resampling is elimination on each bootstrap resample (Table 4).
+	Resampling Resampling `json:"resampling"`
+	// Importance is Fig 7's (Table 4's set), FilteredImportance Fig 12's
+	// (every feature the filter left, by median drop).
+	Importance         []Importance `json:"importance"`
+	FilteredImportance []Importance `json:"filtered_importance"`
+	Sweep              []SweepPoint `json:"sweep"`
+	Summary            Summary      `json:"summary"`
 }
 
 // Manifest records the inputs, settings and versions of a run.
@@ -34,6 +42,9 @@ type Manifest struct {
 	Folds           int                   `json:"folds"`
 	Repeats         int                   `json:"repeats"`
 	Seed            int64                 `json:"seed"`
+	Resamples       int                   `json:"resamples"`
+	ResampleSeed    int64                 `json:"resample_seed"`
+	KeepShare       float64               `json:"keep_share"`
 	Threshold       float64               `json:"threshold"`
 	Tolerance       float64               `json:"tolerance_points"`
 	Learner         string                `json:"learner"`
@@ -97,30 +108,62 @@ func WriteRecords(dir string, r Report) error {
 
 	var path, cands [][]string
 	for i, s := range r.Elimination.Path {
-		path = append(path, []string{strconv.Itoa(i), strconv.Itoa(s.NFeatures), s.Removed, num(s.Accuracy),
+		path = append(path, []string{strconv.Itoa(i), strconv.Itoa(s.NFeatures), s.Removed, num(s.Accuracy), num(s.Selection),
 			strconv.FormatBool(s.Holds), strings.Join(s.Features, " ")})
 		for _, c := range s.Candidates {
-			cands = append(cands, []string{strconv.Itoa(i), c.Feature, num(c.Accuracy)})
+			cands = append(cands, []string{strconv.Itoa(i), c.Feature, num(c.Accuracy), num(c.Selection)})
 		}
 	}
-	w.records("elimination_path", []string{"step", "n_features", "removed", "cv_accuracy", "holds", "features"}, path, r.Elimination.Path)
-	w.records("elimination_candidates", []string{"step", "feature_removed", "cv_accuracy_without"}, cands, nil)
+	w.records("elimination_path", []string{"step", "n_features", "removed", "premodel_accuracy_pct", "selection_accuracy_pct", "holds", "features"},
+		path, r.Elimination.Path)
+	w.records("elimination_candidates", []string{"step", "feature_removed", "premodel_accuracy_without_pct", "selection_accuracy_without_pct"}, cands, nil)
+
+	var runs, runPath [][]string
+	for _, run := range r.Resampling.Runs {
+		runs = append(runs, []string{strconv.Itoa(run.Index), strconv.Itoa(run.Images), strconv.Itoa(len(run.Kept)),
+			strings.Join(run.Kept, " "), num(run.Kept4.Accuracy), num(run.All.Accuracy), num(run.None.Accuracy)})
+		for _, p := range run.Path {
+			runPath = append(runPath, []string{strconv.Itoa(run.Index), strconv.Itoa(p.NFeatures), p.Removed, num(p.Accuracy), num(p.Selection)})
+		}
+	}
+	w.records("resamples", []string{"resample", "distinct_images", "n_kept", "kept", "table4_set_premodel_accuracy_pct",
+		"all_features_premodel_accuracy_pct", "no_feature_premodel_accuracy_pct"}, runs, r.Resampling.Runs)
+	w.records("resample_paths", []string{"resample", "n_features", "removed", "premodel_accuracy_pct", "selection_accuracy_pct"}, runPath, nil)
+
+	var freq [][]string
+	for _, f := range r.Resampling.Frequency {
+		freq = append(freq, []string{f.Feature, num(f.Share), strconv.FormatBool(f.Kept)})
+	}
+	w.records("frequency", []string{"feature", "kept_share", "in_table4"}, freq, r.Resampling.Frequency)
 
 	var kept [][]string
-	for _, f := range r.Elimination.Kept {
+	for _, f := range r.Resampling.Kept {
 		kept = append(kept, []string{f})
 	}
-	w.records("kept_features", []string{"feature"}, kept, map[string]any{"kept": r.Elimination.Kept,
-		"cv_accuracy": r.Elimination.KeptAccuracy, "best_cv_accuracy": r.Elimination.BestAccuracy,
-		"all_features_cv_accuracy": r.AllAccuracy, "no_feature_cv_accuracy": r.Elimination.Baseline,
-		"holds":            "cv accuracy within tolerance_points of best_cv_accuracy (the best on the elimination path); kept is the smallest set that holds",
+	var t4 any
+	for _, p := range r.Sweep {
+		if p.Stage == StageTable4 {
+			t4 = Score{Accuracy: p.Accuracy, Selection: p.Selection}
+		}
+	}
+	w.records("kept_features", []string{"feature"}, kept, map[string]any{"kept": r.Resampling.Kept,
+		"rule": r.Resampling.Rule, "summary": r.Summary, "table4_set": t4,
+		"all_features": r.AllAccuracy, "full_data_path_kept": r.Elimination.Kept, "no_feature": r.Elimination.Baseline,
 		"tolerance_points": r.Elimination.Tolerance})
 
-	var imp [][]string
-	for _, x := range r.Elimination.Importance {
-		imp = append(imp, []string{x.Feature, num(x.AccuracyWithout), num(x.Drop), num(x.Percent)})
+	impRows := func(xs []Importance) [][]string {
+		var out [][]string
+		for _, x := range xs {
+			out = append(out, []string{x.Feature, strconv.FormatBool(x.Kept), num(x.KeptShare), num(x.AccuracyWithout), num(x.Drop),
+				num(x.Percent), num(x.DropResampled.Median), num(x.DropResampled.Lo), num(x.DropResampled.Hi),
+				num(x.PercentResampled.Median), num(x.PercentResampled.Lo), num(x.PercentResampled.Hi)})
+		}
+		return out
 	}
-	w.records("importance", []string{"feature", "cv_accuracy_without", "drop_points", "importance_pct"}, imp, r.Elimination.Importance)
+	impHeader := []string{"feature", "in_table4", "kept_share", "premodel_accuracy_without_pct", "drop_points", "importance_pct",
+		"drop_median", "drop_lo", "drop_hi", "importance_pct_median", "importance_pct_lo", "importance_pct_hi"}
+	w.records("importance", impHeader, impRows(r.Importance), r.Importance)
+	w.records("filtered_importance", impHeader, impRows(r.FilteredImportance), r.FilteredImportance)
 
 	var sw [][]string
 	for _, p := range r.Sweep {
@@ -128,9 +171,11 @@ func WriteRecords(dir string, r Report) error {
 		if p.ExtractMS != nil {
 			ms = num(*p.ExtractMS)
 		}
-		sw = append(sw, []string{p.Stage, strconv.Itoa(p.NFeatures), num(p.Accuracy), ms, strings.Join(p.Features, " ")})
+		sw = append(sw, []string{p.Stage, strconv.Itoa(p.NFeatures), num(p.Accuracy), num(p.Selection), num(p.Resampled.Median),
+			num(p.Resampled.Lo), num(p.Resampled.Hi), ms, strings.Join(p.Features, " ")})
 	}
-	w.records("sweep", []string{"stage", "n_features", "cv_accuracy", "extract_ms_per_image", "features"}, sw, r.Sweep)
+	w.records("sweep", []string{"stage", "n_features", "premodel_accuracy_pct", "selection_accuracy_pct", "resampled_median",
+		"resampled_lo", "resampled_hi", "extract_ms_per_image", "features"}, sw, r.Sweep)
 
 	var tg [][]string
 	var tgJSON []map[string]any
@@ -224,8 +269,10 @@ func Markdown(r Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Feature selection (%s, %d images of %s)\n\n", r.Manifest.Criterion, r.Load.Images,
 		strings.Join(r.Load.Datasets, ", "))
-	fmt.Fprintf(&b, "Targets: optimum model per image by %s; %d-fold CV (seed %d, %d repeat(s)) of %s.\n\n",
-		r.Load.CostSource, r.Manifest.Folds, r.Manifest.Seed, max(r.Manifest.Repeats, 1), r.Manifest.Learner)
+	fmt.Fprintf(&b, "Targets: optimum model per image by %s; %d-fold CV (seed %d, %d repeat(s)) of %s; accuracy is the premodel's "+
+		"(the share of images whose chosen model is right, none running the cheapest model); %d bootstrap resamples (seed %d).\n\n",
+		r.Load.CostSource, r.Manifest.Folds, r.Manifest.Seed, max(r.Manifest.Repeats, 1), r.Manifest.Learner,
+		r.Resampling.Resamples, r.Resampling.Seed)
 	fmt.Fprintf(&b, "## Correlated features removed (|r| > %g; Table 3 analogue)\n\n| removed | kept | r |\n|---|---|---|\n", r.Filter.Threshold)
 	for _, x := range r.Filter.Removed {
 		kept := x.Kept
@@ -234,33 +281,27 @@ func Markdown(r Report) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", x.Removed, kept, fmtR(x.R))
 	}
-	fmt.Fprintf(&b, "\n## Kept features (Table 4 analogue)\n\nCV accuracy: all %d features %.2f%%; after the filter (%d) %.2f%%; kept (%d) %.2f%%; no features %.2f%%.\n\n",
-		len(r.Filter.Matrix.Names), r.AllAccuracy, len(r.Filter.Kept), firstAccuracy(r.Elimination),
-		len(r.Elimination.Kept), r.Elimination.KeptAccuracy, r.Elimination.Baseline)
-	fmt.Fprintf(&b, "| feature | accuracy without (%%) | drop (points) | importance (%%) |\n|---|---|---|---|\n")
-	for _, x := range r.Elimination.Importance {
-		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.1f |\n", x.Feature, x.AccuracyWithout, x.Drop, x.Percent)
+	s := r.Summary
+	fmt.Fprintf(&b, "\n## Kept features (Table 4 analogue)\n\n%s.\n\nFeatures kept per resample: median %g [%g, %g]; Table 4's set: %d. "+
+		"Premodel accuracy (median over resamples): Table 4's set %.2f%%, all %d features %.2f%%, no feature %.2f%%.\n\n",
+		r.Resampling.Rule, s.NKept.Median, s.NKept.Lo, s.NKept.Hi, s.NKeptRule, s.KeptAccuracy.Median, len(r.Filter.Matrix.Names),
+		s.AllAccuracy.Median, s.NoFeature.Median)
+	fmt.Fprintf(&b, "| feature | kept by (%% of resamples) | in Table 4 | drop (points, median [95%%]) |\n|---|---|---|---|\n")
+	for _, x := range r.FilteredImportance {
+		fmt.Fprintf(&b, "| %s | %.0f | %v | %.2f [%.2f, %.2f] |\n", x.Feature, 100*x.KeptShare, x.Kept,
+			x.DropResampled.Median, x.DropResampled.Lo, x.DropResampled.Hi)
 	}
-	fmt.Fprintf(&b, "\n## Accuracy and extraction time against the number of features (Fig 13 analogue)\n\n| n | stage | CV accuracy (%%) | extract ms/image | removed |\n|---|---|---|---|---|\n")
-	for i, p := range r.Sweep {
+	fmt.Fprintf(&b, "\n## Accuracy and extraction time against the number of features (Fig 13 analogue)\n\n"+
+		"| n | stage | premodel accuracy, all images (%%) | over resamples (median [95%%]) | extract ms/image |\n|---|---|---|---|---|\n")
+	for _, p := range r.Sweep {
 		ms := "-"
 		if p.ExtractMS != nil {
 			ms = fmt.Sprintf("%.3f", *p.ExtractMS)
 		}
-		removed := ""
-		if i > 0 && i-1 < len(r.Elimination.Path) {
-			removed = r.Elimination.Path[i-1].Removed
-		}
-		fmt.Fprintf(&b, "| %d | %s | %.2f | %s | %s |\n", p.NFeatures, p.Stage, p.Accuracy, ms, removed)
+		fmt.Fprintf(&b, "| %d | %s | %.2f | %.2f [%.2f, %.2f] | %s |\n", p.NFeatures, p.Stage, p.Accuracy,
+			p.Resampled.Median, p.Resampled.Lo, p.Resampled.Hi, ms)
 	}
 	return b.String()
-}
-
-func firstAccuracy(e Elimination) float64 {
-	if len(e.Path) == 0 {
-		return math.NaN()
-	}
-	return e.Path[0].Accuracy
 }
 
 func fmtR(r float64) string {

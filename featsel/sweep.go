@@ -9,27 +9,58 @@ import (
 	"github.com/modelpick/modelpick/features"
 )
 
-// SweepPoint is one point of Fig 13: a feature set's CV accuracy and the
-// time to extract it.
+// SweepPoint is one point of Fig 13: a feature set's premodel accuracy
+// and the time to extract it.
 type SweepPoint struct {
 	NFeatures int      `json:"n_features"`
 	Features  []string `json:"features"`
-	Accuracy  float64  `json:"cv_accuracy"`
+	// Accuracy and Selection are on all images (one CV); Resampled is the
+	// accuracy over the bootstrap resamples: of each resample's own
+	// elimination path at this many features for the "elimination"
+	// stage, else of this very set.
+	Accuracy  float64 `json:"premodel_accuracy_pct"`
+	Selection float64 `json:"selection_accuracy_pct"`
+	Resampled Spread  `json:"premodel_accuracy_resampled"`
 	// ExtractMS is the time per image to decode JPEG bytes and extract the
 	// set (one core; see TimeSets); nil when not measured.
 	ExtractMS *float64 `json:"extract_ms_per_image,omitempty"`
-	// Stage is "all" (every feature, before the filter) or "elimination".
+	// Stage is "all" (every feature, before the filter), "elimination"
+	// (the path on all images) or "table4" (Table 4's set).
 	Stage string `json:"stage"`
 }
 
+// Sweep stages.
+const (
+	StageAll         = "all"
+	StageElimination = "elimination"
+	StageTable4      = "table4"
+)
+
 // Sweep lists the accuracy against the number of features: all features
-// (allAccuracy, from the same evaluator), then every set on the elimination
-// path. times, when not nil, holds ExtractMS for each point in that order
-// (see TimeSets).
-func Sweep(all []string, allAccuracy float64, el Elimination, times []float64) ([]SweepPoint, error) {
-	pts := []SweepPoint{{NFeatures: len(all), Features: all, Accuracy: allAccuracy, Stage: "all"}}
-	for _, s := range el.Path {
-		pts = append(pts, SweepPoint{NFeatures: s.NFeatures, Features: s.Features, Accuracy: s.Accuracy, Stage: "elimination"})
+// (all, from the same evaluator), every set on the elimination path, then
+// Table 4's set (its score on all images in t4[0]). times, when not nil, holds ExtractMS for each point
+// in that order (see SweepSets).
+func Sweep(names []string, all Score, el Elimination, rs Resampling, t4 []Score, times []float64) ([]SweepPoint, error) {
+	over := func(f func(run ResampleRun) float64) Spread {
+		v := make([]float64, len(rs.Runs))
+		for b, run := range rs.Runs {
+			v[b] = f(run)
+		}
+		return SpreadOf(v)
+	}
+	pts := []SweepPoint{{NFeatures: len(names), Features: names, Accuracy: all.Accuracy, Selection: all.Selection, Stage: StageAll,
+		Resampled: over(func(run ResampleRun) float64 { return run.All.Accuracy })}}
+	for i, s := range el.Path {
+		pts = append(pts, SweepPoint{NFeatures: s.NFeatures, Features: s.Features, Accuracy: s.Accuracy, Selection: s.Selection,
+			Stage: StageElimination, Resampled: over(func(run ResampleRun) float64 { return run.Path[i].Accuracy })})
+	}
+	t4pts := sweepTable4(rs)
+	if len(t4) != len(t4pts) {
+		return nil, fmt.Errorf("featsel: %d scores for %d sets of Table 4", len(t4), len(t4pts))
+	}
+	for i, st := range t4pts {
+		pts = append(pts, SweepPoint{NFeatures: len(st.set), Features: st.set, Stage: st.stage, Resampled: over(st.acc),
+			Accuracy: t4[i].Accuracy, Selection: t4[i].Selection})
 	}
 	if times != nil {
 		if len(times) != len(pts) {
@@ -42,14 +73,34 @@ func Sweep(all []string, allAccuracy float64, el Elimination, times []float64) (
 	return pts, nil
 }
 
+type table4Point struct {
+	stage string
+	set   []string
+	acc   func(run ResampleRun) float64
+}
+
+// Table4Sets are the sets of Table 4 the sweep shows: its own.
+func Table4Sets(rs Resampling) [][]string {
+	var out [][]string
+	for _, st := range sweepTable4(rs) {
+		out = append(out, st.set)
+	}
+	return out
+}
+
+// sweepTable4 is Table 4's set.
+func sweepTable4(rs Resampling) []table4Point {
+	return []table4Point{{StageTable4, rs.Kept, func(run ResampleRun) float64 { return run.Kept4.Accuracy }}}
+}
+
 // SweepSets returns the feature sets of Sweep's points, in order, for
 // timing before the points are built.
-func SweepSets(all []string, el Elimination) [][]string {
-	sets := [][]string{all}
+func SweepSets(names []string, el Elimination, rs Resampling) [][]string {
+	sets := [][]string{names}
 	for _, s := range el.Path {
 		sets = append(sets, s.Features)
 	}
-	return sets
+	return append(sets, Table4Sets(rs)...)
 }
 
 // TimeSets measures, for each feature set, the time per image to extract

@@ -10,8 +10,8 @@ import (
 	"github.com/modelpick/modelpick/selection"
 )
 
-// Table is the data selection works on: raw (unscaled) feature values and
-// the optimum model of each image.
+// Table is the data selection works on: raw (unscaled) feature values,
+// the optimum model of each image, and which models are right on it.
 type Table struct {
 	Names []string    // feature names, one per column, in Table 2 order
 	X     [][]float64 // [image][feature]
@@ -19,6 +19,13 @@ type Table struct {
 	// Classes is the number of candidate models (targets are 0..Classes-1
 	// or selection.None).
 	Classes int
+	// Correct[i][j] says model j is right on image i under the criterion:
+	// the premodel's answer on image i is right when the model it runs
+	// is, so its accuracy needs no other input.
+	Correct [][]bool
+	// Fallback is the model run when the premodel says none: as
+	// premodel.Train's default, the cheapest model (ties: the earlier).
+	Fallback int
 }
 
 // Check reports whether t is a usable table.
@@ -41,6 +48,17 @@ func (t Table) Check() error {
 		if y := t.Y[i]; y < selection.None || y >= t.Classes {
 			return fmt.Errorf("featsel: row %d has target %d, want %d..%d", i, y, selection.None, t.Classes-1)
 		}
+	}
+	if len(t.Correct) != len(t.X) {
+		return fmt.Errorf("featsel: %d rows but correctness for %d (Table.Correct: one row per image, one column per model)", len(t.X), len(t.Correct))
+	}
+	for i, row := range t.Correct {
+		if len(row) != t.Classes {
+			return fmt.Errorf("featsel: correctness row %d has %d models, want %d", i, len(row), t.Classes)
+		}
+	}
+	if t.Fallback < 0 || t.Fallback >= t.Classes {
+		return fmt.Errorf("featsel: fallback model %d, want 0..%d", t.Fallback, t.Classes-1)
 	}
 	return nil
 }
@@ -86,7 +104,13 @@ func TableOf(p *profileview.Table) (Table, LoadInfo, error) {
 	for _, t := range y {
 		info.TargetCounts[className(info.Models, t)]++
 	}
-	return Table{Names: slices.Clone(p.Names), X: p.X, Y: y, Classes: len(p.Models)}, info, nil
+	fallback := 0
+	for j, c := range p.Cost {
+		if c < p.Cost[fallback] {
+			fallback = j
+		}
+	}
+	return Table{Names: slices.Clone(p.Names), X: p.X, Y: y, Classes: len(p.Models), Correct: p.Correct(), Fallback: fallback}, info, nil
 }
 
 // costSource says where the costs came from, in the words featsel's

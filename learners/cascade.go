@@ -91,7 +91,7 @@ func (l *KNNCascade) decide(ns []neighbour, mean float64) Decision {
 
 // MarshalBinary implements Learner.
 func (l *KNNCascade) MarshalBinary() ([]byte, error) {
-	if l.nb.tree == nil {
+	if !l.nb.fitted() {
 		return nil, fmt.Errorf("knn-cascade: encode: %w", ErrNotFitted)
 	}
 	st := l.nb.state()

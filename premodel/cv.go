@@ -3,6 +3,8 @@ package premodel
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/modelpick/modelpick/method"
@@ -46,6 +48,10 @@ type CVOptions struct {
 	// FeatureMS, when set, gives a test image's recorded extraction time
 	// (EvalOptions.FeatureMS).
 	FeatureMS func(it profileview.Item) (float64, error)
+	// TrainSize, when set, trains each fold on a seeded random subset of
+	// TrainSize of its training rows (all of them when fewer): a learning
+	// curve's point. The test rows are the fold's, whatever the size.
+	TrainSize int
 	// Baselines, when set, adds rival methods on each fold, given the
 	// training and test rows, the fold's candidates, the premodel's mean
 	// latency on the test rows (so rivals can be matched to it), and the
@@ -166,18 +172,18 @@ func CrossValidate(ctx context.Context, t *profileview.Table, o CVOptions) (Cros
 		}
 	}
 	for _, seed := range out.Seeds {
-		var folds [][]int
+		var splits []Split
 		if o.RandomFolds {
-			folds, err = datasets.KFold(len(targets), o.Folds, seed)
+			splits, err = randomFolds(len(targets), o.Folds, seed, o.TrainSize)
 		} else {
-			folds, err = datasets.StratifiedKFold(targets, o.Folds, seed)
+			splits, err = Folds(targets, o.Folds, seed, o.TrainSize)
 		}
 		if err != nil {
 			return out, err
 		}
 		first := len(out.Folds)
-		for f := range folds {
-			fold, err := crossFold(ctx, t, o, seed, datasets.TrainIndices(folds, f), folds[f], f)
+		for f, sp := range splits {
+			fold, err := crossFold(ctx, t, o, seed, sp.Train, sp.Test, f)
 			if err != nil {
 				return out, fmt.Errorf("seed %d, fold %d: %w", seed, f, err)
 			}
@@ -229,6 +235,49 @@ func timeFeatures(ctx context.Context, t *profileview.Table, image func(it profi
 		}
 		return v, nil
 	}, nil
+}
+
+// Split is one fold's training and test rows (sorted).
+type Split struct {
+	Train, Test []int
+}
+
+// Folds returns CrossValidate's splits of rows with these targets: k
+// folds stratified by target (seeded), each fold's training rows
+// subsampled, seeded by seed and the fold, to trainSize (0: all).
+func Folds(targets []int, k int, seed int64, trainSize int) ([]Split, error) {
+	folds, err := datasets.StratifiedKFold(targets, k, seed)
+	if err != nil {
+		return nil, err
+	}
+	return subsampled(folds, seed, trainSize), nil
+}
+
+// randomFolds are Folds drawn as the paper's random equal folds, not
+// stratified by target.
+func randomFolds(n, k int, seed int64, trainSize int) ([]Split, error) {
+	folds, err := datasets.KFold(n, k, seed)
+	if err != nil {
+		return nil, err
+	}
+	return subsampled(folds, seed, trainSize), nil
+}
+
+// subsampled are the splits of folds, each fold's training rows
+// subsampled, seeded by seed and the fold, to trainSize (0: all).
+func subsampled(folds [][]int, seed int64, trainSize int) []Split {
+	out := make([]Split, len(folds))
+	for f := range folds {
+		train := datasets.TrainIndices(folds, f)
+		if trainSize > 0 && trainSize < len(train) {
+			rng := rand.New(rand.NewPCG(uint64(seed), uint64(f)))
+			rng.Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
+			train = train[:trainSize]
+			slices.Sort(train)
+		}
+		out[f] = Split{Train: train, Test: folds[f]}
+	}
+	return out
 }
 
 // crossFold trains on rows trainIdx and evaluates on rows testIdx.

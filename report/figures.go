@@ -262,67 +262,89 @@ func ImageTimeFigure(rows []ImageTime) (Figure, error) {
 	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 9 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
-// ImportanceFigure is Figs 7 and 12: each kept feature's importance, one
-// bar per criterion.
+// ImportanceFigure is Figs 7 and 12: the premodel accuracy each feature's
+// removal costs (median over resamples, with its interval; negative when
+// removing it helps), in rank order, one plot per criterion; Table 4's
+// features in orange.
 func ImportanceFigure(title string, rows []Importance) (Figure, error) {
-	var crits, feats []string
-	val := map[[2]string]float64{}
-	seenC, seenF := map[string]bool{}, map[string]bool{}
+	var crits []string
+	by := map[string][]Importance{}
 	for _, r := range rows {
-		if !seenC[r.Criterion] {
-			seenC[r.Criterion] = true
+		if _, ok := by[r.Criterion]; !ok {
 			crits = append(crits, r.Criterion)
 		}
-		if !seenF[r.Feature] {
-			seenF[r.Feature] = true
-			feats = append(feats, r.Feature)
-		}
-		val[[2]string{r.Criterion, r.Feature}] = r.ImportancePct
+		by[r.Criterion] = append(by[r.Criterion], r)
 	}
-	if len(feats) == 0 {
+	if len(crits) == 0 {
 		return Figure{}, errors.New("importance: no rows")
 	}
-	p := newPlot(title, "", "importance (%)")
-	w := vg.Points(12)
-	for k, c := range crits {
-		vs := make(plotter.Values, len(feats))
-		for i, f := range feats {
-			vs[i] = val[[2]string{c, f}]
+	var grid [][]*plot.Plot
+	most := 0
+	for _, c := range crits {
+		rs := by[c]
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Rank < rs[j].Rank })
+		most = max(most, len(rs))
+		t := title + " (" + c + ")"
+		p := newPlot(t, "", "accuracy lost without it (points; median, 95% over resamples)")
+		names := make([]string, len(rs))
+		vals := make([]float64, len(rs))
+		hi := make([]bool, len(rs))
+		xys := make(plotter.XYs, len(rs))
+		errs := make(plotter.YErrors, len(rs))
+		for i, r := range rs {
+			names[i], vals[i], hi[i] = r.Feature, r.DropMedianPP, r.InTable4
+			xys[i] = plotter.XY{X: float64(i), Y: r.DropMedianPP}
+			errs[i].Low, errs[i].High = r.DropMedianPP-r.DropLoPP, r.DropHiPP-r.DropMedianPP
 		}
-		b, err := plotter.NewBarChart(vs, w)
+		if err := bars(p, vals, hi, vg.Points(12), blue, orange); err != nil {
+			return Figure{}, err
+		}
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{xys, errs})
 		if err != nil {
 			return Figure{}, err
 		}
-		b.Color, b.LineStyle.Width = series(k), 0
-		b.Offset = w * vg.Length(float64(k)-float64(len(crits)-1)/2)
-		p.Add(b)
-		if len(crits) > 1 {
-			p.Legend.Add(c, b)
-		}
+		p.Add(eb)
+		p.Legend.Add("in Table 4", swatchOf(orange))
+		p.Legend.Top = true
+		p.NominalX(names...)
+		rotateX(p)
+		headroom(p)
+		grid = append(grid, []*plot.Plot{p})
 	}
-	p.Legend.Top = true
-	p.NominalX(feats...)
-	rotateX(p)
-	headroom(p)
-	return single(p, vg.Length(4+1.4*float64(len(feats)))*vg.Centimeter, 11*vg.Centimeter), nil
+	return Figure{Plots: grid, Width: vg.Length(5+1.1*float64(most)) * vg.Centimeter,
+		Height: vg.Length(len(grid)) * 11 * vg.Centimeter}, nil
 }
 
-// SweepFigure is Fig 13: the premodel's CV accuracy and the extraction
-// time per image against the number of features.
+// SweepFigure is Fig 13: the premodel's accuracy along the elimination
+// path (all images, and the band over resamples) and the extraction time
+// per image against the number of features; Table 4's set as a point.
 func SweepFigure(rows []SweepPoint) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("sweep: no rows")
 	}
-	acc := newPlot("premodel accuracy", "number of features", "CV accuracy (%)")
+	acc := plot.New() // not newPlot: accuracy differences sit far from 0
+	acc.Title.Text, acc.X.Label.Text, acc.Y.Label.Text = "premodel accuracy", "number of features", "premodel accuracy (%)"
 	tim := newPlot("feature extraction time", "number of features", "ms per image")
-	var a, t plotter.XYs
+	var a, t, band, marks plotter.XYs
+	var errs, markErrs plotter.YErrors
 	for _, r := range rows {
-		a = append(a, plotter.XY{X: float64(r.NFeatures), Y: r.AccuracyPct})
-		if r.ExtractMS != nil {
+		if r.ExtractMS != nil && r.Stage != "table4" {
 			t = append(t, plotter.XY{X: float64(r.NFeatures), Y: *r.ExtractMS})
 		}
+		e := struct{ Low, High float64 }{r.MedianPct - r.LoPct, r.HiPct - r.MedianPct}
+		switch r.Stage {
+		case "elimination":
+			a = append(a, plotter.XY{X: float64(r.NFeatures), Y: r.AccuracyPct})
+			band = append(band, plotter.XY{X: float64(r.NFeatures), Y: r.MedianPct})
+			errs = append(errs, e)
+		case "table4":
+			marks = append(marks, plotter.XY{X: float64(r.NFeatures), Y: r.MedianPct})
+			markErrs = append(markErrs, e)
+		}
 	}
-	sort.Slice(a, func(i, j int) bool { return a[i].X < a[j].X })
 	sort.Slice(t, func(i, j int) bool { return t[i].X < t[j].X })
 	l, s, err := plotter.NewLinePoints(a)
 	if err != nil {
@@ -330,6 +352,39 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 	}
 	l.Color, s.Color = blue, blue
 	acc.Add(l, s)
+	acc.Legend.Add("elimination path, all images", l, s)
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYs
+		plotter.YErrors
+	}{band, errs})
+	if err != nil {
+		return Figure{}, err
+	}
+	bs, err := plotter.NewScatter(band)
+	if err != nil {
+		return Figure{}, err
+	}
+	bs.Color, eb.Color = series(2), series(2)
+	acc.Add(eb, bs)
+	acc.Legend.Add("each resample's own path: median, 95%", bs)
+	if len(marks) > 0 {
+		me, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{marks, markErrs})
+		if err != nil {
+			return Figure{}, err
+		}
+		ms, err := plotter.NewScatter(marks)
+		if err != nil {
+			return Figure{}, err
+		}
+		ms.Color, me.Color, ms.Radius = orange, orange, vg.Points(4)
+		acc.Add(me, ms)
+		acc.Legend.Add("Table 4's set", ms)
+	}
+	acc.Legend.Top, acc.Legend.Left = true, true
+	acc.Y.Max += 0.35 * (acc.Y.Max - acc.Y.Min) // room for the legend
 	plots := []*plot.Plot{acc}
 	if len(t) > 0 {
 		l, s, err := plotter.NewLinePoints(t)
@@ -340,7 +395,7 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 		tim.Add(l, s)
 		plots = append(plots, tim)
 	}
-	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 11 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 12 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
 // AccuracyLatencyFigure plots each model's top-1 accuracy against its

@@ -44,11 +44,6 @@ func MethodTable(rows []MethodSummary) string {
 		"precision %", "recall %", "F1 % (2PR/(P+R))", "macro F1 %", "of oracle %", "selection %", "routed to", "energy"}, out)
 }
 
-// span is a value with its interval.
-func span(v, lo, hi float64, f func(float64) string) string {
-	return fmt.Sprintf("%s [%s, %s]", f(v), f(lo), f(hi))
-}
-
 // CurveTable lists the curves' points.
 func CurveTable(rows []CurvePoint) string {
 	var out [][]string

@@ -89,29 +89,53 @@ type CorrelationRemoval struct {
 	Reason  string  `json:"reason"`
 }
 
-// KeptFeature is one feature of the final set (Table 4).
+// KeptFeature is one feature left by the correlation filter, with how
+// often elimination kept it over the bootstrap resamples and whether
+// Table 4 lists it (kept by most resamples).
 type KeptFeature struct {
-	Feature       string  `json:"feature"`
-	Kind          string  `json:"kind"`
-	ImportancePct float64 `json:"importance_pct"`
+	Feature      string  `json:"feature"`
+	Kind         string  `json:"kind"`
+	KeptSharePct float64 `json:"kept_share_pct"`
+	InTable4     bool    `json:"in_table4"`
+	// ImportancePct is Fig 7's share (median over resamples) with its
+	// interval; nil outside Table 4.
+	ImportancePct   *float64 `json:"importance_pct"`
+	ImportanceLoPct *float64 `json:"importance_lo_pct"`
+	ImportanceHiPct *float64 `json:"importance_hi_pct"`
 }
 
 // Importance is one feature's importance under a criterion (Figs 7, 12):
-// the CV accuracy lost when it alone is removed, normalised to 100%.
+// the premodel accuracy lost when it alone is removed from its set, on all
+// images (AccuracyWithoutPct, DropPP) and over bootstrap resamples (median
+// and interval), and that loss's share of all positive losses (median and
+// interval over the resamples).
 type Importance struct {
 	Criterion          string  `json:"criterion"`
 	Feature            string  `json:"feature"`
+	Rank               int     `json:"rank"`
+	InTable4           bool    `json:"in_table4"`
+	KeptSharePct       float64 `json:"kept_share_pct"`
 	AccuracyWithoutPct float64 `json:"accuracy_without_pct"`
 	DropPP             float64 `json:"drop_pp"`
+	DropMedianPP       float64 `json:"drop_median_pp"`
+	DropLoPP           float64 `json:"drop_lo_pp"`
+	DropHiPP           float64 `json:"drop_hi_pp"`
 	ImportancePct      float64 `json:"importance_pct"`
+	ImportanceLoPct    float64 `json:"importance_lo_pct"`
+	ImportanceHiPct    float64 `json:"importance_hi_pct"`
 }
 
-// SweepPoint is the premodel's CV accuracy and the extraction time with
-// a number of features (Fig 13).
+// SweepPoint is the premodel's accuracy and the extraction time with a
+// number of features (Fig 13): on all images, and over bootstrap
+// resamples (median and interval).
 type SweepPoint struct {
-	NFeatures   int     `json:"n_features"`
-	Stage       string  `json:"stage"`
-	AccuracyPct float64 `json:"accuracy_pct"`
+	NFeatures    int     `json:"n_features"`
+	Stage        string  `json:"stage"`
+	AccuracyPct  float64 `json:"accuracy_pct"`
+	SelectionPct float64 `json:"selection_pct"`
+	MedianPct    float64 `json:"resampled_median_pct"`
+	LoPct        float64 `json:"resampled_lo_pct"`
+	HiPct        float64 `json:"resampled_hi_pct"`
 	// ExtractMS is nil when not measured.
 	ExtractMS *float64 `json:"extract_ms"`
 	Removed   string   `json:"removed"`

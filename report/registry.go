@@ -67,6 +67,11 @@ func Views() map[string]View {
 			})
 		}),
 		"scalars": table("scalars", ScalarTable),
+		"learning-curve": withFigure(table("learning_curve", LearningTable), func(dir, title string) (Figure, error) {
+			return figure(dir, "learning_curve", func(rows []LearningPoint) (Figure, error) { return LearningFigure(title, rows) })
+		}),
+		"information": table("information", InformationTable),
+		"baselines":   table("baselines", BaselineTable),
 		"overall": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
 			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows, top5(rows)) })
 		}),

@@ -53,12 +53,15 @@ func TestFiguresGolden(t *testing.T) {
 		{Image: 1, Role: "cheap model enough", File: "x.jpg", Model: "large", N: 30, MeanMS: 5, CILowMS: 4.8, CIHighMS: 5.2},
 	}
 	imp := []Importance{
-		{Criterion: "top-1", Feature: "hue1", ImportancePct: 70}, {Criterion: "top-1", Feature: "contrast", ImportancePct: 30},
-		{Criterion: "top-5", Feature: "hue1", ImportancePct: 40}, {Criterion: "top-5", Feature: "contrast", ImportancePct: 60},
+		{Criterion: "top-1", Feature: "hue1", Rank: 1, InTable4: true, DropMedianPP: 3, DropLoPP: 1.5, DropHiPP: 4, ImportancePct: 70},
+		{Criterion: "top-1", Feature: "contrast", Rank: 2, DropMedianPP: 0.5, DropLoPP: -1, DropHiPP: 2, ImportancePct: 30},
+		{Criterion: "top-5", Feature: "contrast", Rank: 1, InTable4: true, DropMedianPP: 1, DropLoPP: 0.2, DropHiPP: 1.5, ImportancePct: 60},
+		{Criterion: "top-5", Feature: "hue1", Rank: 2, DropMedianPP: -0.5, DropLoPP: -1.5, DropHiPP: 0.5, ImportancePct: 40},
 	}
 	sweep := []SweepPoint{{NFeatures: 3, Stage: "all", AccuracyPct: 70, ExtractMS: ptr(2)},
-		{NFeatures: 2, Stage: "elimination", AccuracyPct: 71, ExtractMS: ptr(1.5)},
-		{NFeatures: 1, Stage: "elimination", AccuracyPct: 60, ExtractMS: ptr(0.7)}}
+		{NFeatures: 2, Stage: "elimination", AccuracyPct: 71, MedianPct: 70, LoPct: 68, HiPct: 72.5, ExtractMS: ptr(1.5)},
+		{NFeatures: 1, Stage: "elimination", AccuracyPct: 60, MedianPct: 61, LoPct: 57, HiPct: 63, ExtractMS: ptr(0.7)},
+		{NFeatures: 2, Stage: "table4", AccuracyPct: 71, MedianPct: 70.5, LoPct: 69, HiPct: 72, ExtractMS: ptr(1.4)}}
 	models := []ModelSummary{{Model: "small", Top1Pct: 70, LatencyMS: 10, Chosen: true, Order: 1},
 		{Model: "large", Top1Pct: 85, LatencyMS: 200, Chosen: true, Order: 2}, {Model: "mid", Top1Pct: 75, LatencyMS: 40}}
 	methods := []MethodSummary{
@@ -309,7 +312,8 @@ func TestRecordsRoundTrip(t *testing.T) {
 		t.Fatalf("%v %+v", err, files)
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "sweep.csv"))
-	if string(csv) != "n_features,stage,accuracy_pct,extract_ms,removed,features\n2,all,50.5,1.25,,a b\n1,e,0,,,\n" {
+	if string(csv) != "n_features,stage,accuracy_pct,selection_pct,resampled_median_pct,resampled_lo_pct,resampled_hi_pct,extract_ms,removed,features\n"+
+		"2,all,50.5,0,0,0,0,1.25,,a b\n1,e,0,0,0,0,0,,,\n" {
 		t.Errorf("csv:\n%s", csv)
 	}
 	back, err := ReadRecords[SweepPoint](dir, "sweep")

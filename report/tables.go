@@ -202,48 +202,42 @@ func RemovalTable(rows []CorrelationRemoval) string {
 	return Markdown([]string{"removed", "kept (correlated with)", "Pearson r"}, out)
 }
 
-// KeptTable is Table 4.
+// KeptTable is Table 4: every feature the filter left, by how often
+// elimination kept it; Table 4's set marked, with its importance.
 func KeptTable(rows []KeptFeature) string {
 	var out [][]string
 	for _, r := range rows {
-		out = append(out, []string{r.Feature, r.Kind, f1(r.ImportancePct)})
+		in, imp := "", ""
+		if r.InTable4 {
+			in = "yes"
+		}
+		if r.ImportancePct != nil {
+			imp = span(*r.ImportancePct, *r.ImportanceLoPct, *r.ImportanceHiPct, f1)
+		}
+		out = append(out, []string{r.Feature, r.Kind, f1(r.KeptSharePct), in, imp})
 	}
-	return Markdown([]string{"feature", "kind", "importance (%)"}, out)
+	return Markdown([]string{"feature", "kind", "kept by (% of resamples)", "in Table 4", "importance (%, median [95%])"}, out)
 }
 
-// ImportanceTable is Figs 7 and 12's data: one column per criterion.
+// span is a value with its interval.
+func span(v, lo, hi float64, f func(float64) string) string {
+	return fmt.Sprintf("%s [%s, %s]", f(v), f(lo), f(hi))
+}
+
+// ImportanceTable is Figs 7 and 12's data: one row per criterion and
+// feature, in rank order.
 func ImportanceTable(rows []Importance) string {
-	var crits, feats []string
-	seenC, seenF := map[string]bool{}, map[string]bool{}
-	val := map[[2]string]Importance{}
-	for _, r := range rows {
-		if !seenC[r.Criterion] {
-			seenC[r.Criterion] = true
-			crits = append(crits, r.Criterion)
-		}
-		if !seenF[r.Feature] {
-			seenF[r.Feature] = true
-			feats = append(feats, r.Feature)
-		}
-		val[[2]string{r.Criterion, r.Feature}] = r
-	}
-	header := []string{"feature"}
-	for _, c := range crits {
-		header = append(header, c+": importance (%)", c+": accuracy without (%)")
-	}
 	var out [][]string
-	for _, f := range feats {
-		row := []string{f}
-		for _, c := range crits {
-			if r, ok := val[[2]string{c, f}]; ok {
-				row = append(row, f1(r.ImportancePct), f2(r.AccuracyWithoutPct))
-			} else {
-				row = append(row, "", "")
-			}
+	for _, r := range rows {
+		in := ""
+		if r.InTable4 {
+			in = "yes"
 		}
-		out = append(out, row)
+		out = append(out, []string{r.Criterion, strconv.Itoa(r.Rank), r.Feature, in, f1(r.KeptSharePct),
+			span(r.DropMedianPP, r.DropLoPP, r.DropHiPP, f2), span(r.ImportancePct, r.ImportanceLoPct, r.ImportanceHiPct, f1), f2(r.DropPP)})
 	}
-	return Markdown(header, out)
+	return Markdown([]string{"criterion", "rank", "feature", "in Table 4", "kept by (% of resamples)",
+		"accuracy lost (points, median [95%])", "importance (%, median [95%])", "accuracy lost, all images (points)"}, out)
 }
 
 // SweepTable is Fig 13's data.
@@ -254,9 +248,11 @@ func SweepTable(rows []SweepPoint) string {
 		if r.ExtractMS != nil {
 			ms = strconv.FormatFloat(*r.ExtractMS, 'f', 3, 64)
 		}
-		out = append(out, []string{strconv.Itoa(r.NFeatures), r.Stage, f2(r.AccuracyPct), ms, r.Removed})
+		out = append(out, []string{strconv.Itoa(r.NFeatures), r.Stage, f2(r.AccuracyPct), span(r.MedianPct, r.LoPct, r.HiPct, f2),
+			f2(r.SelectionPct), ms, r.Removed})
 	}
-	return Markdown([]string{"features", "stage", "CV accuracy (%)", "extraction (ms/image)", "removed to reach it"}, out)
+	return Markdown([]string{"features", "stage", "premodel accuracy, all images (%)", "over resamples (%, median [95%])",
+		"selection accuracy, all images (%)", "extraction (ms/image)", "removed to reach it"}, out)
 }
 
 // ModelTable lists models with accuracy, latency and Algorithm 1's choice.

@@ -87,6 +87,7 @@ func loadSet(dir, gt string) (*datasets.Set, error) {
 type selectFeaturesFlags struct {
 	store, criterion, dataset, learner, timingData, out   *string
 	folds, repeats, maxSide, workers, timingN, timingReps *int
+	resamples                                             *int
 	seed                                                  *int64
 	threshold, tolerance                                  *float64
 }
@@ -99,6 +100,7 @@ func addSelectFeaturesFlags(fs *flag.FlagSet) selectFeaturesFlags {
 		folds:      fs.Int("folds", 10, "k of the k-fold cross-validation (the paper's 10)"),
 		seed:       fs.Int64("seed", 1, "seed of the folds and of the learner"),
 		repeats:    fs.Int("repeats", 1, "repeated k-fold runs on different random folds, averaged (seeds seed, seed+1, ...)"),
+		resamples:  fs.Int("resamples", featsel.DefaultResamples, "bootstrap resamples of the images elimination is repeated on (Table 4 keeps the features most of them keep)"),
 		threshold:  fs.Float64("threshold", featsel.DefaultThreshold, "|Pearson r| above which two features are redundant (the paper's 0.75)"),
 		tolerance:  fs.Float64("tolerance", featsel.DefaultTolerance, "percentage points CV accuracy may fall below the best seen while features are removed"),
 		maxSide:    fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features to read (0 = %d)", features.DefaultMaxSide)),
@@ -124,19 +126,19 @@ func (f selectFeaturesFlags) options() (profileview.Criterion, featsel.Options, 
 		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -threshold %v, want (0, 1]", errUsage, *f.threshold)
 	case *f.tolerance < 0:
 		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -tolerance %v is negative", errUsage, *f.tolerance)
-	case *f.timingN < 0 || *f.timingReps < 1 || *f.workers < 1 || *f.repeats < 1:
-		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps, -workers and -repeats at least 1", errUsage)
+	case *f.timingN < 0 || *f.timingReps < 1 || *f.workers < 1 || *f.repeats < 1 || *f.resamples < 1:
+		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -timing-images must be at least 0, -timing-reps, -workers, -repeats and -resamples at least 1", errUsage)
 	}
 	params := learners.Params{K: featsel.DefaultK}
-	if _, err := learners.New(*f.learner, params); err != nil {
+	if _, err := featsel.NewLearner(*f.learner, params); err != nil {
 		return crit, featsel.Options{}, fmt.Errorf("%w: select-features: -learner: %v", errUsage, err)
 	}
 	learner := *f.learner
 	return crit, featsel.Options{Threshold: *f.threshold, Tolerance: *f.tolerance, CV: featsel.CVOptions{Folds: *f.folds, Seed: *f.seed,
 		Repeats: *f.repeats, Workers: *f.workers, New: func() learners.Learner {
-			l, _ := learners.New(learner, params) // validated above
+			l, _ := featsel.NewLearner(learner, params) // validated above
 			return l
-		}}}, nil
+		}}, Resample: featsel.ResampleOptions{Resamples: *f.resamples, KeepShare: featsel.DefaultKeepShare, Seed: *f.seed}}, nil
 }
 
 // runSelectFeatures runs the correlation filter, backward elimination,
@@ -193,6 +195,7 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 // manifest: settings, versions, the models' files and notes.
 func (f selectFeaturesFlags) manifest(ctx context.Context, st *store.Store, tab *profileview.Table, o *featsel.Options, stderr io.Writer) (featsel.Manifest, error) {
 	m := featsel.Manifest{Store: st.Path(), Criterion: tab.Criterion, Folds: *f.folds, Repeats: *f.repeats, Seed: *f.seed,
+		Resamples: *f.resamples, ResampleSeed: *f.seed, KeepShare: featsel.DefaultKeepShare,
 		Threshold: *f.threshold, Tolerance: *f.tolerance, FeaturesVersion: features.Version, Models: map[string]string{},
 		Learner:    fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", *f.learner, featsel.DefaultK),
 		TimingReps: *f.timingReps, Revision: revision(), GoVersion: runtime.Version(), CreatedAt: time.Now().UTC().Format(time.RFC3339)}

@@ -47,7 +47,7 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 
 	res := filepath.Join(dir, "sel")
 	out, _, err = cli(t, "select-features", "-store", db, "-criterion", "top1", "-folds", "5", "-seed", "3", "-repeats", "2",
-		"-timing-images", "5", "-timing-reps", "1", "-out", res)
+		"-resamples", "3", "-timing-images", "5", "-timing-reps", "1", "-out", res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &man) != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}
-	if man.Seed != 3 || man.Folds != 5 || man.Repeats != 2 || man.Load.Images != 40 || len(man.Load.Models) != 2 ||
+	if man.Seed != 3 || man.Folds != 5 || man.Repeats != 2 || man.Resamples != 3 || man.ResampleSeed != 3 || man.Load.Images != 40 || len(man.Load.Models) != 2 ||
 		!strings.HasPrefix(man.Load.CostSource, "costs table") || man.TimingImages != 5 || man.ConfigKey == "" {
 		t.Errorf("manifest %+v", man)
 	}
@@ -78,9 +78,12 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 	}
 	// Solid colours: a premodel on colour features predicts the tiny
 	// models' answers perfectly.
-	var kept map[string]any
+	var kept struct {
+		Kept []string      `json:"kept"`
+		Set  featsel.Score `json:"table4_set"`
+	}
 	b, _ = os.ReadFile(filepath.Join(res, "kept_features.json"))
-	if err := json.Unmarshal(b, &kept); err != nil || kept["cv_accuracy"].(float64) < 99 {
+	if err := json.Unmarshal(b, &kept); err != nil || len(kept.Kept) == 0 || kept.Set.Selection < 99 {
 		t.Errorf("kept_features.json %s %v", b, err)
 	}
 

@@ -137,25 +137,53 @@ type SelectFeaturesIn struct {
 	Tolerance float64       `json:"tolerance_pp"`
 	Learner   string        `json:"learner"`
 	K         int           `json:"k"`
+	// Resamples bootstrap resamples of the images (seeded by Seed) give
+	// Table 4's frequencies and every interval; KeepShare is the share of
+	// them that must keep a feature for Table 4 to list it.
+	Resamples int     `json:"resamples"`
+	KeepShare float64 `json:"keep_share"`
 }
 
 // SelectFeaturesOut is what feature selection found, with featsel's own
 // records (WriteRecords) beside it for people.
 type SelectFeaturesOut struct {
-	Records      pipeline.File        `json:"records"`
-	Kept         []string             `json:"kept"`
-	Filtered     []string             `json:"filtered"`
-	Removed      []Removal            `json:"removed"`
-	AllAccuracy  float64              `json:"all_features_cv_accuracy"`
-	KeptAccuracy float64              `json:"kept_cv_accuracy"`
-	Baseline     float64              `json:"no_feature_cv_accuracy"`
-	Importance   []featsel.Importance `json:"importance"`
-	Sweep        []featsel.SweepPoint `json:"sweep"`
-	// Reached[i] is the feature removed to reach Sweep[i] ("" for the
-	// first two points: all features, and the filtered set).
+	Records pipeline.File `json:"records"`
+	// Kept is Table 4's set (featsel.Resampling's rule).
+	Kept      []string            `json:"kept"`
+	Filtered  []string            `json:"filtered"`
+	Removed   []Removal           `json:"removed"`
+	Pairs     []Pair              `json:"correlations"`
+	All       featsel.Score       `json:"all_features"`
+	Frequency []featsel.Frequency `json:"frequency"`
+	// Importance is Fig 7's (Table 4's set), FilteredImportance Fig 12's.
+	Importance         []featsel.Importance `json:"importance"`
+	FilteredImportance []featsel.Importance `json:"filtered_importance"`
+	Sweep              []featsel.SweepPoint `json:"sweep"`
+	Summary            featsel.Summary      `json:"summary"`
+	Rule               string               `json:"rule"`
+	// Reached[i] is the feature removed to reach Sweep[i] ("" for points
+	// not reached by a removal on the path).
 	Reached   []string         `json:"reached_by_removing"`
 	SweepSets [][]string       `json:"sweep_sets"`
 	Load      featsel.LoadInfo `json:"load"`
+}
+
+// Pair is Pearson's r between two features on all images, and on each
+// bootstrap resample of featsel's; nil where undefined (a constant
+// feature).
+type Pair struct {
+	A         string     `json:"a"`
+	B         string     `json:"b"`
+	R         *float64   `json:"r"`
+	Resampled []*float64 `json:"resampled"`
+}
+
+// finite is v, or nil when v is not a number.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }
 
 // Removal is a feature the correlation filter removed; R is nil for a
@@ -167,7 +195,10 @@ type Removal struct {
 	Reason  string   `json:"reason"`
 }
 
-const selectFeaturesVersion = "1"
+// selectFeaturesVersion 3 (2 was a development state): elimination tracks the premodel's accuracy
+// under the criterion (not its selection accuracy), Table 4 is the rule
+// over bootstrap resamples, Fig 12 covers every filtered feature.
+const selectFeaturesVersion = "3"
 
 // SelectFeatures runs the correlation filter, backward elimination,
 // importance and the accuracy sweep; extraction time is a separate,
@@ -184,7 +215,7 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			}
 			defer st.Close()
 			params := learners.Params{K: in.K}
-			if _, err := learners.New(in.Learner, params); err != nil {
+			if _, err := featsel.NewLearner(in.Learner, params); err != nil {
 				return out, err
 			}
 			t, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: profileview.Criterion(in.Criterion),
@@ -194,7 +225,8 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			}
 			o := featsel.Options{Threshold: in.Threshold, Tolerance: in.Tolerance, CV: featsel.CVOptions{
 				Folds: in.Folds, Seed: in.Seed, Workers: 2,
-				New: func() learners.Learner { l, _ := learners.New(in.Learner, params); return l }}}
+				New: func() learners.Learner { l, _ := featsel.NewLearner(in.Learner, params); return l }},
+				Resample: featsel.ResampleOptions{Resamples: in.Resamples, KeepShare: in.KeepShare, Seed: in.Seed}}
 			rep, err := featsel.Run(ctx, t, o)
 			if err != nil {
 				return out, err
@@ -203,6 +235,7 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			// records reproduce byte for byte.
 			rep.Manifest = featsel.Manifest{Store: in.Store.Identity(), Criterion: profileview.Criterion(in.Criterion),
 				Folds: in.Folds, Seed: in.Seed, Threshold: in.Threshold, Tolerance: in.Tolerance,
+				Resamples: rep.Resampling.Resamples, ResampleSeed: rep.Resampling.Seed, KeepShare: rep.Resampling.KeepShare,
 				Learner:         fmt.Sprintf("learners %q (K=%d) on min-max scaled features, scaler fitted on each training fold", in.Learner, in.K),
 				FeaturesVersion: features.Version, ConfigKey: in.ConfigKey}
 			dir := w.Path("records")
@@ -215,10 +248,20 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			if out.Records, err = w.Runner().HashDir(dir); err != nil {
 				return out, err
 			}
-			out.Kept, out.Filtered = rep.Elimination.Kept, rep.Filter.Kept
-			out.AllAccuracy, out.KeptAccuracy, out.Baseline = rep.AllAccuracy, rep.Elimination.KeptAccuracy, rep.Elimination.Baseline
-			out.SweepSets = featsel.SweepSets(t.Names, rep.Elimination)
+			out.Kept, out.Filtered, out.All = rep.Resampling.Kept, rep.Filter.Kept, rep.AllAccuracy
+			out.Frequency, out.Summary, out.Rule = rep.Resampling.Frequency, rep.Summary, rep.Resampling.Rule
+			out.SweepSets = featsel.SweepSets(t.Names, rep.Elimination, rep.Resampling)
 			out.Load = rep.Load
+			m := rep.Filter.Matrix
+			for i := range m.Names {
+				for j := i + 1; j < len(m.Names); j++ {
+					p := Pair{A: m.Names[i], B: m.Names[j], R: finite(m.R[i][j])}
+					for _, run := range rep.Resampling.Runs {
+						p.Resampled = append(p.Resampled, finite(run.R[i][j]))
+					}
+					out.Pairs = append(out.Pairs, p)
+				}
+			}
 			for _, x := range rep.Filter.Removed {
 				rm := Removal{Removed: x.Removed, Kept: x.Kept, Reason: x.Reason}
 				if !math.IsNaN(x.R) {
@@ -227,11 +270,11 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 				}
 				out.Removed = append(out.Removed, rm)
 			}
-			out.Importance = rep.Elimination.Importance
+			out.Importance, out.FilteredImportance = rep.Importance, rep.FilteredImportance
 			out.Sweep = rep.Sweep
-			for i := range rep.Sweep {
+			for i, p := range rep.Sweep {
 				reached := ""
-				if i >= 2 && i-1 < len(rep.Elimination.Path) {
+				if p.Stage == featsel.StageElimination && i >= 2 {
 					reached = rep.Elimination.Path[i-1].Removed
 				}
 				out.Reached = append(out.Reached, reached)

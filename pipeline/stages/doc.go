@@ -9,6 +9,10 @@
 //	               every analysis (featsel, selection, premodels)
 //	select-features  featsel.Select: Table 3, Table 4, Figs 7, 12, 13
 //	feature-timing   extraction time of each feature set of the sweep (Fig 13)
+//	premodel-curve   learncurve.Run: the premodel's repeated CV at a training
+//	                 size, or on shuffled or no features (learning curve)
+//	feature-info     featsel.Information: each feature's mutual information
+//	                 with the target against a permutation baseline
 //	select-models  Algorithm 1 with its trace (Figs 5, 6)
 //	import         per-image results computed elsewhere, FILE,PREDICTED[,TRUTH]
 //	pick-images    the motivation study's three images (Table 1)
