@@ -33,7 +33,14 @@
 // decision time measured here), the share of images per model and the
 // premodel's selection accuracy, beside every single model and the
 // oracles, each with its per-image choices. [CrossValidate] does it fold by
-// fold and adds the macro precision, recall and F1 computed from the
-// choices ([MacroPRF]). [SelectModels] and [WriteSelection] give Algorithm
-// 1's trace as records for Figs 5 and 6.
+// fold, once per seed when asked (repeated k-fold cross-validation, folds
+// stratified by target or, as the paper draws them, random and equal),
+// adds the macro precision and recall and the paper's F1, 2PR/(P+R)
+// ([MacroPRF], [PaperF1]), and pools every method's out-of-fold answers
+// image by image ([Truth], [Outcome]). [Pooled] reads them as statistics
+// of a resample of the images, averaged over the seeds (accuracy, latency
+// at drawn costs, overhead, selection and level accuracies, precision,
+// recall and F1), so a bootstrap over the images gives each an interval.
+// [SelectModels] and [WriteSelection] give Algorithm 1's trace as records
+// for Figs 5 and 6.
 package premodel
