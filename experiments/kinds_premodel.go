@@ -410,7 +410,9 @@ func overallMeasures(e *Env, ms *measures, r, rnd cvRun, rows []report.MethodSum
 	// models in our premodel").
 	if r.run.learner == "knn-cascade" {
 		for l := range 3 {
-			if !math.IsNaN(p.Level(pm, l, all)) {
+			// Enough images reach the level that a resample of them
+			// almost surely holds some.
+			if p.Reached(pm, l) >= 20*len(r.out.Seeds) {
 				ms.iv(fmt.Sprintf("level%d_accuracy_pct_%s", l+1, ds), st, func(idx []int) float64 { return p.Level(pm, l, idx) })
 			}
 		}

@@ -51,6 +51,9 @@ type Outcome struct {
 	DecisionMS []float64 `json:"decision_ms,omitempty"`
 	Decided    []int     `json:"decided,omitempty"`
 	Target     []int     `json:"target,omitempty"`
+	// Levels is the number of candidates of each image's fold (a
+	// cascade's levels).
+	Levels []int `json:"levels,omitempty"`
 }
 
 // pool gathers the out-of-fold answers of one seed's folds (which
@@ -73,6 +76,7 @@ func pool(seed int64, n int, folds []Fold) []Outcome {
 				}
 				if m.FeaturesMS != nil {
 					o.FeaturesMS, o.DecisionMS, o.Decided, o.Target = make([]float64, n), make([]float64, n), make([]int, n), make([]int, n)
+					o.Levels = make([]int, n)
 				}
 				by[m.Name] = o
 				order = append(order, m.Name)
@@ -85,7 +89,7 @@ func pool(seed int64, n int, folds []Fold) []Outcome {
 				}
 				if o.FeaturesMS != nil && m.FeaturesMS != nil {
 					o.FeaturesMS[row], o.DecisionMS[row] = m.FeaturesMS[k], m.DecisionMS[k]
-					o.Decided[row], o.Target[row] = m.Decided[k], m.Target[k]
+					o.Decided[row], o.Target[row], o.Levels[row] = m.Decided[k], m.Target[k], len(f.Candidates)
 				}
 			}
 		}

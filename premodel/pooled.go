@@ -175,18 +175,35 @@ func (p *Pooled) share(name method.Name, idx []int, yes func(o *Outcome, i int) 
 }
 
 // Level is the accuracy (percent) of a cascade's level l (0 first) on
-// the images that reach it, those no earlier level claimed: the level is
-// right when it claims an image exactly when its candidate is the image's
-// optimum. NaN when no image reaches it.
+// the images that reach it, those no earlier level claimed and whose fold
+// has that level: the level is right when it claims an image exactly when
+// its candidate is the image's optimum. NaN when no image reaches it.
 func (p *Pooled) Level(name method.Name, l int, idx []int) float64 {
-	reach, right := 0, 0
+	reach, right := p.level(name, l, idx)
+	if reach == 0 {
+		return math.NaN()
+	}
+	return 100 * float64(right) / float64(reach)
+}
+
+// Reached is how many images (over the seeds) reach level l of name.
+func (p *Pooled) Reached(name method.Name, l int) int {
+	idx := make([]int, p.N())
+	for i := range idx {
+		idx[i] = i
+	}
+	reach, _ := p.level(name, l, idx)
+	return reach
+}
+
+func (p *Pooled) level(name method.Name, l int, idx []int) (reach, right int) {
 	for _, o := range p.by[name] {
 		if o.Decided == nil {
-			return math.NaN()
+			return 0, 0
 		}
 		for _, i := range idx {
 			d := o.Decided[i]
-			if d >= 0 && d < l {
+			if (d >= 0 && d < l) || l >= o.Levels[i] {
 				continue
 			}
 			reach++
@@ -195,10 +212,7 @@ func (p *Pooled) Level(name method.Name, l int, idx []int) float64 {
 			}
 		}
 	}
-	if reach == 0 {
-		return math.NaN()
-	}
-	return 100 * float64(right) / float64(reach)
+	return reach, right
 }
 
 // MeanMS is name's mean latency per image (ms) with each model costing
