@@ -142,7 +142,7 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 	st["backbone"] = cnnBackbone
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
 		Measures: ms.m, Settings: st,
-		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e)...),
+		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e, s.Name)...),
 			"CNN premodel: a logistic-regression head (learners' cnn) on the frozen backbone's pooled embedding, stored per image "+
 				"by the embedding stage; its candidates are Algorithm 1's on each training fold, as for the kNN premodel, on the same folds. "+
 				"Its overhead is the backbone's cost from the cost profile (nothing when the backbone is the chosen model, its run being "+

@@ -243,11 +243,16 @@ func premodelSettings(p *PremodelParams, e *Env, learner string, learners []stri
 		"threshold": p.Threshold, "tolerance_pp": p.Tolerance}
 }
 
-func premodelNotes(p *PremodelParams, e *Env) []string {
+func premodelNotes(p *PremodelParams, e *Env, name string) []string {
 	crit := critName(p.Criterion)
+	other, spec := "top-5", name+"-top5"
+	if p.Criterion == profileview.Top5 {
+		other, spec = "top-1", strings.TrimSuffix(name, "-top5")
+	}
 	return []string{
 		fmt.Sprintf("Criterion %s: the premodel is trained on %s targets (each image's cheapest model whose %s answer is right) and "+
-			"scored by %s accuracy; the oracle is the %s one.", crit, crit, crit, crit, crit),
+			"scored by %s accuracy; the oracle is the %s one. The table's %s column is this premodel's %s accuracy; the premodel "+
+			"trained for %s, as the paper trains one per criterion, is experiment %s.", crit, crit, crit, crit, crit, other, other, other, spec),
 		fmt.Sprintf("%d-fold cross-validation per image set, stratified by each image's optimum model, repeated with seeds %s: each image "+
 			"is answered once per seed by a premodel trained on the other folds. Values are pooled over the images and averaged over the "+
 			"seeds; [lo, hi] is a 95%% percentile bootstrap over the images (%d resamples, seed %d), latencies also drawn within their "+
@@ -320,7 +325,7 @@ func runOverall(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (*Res
 		Figures:  []FigureOut{{View: "overall"}},
 		Measures: ms.m,
 		Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
-		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e)...),
+		Notes: append(append(notes, premodelNotes(&p.PremodelParams, e, s.Name)...),
 			"Baselines: the max-softmax cascade over the same candidates (one shared threshold calibrated on the training folds "+
 				"for a mean latency at most the premodel's on the test fold), and random routing between the two candidates "+
 				"bracketing that latency (seeded). Energy: as the cost profile says (no meter here: not measured).",
@@ -674,7 +679,7 @@ func runLearners(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*Resu
 	}
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
 		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
-		Notes: append(premodelNotes(&p.PremodelParams, e), "The kNN premodel of the comparisons is the paper's chosen one, the kNN cascade "+
+		Notes: append(premodelNotes(&p.PremodelParams, e, s.Name), "The kNN premodel of the comparisons is the paper's chosen one, the kNN cascade "+
 			"(knn-cascade); its rivals are the decision tree (dt) and the SVM (svm). Overhead: feature extraction plus the decision; "+
 			"every learner reads the same features, so their overheads differ by the decision.")}, nil
 }
@@ -768,7 +773,7 @@ func runHierarchies(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*R
 	}
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "groups"}},
 		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, "", p.Learners),
-		Notes: append(premodelNotes(&p.PremodelParams, e), "Each hierarchy's candidates: the first N models of Algorithm 1's full order on each training fold, N its number of levels.",
+		Notes: append(premodelNotes(&p.PremodelParams, e, s.Name), "Each hierarchy's candidates: the first N models of Algorithm 1's full order on each training fold, N its number of levels.",
 			"Every hierarchy reads the same features, extracted in the same time per image, so their overheads differ by the decision alone "+
 				"(microseconds against the features' milliseconds): the fastest group is decided by those.")}, nil
 }
@@ -800,7 +805,7 @@ func runModelCount(ctx context.Context, e *Env, s *Spec, p *ModelCountParams) (*
 	}
 	return &Result{Records: map[string]any{"methods": rows}, Tables: []string{"groups"}, Figures: []FigureOut{{View: "model-count"}},
 		Measures: ms.m, Settings: premodelSettings(&p.PremodelParams, e, p.Learner, nil),
-		Notes: append(premodelNotes(&p.PremodelParams, e), fmt.Sprintf("N models: the premodel's candidates are the first N of "+
+		Notes: append(premodelNotes(&p.PremodelParams, e, s.Name), fmt.Sprintf("N models: the premodel's candidates are the first N of "+
 			"Algorithm 1's full order (θ = 0) on each training fold, N from 1 to %d (the paper's \"up to 5\"); the time bars span "+
 			"the fastest and the slowest test image, as the paper's do (\"the range of inference time across testing images\").", p.MaxModels))}, nil
 }
