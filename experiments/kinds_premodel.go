@@ -262,8 +262,8 @@ func premodelNotes(p *PremodelParams, e *Env, name string) []string {
 			"and its candidates are Algorithm 1's choice on each training fold; when its last level names no candidate it runs the " +
 			"cheapest candidate (the paper's option (i), a pre-specified model).",
 		"Latency: each model's mean latency from the cost profile, plus for the premodel its feature extraction (timed here once per " +
-			"image, the same times for every premodel of the experiment) and decision (timed per fold); precision and recall are macro averages over the classes, F1 the paper's 2PR/(P+R) " +
-			"of the two, macro F1 the mean of the classes' own F1.",
+			"image, the same times for every premodel of the experiment) and decision (timed per fold); precision and recall are those of " +
+			"the top-1 answer, macro averages over the classes, F1 the paper's 2PR/(P+R) of the two, macro F1 the mean of the classes' own F1.",
 	}
 }
 
