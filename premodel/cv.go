@@ -1,6 +1,7 @@
 package premodel
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -35,7 +36,9 @@ type CVOptions struct {
 	RandomFolds bool
 	// FirstN, when set, fixes the candidates to the first FirstN models of
 	// Algorithm 1's full order (theta 0) on each training fold, instead of
-	// the models Algorithm 1 keeps under Theta.
+	// the models Algorithm 1 keeps under Theta; when that order is shorter
+	// (the other models add nothing on the fold), the others follow,
+	// cheapest first.
 	FirstN int
 	// Backbone, when set, makes this a CNN premodel: the table's features
 	// are the backbone's stored embedding, and its overhead is the
@@ -290,6 +293,19 @@ func crossFold(ctx context.Context, t *profileview.Table, o CVOptions, seed int6
 			return Fold{}, err
 		}
 		for _, j := range tr.Chosen[:min(o.FirstN, len(tr.Chosen))] {
+			po.Candidates = append(po.Candidates, train.Models[j])
+		}
+		// Algorithm 1 stops when no model adds a right answer on the
+		// training fold; the rest follow, cheapest first, so that a
+		// hierarchy has its levels and "N models" are N.
+		rest := make([]int, 0, len(train.Models))
+		for j, m := range train.Models {
+			if !slices.Contains(po.Candidates, m) {
+				rest = append(rest, j)
+			}
+		}
+		slices.SortStableFunc(rest, func(a, b int) int { return cmp.Compare(train.Cost[a], train.Cost[b]) })
+		for _, j := range rest[:min(o.FirstN-len(po.Candidates), len(rest))] {
 			po.Candidates = append(po.Candidates, train.Models[j])
 		}
 	}

@@ -114,6 +114,16 @@ func TestRepeatedCrossValidation(t *testing.T) {
 			t.Errorf("random fold %d: %d images, want 60", f.Fold, f.Test)
 		}
 	}
+	// N models are N, even where Algorithm 1's order stops short.
+	all3, err := CrossValidate(context.Background(), s, CVOptions{Learner: "knn.knn.knn", K: 5, Seed: 1, Folds: 4, FirstN: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range all3.Folds {
+		if len(f.Candidates) != 3 {
+			t.Errorf("fold %d: candidates %v, want 3", f.Fold, f.Candidates)
+		}
+	}
 	// Costs drawn within their intervals; as measured without a generator.
 	if c := p.DrawCosts(nil); c[0] != cv.CostMS[0] {
 		t.Errorf("undrawn cost %v, measured %v", c[0], cv.CostMS[0])

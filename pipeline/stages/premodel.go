@@ -44,7 +44,7 @@ type PremodelCVIn struct {
 	RandomFolds bool `json:"random_folds,omitempty"`
 	// FirstN, when set, fixes the candidates to the first FirstN models of
 	// Algorithm 1's full order (theta 0) on each training fold, instead of
-	// the models Algorithm 1 keeps under Theta.
+	// the models Algorithm 1 keeps under Theta (premodel.CVOptions.FirstN).
 	FirstN int `json:"first_n,omitempty"`
 	// Baselines adds the max-softmax cascade (one shared threshold) and
 	// random routing, both at the premodel's mean latency on the fold.
@@ -68,7 +68,9 @@ type (
 // premodelCVVersion 2: precision, recall and F1 summed in class order.
 // 3: repeated (per seed), out-of-fold answers per image, F1 as the
 // paper's 2PR/(P+R) beside the macro F1, extraction timed once per image.
-const premodelCVVersion = "3"
+// 4: FirstN completes a short Algorithm 1 order with the cheapest others;
+// each image's number of cascade levels.
+const premodelCVVersion = "4"
 
 // PremodelCV cross-validates the premodel (premodel.CrossValidate) on the
 // store's profile joined with the premodel's features, with the fold
