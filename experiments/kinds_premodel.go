@@ -408,13 +408,16 @@ func overallMeasures(e *Env, ms *measures, r, rnd cvRun, rows []report.MethodSum
 			pr, rc, f1, mf := p.PRF(n, idx)
 			return []float64{pr, rc, f1, mf}[k]
 		}
-		ms.iv(key+ds, st, func(idx []int) float64 {
-			top := math.Inf(-1)
-			for _, n := range singles {
-				top = math.Max(top, get(n, idx))
+		// Against the single model best in this metric on all the images,
+		// named before resampling: a paired difference of two methods
+		// (a maximum re-taken in every resample would bias the interval).
+		top := singles[0]
+		for _, n := range singles {
+			if get(n, all) > get(top, all) {
+				top = n
 			}
-			return get(pm, idx) - top
-		})
+		}
+		ms.iv(key+ds, st, func(idx []int) float64 { return get(pm, idx) - get(top, idx) })
 	}
 	// The cascade's levels (§5.2: "The accuracy for each of our KNN
 	// models in our premodel").
@@ -612,6 +615,17 @@ func groupMeasures(ms *measures, runs []cvRun, crit profileview.Criterion, learn
 	}
 }
 
+// bestRun is the run whose premodel is the most accurate on idx.
+func bestRun(runs []*cvRun, crit profileview.Criterion, idx []int) *cvRun {
+	best := runs[0]
+	for _, r := range runs {
+		if r.pool.Accuracy(r.premodelName(), crit, idx) > best.pool.Accuracy(best.premodelName(), crit, idx) {
+			best = r
+		}
+	}
+	return best
+}
+
 func overheadOf(r cvRun, idx []int) float64 {
 	f, d := r.pool.Overhead(r.premodelName(), idx)
 	return f + d
@@ -705,12 +719,10 @@ func learnerMeasures(ms *measures, runs []cvRun, ds string, crit profileview.Cri
 	if len(others) == 0 {
 		return
 	}
+	// Against the more accurate of the two on all the images.
+	top := bestRun(others, crit, st.all())
 	ms.iv("knn_minus_best_other_top1_pp_"+ds, st, func(idx []int) float64 {
-		top := math.Inf(-1)
-		for _, o := range others {
-			top = math.Max(top, o.pool.Accuracy(o.premodelName(), crit, idx))
-		}
-		return knn.pool.Accuracy(knn.premodelName(), crit, idx) - top
+		return knn.pool.Accuracy(knn.premodelName(), crit, idx) - top.pool.Accuracy(top.premodelName(), crit, idx)
 	})
 	ms.iv("knn_overhead_over_dt_svm_"+ds, st, func(idx []int) float64 {
 		sum := 0.0
@@ -753,19 +765,22 @@ func runHierarchies(ctx context.Context, e *Env, s *Spec, p *LearnersParams) (*R
 		if len(others) == 0 {
 			continue
 		}
-		ms.iv("knn_minus_best_other_top1_pp_"+ds, knn.st, func(idx []int) float64 {
-			top := math.Inf(-1)
-			for _, o := range others {
-				top = math.Max(top, o.pool.Accuracy(o.premodelName(), p.Criterion, idx))
+		// Against the most accurate and the fastest other hierarchy on
+		// all the images, named before resampling.
+		var ptrs []*cvRun
+		fast := &others[0]
+		for i := range others {
+			ptrs = append(ptrs, &others[i])
+			if overheadOf(others[i], knn.st.all()) < overheadOf(*fast, knn.st.all()) {
+				fast = &others[i]
 			}
-			return knn.pool.Accuracy(knn.premodelName(), p.Criterion, idx) - top
+		}
+		top := bestRun(ptrs, p.Criterion, knn.st.all())
+		ms.iv("knn_minus_best_other_top1_pp_"+ds, knn.st, func(idx []int) float64 {
+			return knn.pool.Accuracy(knn.premodelName(), p.Criterion, idx) - top.pool.Accuracy(top.premodelName(), p.Criterion, idx)
 		})
 		ms.iv("knn_minus_fastest_other_overhead_ms_"+ds, knn.st, func(idx []int) float64 {
-			low := math.Inf(1)
-			for _, o := range others {
-				low = math.Min(low, overheadOf(o, idx))
-			}
-			return overheadOf(*knn, idx) - low
+			return overheadOf(*knn, idx) - overheadOf(*fast, idx)
 		})
 	}
 	if ms.err != nil {
@@ -941,16 +956,21 @@ func curveMeasures(ms *measures, out stages.CurveOut, ds string, p *CurveParams,
 	if len(singles) == 0 || len(knob) == 0 {
 		return rows, nil
 	}
-	maxOf := func(hs [][]int, idx []int) float64 {
-		top := math.Inf(-1)
+	// The knob's best setting and the best single model on all the
+	// images, named before resampling: a paired difference.
+	bestOf := func(hs [][]int) []int {
+		top := hs[0]
 		for _, h := range hs {
-			top = math.Max(top, acc(h, idx))
+			if acc(h, st.all()) > acc(top, st.all()) {
+				top = h
+			}
 		}
 		return top
 	}
-	ms.iv("best_single_top1_"+ds, st, func(idx []int) float64 { return maxOf(singles, idx) })
+	bk, bs := bestOf(knob), bestOf(singles)
+	ms.iv("best_single_top1_"+ds, st, func(idx []int) float64 { return acc(bs, idx) })
 	ms.set("best_single_mean_ms_"+ds, bestMS)
-	ms.iv("knob_best_minus_best_single_pp_"+ds, st, func(idx []int) float64 { return maxOf(knob, idx) - maxOf(singles, idx) })
+	ms.iv("knob_best_minus_best_single_pp_"+ds, st, func(idx []int) float64 { return acc(bk, idx) - acc(bs, idx) })
 	// The knob's cheapest point at least as accurate as the best single
 	// model (a read-off of the curve, without an interval).
 	for _, pt := range out.Points {
