@@ -411,6 +411,9 @@ func overallMeasures(e *Env, ms *measures, r, rnd cvRun, rows []report.MethodSum
 		// Against the single model best in this metric on all the images,
 		// named before resampling: a paired difference of two methods
 		// (a maximum re-taken in every resample would bias the interval).
+		// A macro average over a resample is itself biased low: a class
+		// some answer predicts but no drawn image holds counts as a zero,
+		// so these intervals' upper ends sit near their estimates.
 		top := singles[0]
 		for _, n := range singles {
 			if get(n, all) > get(top, all) {
