@@ -110,7 +110,7 @@ func CalibrateKnob(p *profileview.View, levels []int, scores [][]float64, overhe
 	if err := check(p); err != nil {
 		return Knob{}, cal, err
 	}
-	if err := obj.check(); err != nil {
+	if err := obj.Check(); err != nil {
 		return Knob{}, cal, err
 	}
 	k, err := newKnob(p, levels, overheadMS)
@@ -129,12 +129,12 @@ func CalibrateKnob(p *profileview.View, levels []int, scores [][]float64, overhe
 			return Knob{}, cal, err
 		}
 		cal.Tried++
-		if n == 0 || obj.better(r, best) {
+		if n == 0 || obj.Better(r, best) {
 			best, bestA = r, a
 		}
 	}
 	k.Alpha = bestA
-	cal.Train, cal.Met = best, obj.meets(best)
+	cal.Train, cal.Met = best, obj.Meets(best)
 	return k, cal, nil
 }
 
