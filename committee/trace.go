@@ -116,7 +116,14 @@ func NewRunning(outputs, offset, classes int) *Running {
 }
 
 // Reset empties r for the next image.
-func (r *Running) Reset() { r.vecs, r.own = r.vecs[:0], r.own[:0] }
+func (r *Running) Reset() { r.Truncate(0) }
+
+// Truncate keeps only the first n outputs added, so a search over level
+// orders that share a prefix adds each prefix's outputs once.
+func (r *Running) Truncate(n int) { r.vecs, r.own = r.vecs[:n], r.own[:n] }
+
+// Len is the number of outputs added.
+func (r *Running) Len() int { return len(r.vecs) }
 
 // Add adds one more model's output (kept, not copied, until Reset) and
 // returns the running mean's statistics; Correct1 and Correct5 are left
