@@ -1034,9 +1034,17 @@ func loadCommittee(b *bundle.Bundle) (route.Router, error) {
 	return c, nil
 }
 
-// vectorInput is one image of cached probability vectors as a router sees
-// it: Run returns a model's class scores (after its label offset), as the
-// classifier does. It has no features or embedding.
+// VectorInput is image row of cached probability vectors as a router
+// sees it: Run returns a model's class scores (after its label offset), as
+// the classifier does. It has no features or embedding.
+func VectorInput(vectors []*committee.Probs, row int) route.Input {
+	by := map[string]*committee.Probs{}
+	for _, p := range vectors {
+		by[p.Model] = p
+	}
+	return vectorInput{by: by, row: row}
+}
+
 type vectorInput struct {
 	by  map[string]*committee.Probs
 	row int

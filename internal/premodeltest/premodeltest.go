@@ -181,8 +181,9 @@ func MakeStore(t testing.TB, dir string, w World) (string, []inference.Spec) {
 // Vectors are the models' full probability vectors on the images of
 // MakeStore(w) (label_offset 1, 10 classes; label 3), agreeing with the
 // store: a model right on an image puts its largest probability on class
-// 3, a wrong one on class 1, more sharply the lower the contrast, so a
-// committee cascade's statistics carry its correctness.
+// 3, a wrong one on class 1, more sharply the lower the contrast and the
+// costlier the model, so a committee cascade's statistics carry its
+// correctness and the costlier model outvotes the cheaper.
 func Vectors(t testing.TB, w World) []*committee.Probs {
 	t.Helper()
 	r := rand.New(rand.NewPCG(w.Seed, 3)) // the draws of MakeStore, in order
@@ -191,6 +192,7 @@ func Vectors(t testing.TB, w World) []*committee.Probs {
 		contrast[i] = r.Float64()
 		r.Float64() // hue's noise
 	}
+	base := map[string]float32{"small": 0.7, "mid": 0.8, "big": 0.9}
 	var out []*committee.Probs
 	for _, m := range Models {
 		p := &committee.Probs{Model: m, Dataset: w.Dataset, Outputs: 11, LabelOffset: 1, NumClasses: 10,
@@ -203,7 +205,7 @@ func Vectors(t testing.TB, w World) []*committee.Probs {
 				top, second = second, top
 			}
 			row := p.Row(i)
-			row[top] = float32(0.9 - 0.5*c)
+			row[top] = base[m] - float32(0.5*c)
 			row[second] = float32(0.05 + 0.3*c)
 			row[1+7] = 1 - row[top] - row[second]
 		}
