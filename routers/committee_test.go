@@ -257,7 +257,9 @@ func TestCommitteeBundleBadInput(t *testing.T) {
 			}{
 				{"one threshold short", func(v map[string]any) { v["thresholds"] = v["thresholds"].([]any)[1:] }, "thresholds for"},
 				{"other levels", func(v map[string]any) { v["levels"] = []any{"small", "mid", "big", "huge"} }, "fitted for levels"},
-				{"other rule", func(v map[string]any) { v["stop"] = map[string]string{StopThreshold: StopLearned, StopLearned: StopThreshold}[stop] }, "stop rule"},
+				{"other rule", func(v map[string]any) {
+					v["stop"] = map[string]string{StopThreshold: StopLearned, StopLearned: StopThreshold}[stop]
+				}, "stop rule"},
 			} {
 				cp := filepath.Join(t.TempDir(), "b")
 				copyDir(t, dir, cp)
