@@ -189,6 +189,9 @@ type Random struct {
 	// mixture; Result (from RandomMatched) is one seeded draw.
 	ExpectedAcc float64 `json:"expected_accuracy_pct"`
 	ExpectedMS  float64 `json:"expected_mean_ms"`
+	// Choice is the drawn model column of each image (for per-image
+	// comparisons).
+	Choice []int `json:"-"`
 }
 
 // RandomMatched routes every image of p at random between the two
@@ -238,6 +241,7 @@ func RandomMatched(p *profileview.View, levels []int, targetMS float64, seed uin
 			choice[i] = hi
 		}
 	}
+	rnd.Choice = choice
 	r, err := EvaluateChoices(p, choice, 0)
 	return rnd, r, err
 }

@@ -98,8 +98,9 @@ func FrontierCurveTable(rows []FrontierRow) string {
 
 // FrontierFigure draws, per direction, top-1 against mean latency (as a
 // multiple of the test reference's): the curves as their budget moves,
-// every other method as a point, and the goals' corners.
-func FrontierFigure(title string, rows []FrontierRow) (Figure, error) {
+// every other method as a point, and the goals' corners. Each panel is
+// titled by its direction (the figure's title is the section's).
+func FrontierFigure(rows []FrontierRow) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("frontier: no rows")
 	}
@@ -112,28 +113,35 @@ func FrontierFigure(title string, rows []FrontierRow) (Figure, error) {
 		}
 		by[d] = append(by[d], r)
 	}
-	var plots []*plot.Plot
+	// Top row: the goals' region (within 10 points of the reference, up
+	// to 1.6x its latency); bottom row: every method.
+	grid := make([][]*plot.Plot, 2)
 	for _, d := range dirs {
-		p, err := frontierPlot(d, by[d])
-		if err != nil {
-			return Figure{}, err
+		for k, zoom := range []bool{true, false} {
+			p, err := frontierPlot(d, by[d], zoom)
+			if err != nil {
+				return Figure{}, err
+			}
+			grid[k] = append(grid[k], p)
 		}
-		plots = append(plots, p)
 	}
-	plots[0].Title.Text = title + "\n" + plots[0].Title.Text
-	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 16 * vg.Centimeter, Height: 13 * vg.Centimeter}, nil
+	return Figure{Plots: grid, Width: vg.Length(len(dirs)) * 16 * vg.Centimeter, Height: 24 * vg.Centimeter}, nil
 }
 
-func frontierPlot(dir string, rows []FrontierRow) (*plot.Plot, error) {
+func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error) {
 	p := plot.New()
 	ref := rows[0].Reference
-	p.Title.Text = dir + " (reference " + ref + ")"
+	p.Title.Text = dir + " (reference " + shortModel(ref) + ")"
+	if zoom {
+		p.Title.Text = dir + ": near the goals"
+	}
 	p.X.Label.Text, p.Y.Label.Text = "mean latency / reference's (one cost run)", "top-1 on the test images (%)"
 	curves := map[string]plotter.XYs{}
 	points := map[string]plotter.XYs{}
 	var lab plotter.XYLabels
-	refTop := 0.0
+	refTop, low := 0.0, 100.0
 	for _, r := range rows {
+		low = min(low, r.Top1Pct)
 		xy := plotter.XY{X: r.Ratio, Y: r.Top1Pct}
 		if r.Method == ref {
 			refTop = r.Top1Pct
@@ -143,20 +151,39 @@ func frontierPlot(dir string, rows []FrontierRow) (*plot.Plot, error) {
 			continue
 		}
 		points[r.Group] = append(points[r.Group], xy)
-		if r.Group == "single" || r.Group == "committee" || r.Group == "premodel" {
+		switch r.Group {
+		case "single", "committee":
 			lab.XYs = append(lab.XYs, xy)
 			lab.Labels = append(lab.Labels, " "+shortModel(r.Method))
+		case "premodel":
+			lab.XYs = append(lab.XYs, xy)
+			lab.Labels = append(lab.Labels, " premodel")
 		}
 	}
-	// The goals: (a) +1.5 points at 1x, (b) the reference's top-1 at 0.6x.
-	for _, g := range []struct{ x, y float64 }{{1, refTop + 1.5}, {0.6, refTop}} {
+	// The goals' corners: (a) +1.5 points at 1x, (b) the reference's
+	// top-1 at 0.6x; a point above and left of a corner meets its goal.
+	var goals plotter.XYLabels
+	for _, g := range []struct {
+		x, y float64
+		name string
+	}{{1, refTop + 1.5, "(a)"}, {0.6, refTop, "(b)"}} {
 		l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: g.y}, {X: g.x, Y: g.y}, {X: g.x, Y: 100}})
 		if err != nil {
 			return nil, err
 		}
 		l.Color, l.Dashes = color.Gray{Y: 150}, []vg.Length{vg.Points(3), vg.Points(3)}
 		p.Add(l)
+		goals.XYs = append(goals.XYs, plotter.XY{X: g.x, Y: g.y})
+		goals.Labels = append(goals.Labels, " goal "+g.name)
 	}
+	gl, err := plotter.NewLabels(goals)
+	if err != nil {
+		return nil, err
+	}
+	for i := range gl.TextStyle {
+		gl.TextStyle[i].Font.Size, gl.TextStyle[i].Color = vg.Points(7), color.Gray{Y: 110}
+	}
+	p.Add(gl)
 	names := make([]string, 0, len(curves))
 	for g := range curves {
 		names = append(names, g)
@@ -198,10 +225,13 @@ func frontierPlot(dir string, rows []FrontierRow) (*plot.Plot, error) {
 	p.Add(ls)
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
-	// Latency up to the costliest committee; top-1 from the cheap models.
 	p.X.Min = 0
-	p.Y.Min = max(0, refTop-25)
+	p.Y.Min = max(0, low-3)
 	p.Y.Max = min(100, p.Y.Max+1)
+	if zoom {
+		p.X.Max, p.Y.Min = 1.6, refTop-10
+		p.Legend = plot.NewLegend() // the full view's legend serves both
+	}
 	return p, nil
 }
 

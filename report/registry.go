@@ -81,8 +81,8 @@ func Views() map[string]View {
 		"curve": withFigure(table("curve", CurveTable), func(dir, title string) (Figure, error) {
 			return figure(dir, "curve", func(rows []CurvePoint) (Figure, error) { return CurveFigure(title, rows) })
 		}),
-		"frontier": withFigure(table("frontier", FrontierTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "frontier", func(rows []FrontierRow) (Figure, error) { return FrontierFigure(title, rows) })
+		"frontier": withFigure(table("frontier", FrontierTable), func(dir, _ string) (Figure, error) {
+			return figure(dir, "frontier", FrontierFigure)
 		}),
 		"frontier-curve": table("frontier", FrontierCurveTable),
 	}

@@ -920,16 +920,16 @@ func SearchOnView(v *profileview.View, vectors []*committee.Probs, candidates []
 		}
 		vecs, cost = append(vecs, p), append(cost, v.Cost[j])
 	}
-	rows, err := vectorRows(vecs[0], v.Items)
+	rows, err := VectorRows(vecs[0], v.Items)
 	if err != nil {
 		return nil, err
 	}
 	return NewCommitteeSearch(vecs, rows, cost, o)
 }
 
-// vectorRows maps each view item to its row of the vectors, checking the
+// VectorRows maps each view item to its row of the vectors, checking the
 // label.
-func vectorRows(p *committee.Probs, items []profileview.Item) ([]int, error) {
+func VectorRows(p *committee.Probs, items []profileview.Item) ([]int, error) {
 	at := map[string]int{}
 	for i, f := range p.Files {
 		at[f] = i
@@ -1248,7 +1248,7 @@ func EvaluateCommittee(c *CommitteeCascade, test *profileview.View, vectors []*c
 		}
 		vecs = append(vecs, vectors[i])
 	}
-	rows, err := vectorRows(vecs[0], test.Items)
+	rows, err := VectorRows(vecs[0], test.Items)
 	if err != nil {
 		return rep, fmt.Errorf("evaluate: %w", err)
 	}
