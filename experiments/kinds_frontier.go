@@ -101,10 +101,12 @@ type frontierIn struct {
 	VectorCache string `json:"-"`
 }
 
-// frontierOut is a direction's rows and measures.
+// frontierOut is a direction's rows and measures; Timed are the measures
+// that include the routers' measured time.
 type frontierOut struct {
 	Rows     []report.FrontierRow `json:"rows"`
 	Measures map[string]any       `json:"measures"`
+	Timed    map[string]any       `json:"timed"`
 	Search   map[string]any       `json:"search"`
 }
 
@@ -116,7 +118,7 @@ func frontierStage() pipeline.Stage[frontierIn, frontierOut] {
 		Code: []string{"go " + buildinfo.Go(), "onnxconv " + onnxconv.Version, "opencv " + buildinfo.OpenCV()},
 		// Measured here: the routers' and the premodel's own time.
 		Volatile: []string{"rows[*].mean_ms", "rows[*].overhead_ms", "rows[*].latency_ratio", "rows[*].latency_ratio_lo",
-			"rows[*].latency_ratio_hi", "measures"},
+			"rows[*].latency_ratio_hi", "timed"},
 		Run: func(ctx context.Context, w *pipeline.Work, in frontierIn) (frontierOut, error) {
 			return runFrontierDirection(ctx, in)
 		},
@@ -127,11 +129,12 @@ func frontierStage() pipeline.Stage[frontierIn, frontierOut] {
 type frontierMethod struct {
 	row     report.FrontierRow
 	correct []bool
-	ms      []float64
+	// modelMS is the mean cost of the models run (no measured time).
+	modelMS float64
 }
 
 func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, error) {
-	out := frontierOut{Measures: map[string]any{}, Search: map[string]any{}}
+	out := frontierOut{Measures: map[string]any{}, Timed: map[string]any{}, Search: map[string]any{}}
 	st, err := store.Open(in.Store.Path)
 	if err != nil {
 		return out, err
@@ -219,7 +222,10 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 	}
 	dir := in.Train.Name + "_to_" + in.Test.Name
 	var methods []frontierMethod
-	add := func(r report.FrontierRow, c []bool, ms []float64) error {
+	// add scores a method: c is each test image's correctness, model the
+	// cost of the models it ran and over its own measured time (nil:
+	// none).
+	add := func(r report.FrontierRow, c []bool, model, over []float64) error {
 		r.Train, r.Test, r.Reference = in.Train.Name, in.Test.Name, refName
 		top := 0
 		for _, ok := range c {
@@ -233,8 +239,13 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 			return err
 		}
 		r.GainPP, r.GainLoPP, r.GainHiPP = 100*g.Estimate, 100*g.Low, 100*g.High
-		ratio := make([]float64, n)
-		for i, v := range ms {
+		ratio, modelMS := make([]float64, n), 0.0
+		for i, v := range model {
+			modelMS += v / float64(n)
+			if over != nil {
+				r.OverheadMS += over[i] / float64(n)
+				v += over[i]
+			}
 			ratio[i] = v / refMS
 		}
 		lr, err := bootstrap.Mean(ratio, in.Resamples, uint64(in.Seed), 0.95)
@@ -242,7 +253,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 			return err
 		}
 		r.MeanMS, r.Ratio, r.RatioLo, r.RatioHi = lr.Estimate*refMS, lr.Estimate, lr.Low, lr.High
-		methods = append(methods, frontierMethod{row: r, correct: c, ms: ms})
+		methods = append(methods, frontierMethod{row: r, correct: c, modelMS: modelMS})
 		return nil
 	}
 	fixed := func(group string, v *profileview.View, row func(i int) int, j int) error {
@@ -250,7 +261,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 		for i := range n {
 			c[i], ms[i] = v.Correct()[row(i)][j], v.Cost[j]
 		}
-		return add(report.FrontierRow{Group: group, Method: v.Models[j]}, c, ms)
+		return add(report.FrontierRow{Group: group, Method: v.Models[j]}, c, ms, nil)
 	}
 	same := func(i int) int { return i }
 	fromAll := func(i int) int { return allRow[test.Items[i].File] }
@@ -322,7 +333,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 				return out, err
 			}
 			group := map[string]string{routers.StopThreshold: report.FrontierThreshold, routers.StopLearned: report.FrontierLearned}[stop]
-			row := report.FrontierRow{Group: group, Method: fmt.Sprintf("%s, budget %gx", group, b), Knob: b,
+			row := report.FrontierRow{Group: group, Method: fmt.Sprintf("%s at budget %gx", group, b), Knob: b,
 				Levels: strings.Join(st.Levels, " > "), TrainTop1Pct: st.Train.Accuracy, TrainMeanMS: st.Train.MeanMS}
 			if err := routed(r, row, crit, testVecs, testRows, cost, add); err != nil {
 				return out, err
@@ -336,7 +347,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 			return out, err
 		}
 		sc := &routers.SoftmaxCascade{Levels: bc.Models, Thresholds: bc.Thresholds}
-		row := report.FrontierRow{Group: report.FrontierSoftmax, Method: fmt.Sprintf("softmax cascade, budget %gx", b), Knob: b,
+		row := report.FrontierRow{Group: report.FrontierSoftmax, Method: fmt.Sprintf("softmax cascade at budget %gx", b), Knob: b,
 			Levels: strings.Join(bc.Models, " > "), TrainTop1Pct: cal.Train.Accuracy, TrainMeanMS: cal.Train.MeanMS}
 		if err := routed(sc, row, crit, testVecs, testRows, cost, add); err != nil {
 			return out, err
@@ -344,13 +355,13 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 		goal[b]["softmax"] = methods[len(methods)-1]
 	}
 	// Random routing between the two single models whose costs bracket
-	// each goal router's test latency (seeded).
+	// each goal router's test latency (its models' costs, seeded).
 	var cols []int
 	for j := range test.Models {
 		cols = append(cols, j)
 	}
 	for _, b := range []float64{goalABudget, goalBBudget} {
-		target := goal[b][routers.StopThreshold].row.MeanMS
+		target := goal[b][routers.StopThreshold].modelMS
 		rnd, _, err := baselines.RandomMatched(test, cols, target, uint64(in.Seed))
 		if err != nil {
 			return out, err
@@ -381,7 +392,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 				suffix = "_learned"
 			}
 			out.Measures[g.name+suffix+"_gain_pp_"+dir] = iv(m.GainPP, m.GainLoPP, m.GainHiPP, gainHow)
-			out.Measures[g.name+suffix+"_latency_ratio_"+dir] = iv(m.Ratio, m.RatioLo, m.RatioHi, ratioHow)
+			out.Timed[g.name+suffix+"_latency_ratio_"+dir] = iv(m.Ratio, m.RatioLo, m.RatioHi, ratioHow)
 			out.Measures[g.name+suffix+"_levels_"+dir] = m.Levels
 		}
 		th, le := goal[g.budget][routers.StopThreshold], goal[g.budget][routers.StopLearned]
@@ -409,41 +420,34 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 
 // choices adds a method that runs test column choice[i] on image i, after
 // over[i] ms of its own (nil: none).
-func choices(group, name string, v *profileview.View, choice []int, over []float64, add func(report.FrontierRow, []bool, []float64) error) error {
+func choices(group, name string, v *profileview.View, choice []int, over []float64, add func(report.FrontierRow, []bool, []float64, []float64) error) error {
 	c, ms := make([]bool, len(choice)), make([]float64, len(choice))
-	var o float64
 	for i, j := range choice {
-		if j < 0 {
-			continue // no prediction: wrong, and nothing runs
-		}
-		c[i], ms[i] = v.Correct()[i][j], v.Cost[j]
-		if over != nil {
-			ms[i] += over[i]
-			o += over[i] / float64(len(choice))
+		if j >= 0 { // no prediction: wrong, and nothing runs
+			c[i], ms[i] = v.Correct()[i][j], v.Cost[j]
 		}
 	}
-	return add(report.FrontierRow{Group: group, Method: name, OverheadMS: o}, c, ms)
+	return add(report.FrontierRow{Group: group, Method: name}, c, ms, over)
 }
 
 // routed routes the test images offline from their vectors with r
 // (routers.RouteVectors: the router's own Route, its time measured here
 // over outputs already computed) and adds it.
 func routed(r route.Router, row report.FrontierRow, crit profileview.Criterion, vecs []*committee.Probs, rows []int, cost map[string]float64,
-	add func(report.FrontierRow, []bool, []float64) error) error {
+	add func(report.FrontierRow, []bool, []float64, []float64) error) error {
 	const repeats = 3
 	outs, err := routers.RouteVectors(r, vecs, rows, cost, repeats)
 	if err != nil {
 		return err
 	}
-	c, ms := make([]bool, len(outs)), make([]float64, len(outs))
+	c, model, over := make([]bool, len(outs)), make([]float64, len(outs)), make([]float64, len(outs))
 	for i, o := range outs {
-		c[i], ms[i] = o.Correct1, o.ModelMS+o.DecisionMS
+		c[i], model[i], over[i] = o.Correct1, o.ModelMS, o.DecisionMS
 		if crit == profileview.Top5 {
 			c[i] = o.Correct5
 		}
-		row.OverheadMS += o.DecisionMS / float64(len(outs))
 	}
-	return add(row, c, ms)
+	return add(row, c, model, over)
 }
 
 // runFrontier runs both directions: train on the first set and test on
@@ -504,6 +508,9 @@ func runFrontier(ctx context.Context, e *Env, s *Spec, p *FrontierParams) (*Resu
 		for key, v := range out.Measures {
 			m[key] = v
 		}
+		for key, v := range out.Timed {
+			m[key] = v
+		}
 		search[fmt.Sprintf("direction_%d", k+1)] = out.Search
 	}
 	settings := premodelSettings(&p.PremodelParams, e, p.Learner, nil)
@@ -526,6 +533,6 @@ func runFrontier(ctx context.Context, e *Env, s *Spec, p *FrontierParams) (*Resu
 				"own Route, which the classifier runs (a test checks that they agree exactly on real images).",
 			"Softmax cascade: Algorithm 1's single models in cost order, per-level thresholds calibrated (greedy rule) on the training " +
 				"images for the same budget. Random routing: between the two single models whose costs bracket the committee cascade's " +
-				"test latency at that budget, seeded. Oracle: each image's cheapest correct single model.",
+				"test latency at that budget (its models' costs), seeded. Oracle: each image's cheapest correct single model.",
 		}}, nil
 }
