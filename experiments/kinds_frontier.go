@@ -30,12 +30,13 @@ import (
 // the single models' own spec (the paper's premodel selects its features
 // there, as Fig 8 does); the budgets the routers are trained for, as
 // multiples of the training set's most accurate single model's latency;
-// and the bootstrap's resamples.
+// and the bootstrap's resamples (bootstrap; resamples is feature
+// selection's, as in Fig 8).
 type FrontierParams struct {
 	CurveParams `yaml:",inline"`
 	Ladder      string    `yaml:"ladder" spec:"required"`
 	Budgets     []float64 `yaml:"budgets" spec:"required"`
-	Resamples   int       `yaml:"resamples" spec:"required"`
+	Bootstrap   int       `yaml:"bootstrap" spec:"required"`
 }
 
 // The goals of issue 11, at these budgets: (a) top-1 at least the
@@ -63,8 +64,8 @@ func (p *FrontierParams) validate(c checker) error {
 			return c.errAt("budgets", "%v lacks %g, a goal's budget", p.Budgets, g)
 		}
 	}
-	if p.Resamples < 100 {
-		return c.errAt("resamples", "%d, want at least 100", p.Resamples)
+	if p.Bootstrap < 100 {
+		return c.errAt("bootstrap", "%d, want at least 100 resamples for a percentile interval", p.Bootstrap)
 	}
 	if _, err := inference.ParseSpecFile(c.s.Resolve(p.Ladder)); err != nil {
 		return c.errAt("ladder", "%v", err)
@@ -498,7 +499,7 @@ func runFrontier(ctx context.Context, e *Env, s *Spec, p *FrontierParams) (*Resu
 		}
 		out, err := pipeline.Do(ctx, e.R, frontierStage(), frontierIn{Store: c.joined.Store, Train: train, Test: test, Singles: singles,
 			Runtime: c.rt, Criterion: string(p.Criterion), Kept: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner, K: p.K,
-			Theta: p.Theta, Seed: p.Seed, FeatureMS: featMS, Budgets: p.Budgets, Resamples: p.Resamples,
+			Theta: p.Theta, Seed: p.Seed, FeatureMS: featMS, Budgets: p.Budgets, Resamples: p.Bootstrap,
 			Search: routers.CommitteeSearchOptions{Criterion: p.Criterion, Seed: p.Seed}, Platform: stages.PlatformID(),
 			VectorCache: e.Opt.ImportCache})
 		if err != nil {
@@ -514,7 +515,7 @@ func runFrontier(ctx context.Context, e *Env, s *Spec, p *FrontierParams) (*Resu
 		search[fmt.Sprintf("direction_%d", k+1)] = out.Search
 	}
 	settings := premodelSettings(&p.PremodelParams, e, p.Learner, nil)
-	settings["budgets"], settings["resamples"], settings["committee_search"] = p.Budgets, p.Resamples, search
+	settings["budgets"], settings["bootstrap"], settings["committee_search"] = p.Budgets, p.Bootstrap, search
 	return &Result{Records: map[string]any{"frontier": rows}, Tables: []string{"frontier", "frontier-curve"},
 		Figures: []FigureOut{{View: "frontier"}}, Measures: m, Settings: settings,
 		Notes: []string{

@@ -166,7 +166,7 @@ func tinySpecs() map[string]string {
 		"feature-info":   "artifact: Feature information\ntitle: tiny\nkind: feature-information\n" + curve + "bins: 4\npermutations: 20\n",
 		"frontier": "artifact: Frontier\ntitle: tiny\nkind: frontier\nimages:\n  - dir: set\n  - dir: set2\nmodels: committees.yaml\n" +
 			"ladder: models.yaml\nlatency: latency2.yaml\nlearner: knn-cascade\ncriterion: top1\nk: 3\nfolds: 3\nseed: 1\ntheta: 0.5\n" +
-			"threshold: 0.75\ntolerance: 0.5\ntiming_images: 0\nbudgets: [0.6, 1, 1.5]\nresamples: 200\n",
+			"threshold: 0.75\ntolerance: 0.5\ntiming_images: 0\nbudgets: [0.6, 1, 1.5]\nbootstrap: 200\n",
 	}
 }
 
