@@ -526,7 +526,10 @@ func runFrontier(ctx context.Context, e *Env, s *Spec, p *FrontierParams) (*Resu
 			"Latency of a routed image: the sum of the mean latencies of the models it ran, from the one cost run of this experiment's " +
 				"models (single models and committees, measured as they run), plus the router's own time measured here (the committee " +
 				"cascade's running average and stop rule, the softmax cascade's check; the premodel's feature extraction and decision). " +
-				"The latency interval is over the test images (which levels run), not over the cost run's noise.",
+				"The latency interval is over the test images (which levels run), not over the cost run's noise. A model's cost is " +
+				"its Run alone, as the cost profile defines it for every model; a cascade also repeats the decode-to-input " +
+				"preprocessing at each level, which this offline latency leaves out and the classifier pays " +
+				"(BenchmarkCommitteeGoals in package classifier measures it, call by call against the reference).",
 			"Committee cascade: every order of 1 to 3 single models, thresholds on a grid of training quantiles per level (routers, " +
 				"CommitteeSearch), the setting with the best training top-1 within the budget; the learned stop rule is a logistic " +
 				"regression on the running average's top probability, margin, entropy and the members' agreement, its thresholds set on " +
