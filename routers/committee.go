@@ -196,17 +196,17 @@ func stopFeatures(lv committee.Level, classes int) []float64 {
 
 // CommitteeSearchOptions set the search of CommitteeSearch.
 type CommitteeSearchOptions struct {
-	Criterion profileview.Criterion
+	Criterion profileview.Criterion `json:"criterion"`
 	// MaxLevels bounds an order's length (default DefaultMaxLevels);
 	// Quantiles is the threshold grid (default DefaultQuantiles: the
 	// 0, 1/Q, ..., 1 quantiles of the level's training scores, and never).
-	MaxLevels int
-	Quantiles int
+	MaxLevels int `json:"max_levels"`
+	Quantiles int `json:"quantiles"`
 	// StopFolds, StopL2 and Seed fit the learned rule out of fold
 	// (defaults DefaultStopFolds, DefaultStopL2; the folds are seeded).
-	StopFolds int
-	StopL2    float64
-	Seed      int64
+	StopFolds int     `json:"stop_folds"`
+	StopL2    float64 `json:"stop_l2"`
+	Seed      int64   `json:"seed"`
 }
 
 func (o *CommitteeSearchOptions) defaults() error {
@@ -785,7 +785,7 @@ type SearchInfo struct {
 	Orders   int                    `json:"orders"`
 	Settings int                    `json:"settings"`
 	Space    string                 `json:"space"`
-	Seconds  float64                `json:"seconds"`
+	Seconds  float64                `json:"seconds,omitempty"`
 }
 
 // Info describes the search for a manifest.
