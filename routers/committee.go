@@ -812,6 +812,9 @@ type CommitteeInfo struct {
 	Target    CommitteeTarget     `json:"target"`
 	Chosen    Setting             `json:"chosen"`
 	Search    SearchInfo          `json:"search"`
+	// Vectors name the training images' probability vectors the search
+	// read: each ladder model's cache key (committee.Probs.Key).
+	Vectors map[string]string `json:"vectors,omitempty"`
 }
 
 // stopRecord is the bundle's stop.json: the levels it was fitted for, the
@@ -859,7 +862,13 @@ func trainCommittee(ctx context.Context, o TrainOptions) (*Trained, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	t, err := FromCommittee(c, v, CommitteeInfo{Objective: obj, Target: target, Chosen: st, Search: s.Info(stop, time.Since(start))})
+	keys := map[string]string{}
+	for _, p := range o.Vectors {
+		if slices.Contains(s.Ladder, p.Model) {
+			keys[p.Model] = p.Key
+		}
+	}
+	t, err := FromCommittee(c, v, CommitteeInfo{Objective: obj, Target: target, Chosen: st, Search: s.Info(stop, time.Since(start)), Vectors: keys})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
