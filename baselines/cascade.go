@@ -121,7 +121,7 @@ func CalibrateCascade(p *profileview.View, levels []int, rule Rule, obj Objectiv
 	if err := check(p); err != nil {
 		return Cascade{}, cal, err
 	}
-	if err := obj.check(); err != nil {
+	if err := obj.Check(); err != nil {
 		return Cascade{}, cal, err
 	}
 	if rule != RuleShared && rule != RuleGreedy {
@@ -136,7 +136,7 @@ func CalibrateCascade(p *profileview.View, levels []int, rule Rule, obj Objectiv
 	}
 	if len(levels) == 1 {
 		cal.Train, cal.Tried = c.evaluate(p), 1
-		cal.Met = obj.meets(cal.Train)
+		cal.Met = obj.Meets(cal.Train)
 		return c, cal, nil
 	}
 
@@ -156,7 +156,7 @@ func CalibrateCascade(p *profileview.View, levels []int, rule Rule, obj Objectiv
 		}
 		r := c.evaluate(p)
 		cal.Tried++
-		if k == 0 || obj.better(r, best) {
+		if k == 0 || obj.Better(r, best) {
 			best, bestT = r, t
 		}
 	}
@@ -184,7 +184,7 @@ func CalibrateCascade(p *profileview.View, levels []int, rule Rule, obj Objectiv
 					c.Thresholds[l] = t
 					r := c.evaluate(p)
 					cal.Tried++
-					if obj.better(r, best) {
+					if obj.Better(r, best) {
 						best, keep, moved = r, t, true
 					}
 				}
@@ -196,7 +196,7 @@ func CalibrateCascade(p *profileview.View, levels []int, rule Rule, obj Objectiv
 		}
 	}
 	cal.Train = best
-	cal.Met = obj.meets(best)
+	cal.Met = obj.Meets(best)
 	return c, cal, nil
 }
 

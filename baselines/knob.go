@@ -110,7 +110,7 @@ func CalibrateKnob(p *profileview.View, levels []int, scores [][]float64, overhe
 	if err := check(p); err != nil {
 		return Knob{}, cal, err
 	}
-	if err := obj.check(); err != nil {
+	if err := obj.Check(); err != nil {
 		return Knob{}, cal, err
 	}
 	k, err := newKnob(p, levels, overheadMS)
@@ -129,12 +129,12 @@ func CalibrateKnob(p *profileview.View, levels []int, scores [][]float64, overhe
 			return Knob{}, cal, err
 		}
 		cal.Tried++
-		if n == 0 || obj.better(r, best) {
+		if n == 0 || obj.Better(r, best) {
 			best, bestA = r, a
 		}
 	}
 	k.Alpha = bestA
-	cal.Train, cal.Met = best, obj.meets(best)
+	cal.Train, cal.Met = best, obj.Meets(best)
 	return k, cal, nil
 }
 
@@ -189,6 +189,9 @@ type Random struct {
 	// mixture; Result (from RandomMatched) is one seeded draw.
 	ExpectedAcc float64 `json:"expected_accuracy_pct"`
 	ExpectedMS  float64 `json:"expected_mean_ms"`
+	// Choice is the drawn model column of each image (for per-image
+	// comparisons).
+	Choice []int `json:"-"`
 }
 
 // RandomMatched routes every image of p at random between the two
@@ -238,6 +241,7 @@ func RandomMatched(p *profileview.View, levels []int, targetMS float64, seed uin
 			choice[i] = hi
 		}
 	}
+	rnd.Choice = choice
 	r, err := EvaluateChoices(p, choice, 0)
 	return rnd, r, err
 }

@@ -156,7 +156,9 @@ type Objective struct {
 // value out of range.
 var ErrObjective = errors.New("bad objective")
 
-func (o Objective) check() error {
+// Check refuses an objective with neither or both fields set, or a value
+// out of range (ErrObjective).
+func (o Objective) Check() error {
 	switch {
 	case (o.BudgetMS > 0) == (o.TargetAcc > 0):
 		return fmt.Errorf("baselines: objective %+v: set exactly one of a latency budget or a target accuracy: %w", o, ErrObjective)
@@ -178,8 +180,8 @@ func (o Objective) String() string {
 // bit.
 const slack = 1e-9
 
-// meets reports whether r satisfies o.
-func (o Objective) meets(r Result) bool {
+// Meets reports whether r satisfies o.
+func (o Objective) Meets(r Result) bool {
 	if o.BudgetMS > 0 {
 		return r.MeanMS <= o.BudgetMS*(1+slack)
 	}
@@ -187,12 +189,12 @@ func (o Objective) meets(r Result) bool {
 	return float64(r.Hits)*100 >= o.TargetAcc*float64(r.Images)*(1-slack)
 }
 
-// better reports whether a is preferred to b under o: a setting that meets
+// Better reports whether a is preferred to b under o: a setting that meets
 // the constraint beats one that does not; between two that meet it, the
 // objective decides, then the other quantity; between two that do not,
 // the one nearer the constraint wins.
-func (o Objective) better(a, b Result) bool {
-	ma, mb := o.meets(a), o.meets(b)
+func (o Objective) Better(a, b Result) bool {
+	ma, mb := o.Meets(a), o.Meets(b)
 	if ma != mb {
 		return ma
 	}

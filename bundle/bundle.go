@@ -230,8 +230,9 @@ func merge(m Manifest, settings any) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// copyModel copies a model's files into models/NAME/ and returns its
-// entry, after checking that the files are the ones the store profiled.
+// copyModel copies a model's files into models/NAME/ (a committee's: each
+// member's into models/MEMBER/) and returns its entry, after checking that
+// the files are the ones the store profiled.
 func copyModel(w *writer, spec inference.Spec, profiled map[string]string, store string) (ModelInfo, error) {
 	name := spec.Name
 	sha, err := spec.FilesSHA256()
@@ -244,23 +245,24 @@ func copyModel(w *writer, spec inference.Spec, profiled map[string]string, store
 	}
 	mi := ModelInfo{Name: name, FilesSHA256: sha}
 	local := spec
-	local.Files = make([]string, len(spec.Files))
-	used := map[string]bool{}
-	for k := range spec.Files {
-		src := spec.FilePath(k)
-		base := filepath.Base(src)
-		if used[base] {
-			base = fmt.Sprintf("%d_%s", k, base)
+	if spec.IsCommittee() {
+		// A committee has no files of its own: its members' are copied,
+		// and its spec lists their specs with the copies' paths.
+		local.MemberSpecs = make([]inference.Spec, len(spec.MemberSpecs))
+		for j, m := range spec.MemberSpecs {
+			lm, files, err := copyFiles(w, m)
+			if err != nil {
+				return ModelInfo{}, fmt.Errorf("model %s: member %s: %w", name, m.Name, err)
+			}
+			local.MemberSpecs[j] = lm
+			mi.Files = append(mi.Files, files...)
 		}
-		used[base] = true
-		rel := path.Join("models", name, base)
-		data, err := os.ReadFile(src)
-		if err != nil {
+	} else {
+		var files []FileInfo
+		if local, files, err = copyFiles(w, spec); err != nil {
 			return ModelInfo{}, fmt.Errorf("model %s: %w", name, err)
 		}
-		w.write(rel, data)
-		local.Files[k] = rel
-		mi.Files = append(mi.Files, FileInfo{Path: rel, SHA256: hexSHA(data), Bytes: int64(len(data))})
+		mi.Files = files
 	}
 	b, err := json.Marshal(local)
 	if err != nil {
@@ -268,6 +270,32 @@ func copyModel(w *writer, spec inference.Spec, profiled map[string]string, store
 	}
 	mi.Spec = b
 	return mi, nil
+}
+
+// copyFiles copies a single model's files into models/NAME/ and returns
+// its spec with the copies' paths.
+func copyFiles(w *writer, spec inference.Spec) (inference.Spec, []FileInfo, error) {
+	local := spec
+	local.Files = make([]string, len(spec.Files))
+	used := map[string]bool{}
+	var files []FileInfo
+	for k := range spec.Files {
+		src := spec.FilePath(k)
+		base := filepath.Base(src)
+		if used[base] {
+			base = fmt.Sprintf("%d_%s", k, base)
+		}
+		used[base] = true
+		rel := path.Join("models", spec.Name, base)
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return local, nil, err
+		}
+		w.write(rel, data)
+		local.Files[k] = rel
+		files = append(files, FileInfo{Path: rel, SHA256: hexSHA(data), Bytes: int64(len(data))})
+	}
+	return local, files, nil
 }
 
 // writer writes bundle files and remembers the first error.
@@ -279,6 +307,13 @@ type writer struct {
 
 func (w *writer) write(rel string, data []byte) {
 	if w.err != nil {
+		return
+	}
+	if i := slices.IndexFunc(w.files, func(f FileInfo) bool { return f.Path == rel }); i >= 0 {
+		// A model that is also a committee's member: one copy.
+		if w.files[i].SHA256 != hexSHA(data) {
+			w.err = fmt.Errorf("two different files would be %s: give the models distinct names", rel)
+		}
 		return
 	}
 	p := filepath.Join(w.dir, filepath.FromSlash(rel))
@@ -389,15 +424,15 @@ func (b *Bundle) Specs(names []string) ([]inference.Spec, error) {
 				return nil, fmt.Errorf("load bundle %s: model %s: %w", b.Dir, name, err)
 			}
 		}
-		sf, err := inference.ParseSpec([]byte(`{"models": [`+string(mi.Spec)+`]}`), b.Dir)
+		spec, err := entrySpec(mi.Spec, b.Dir)
 		if err != nil {
 			return fail("model %s: spec: %v", name, err)
 		}
-		spec := sf.Models[0]
-		if spec.Name != name || len(spec.Files) != len(mi.Files) {
-			return fail("model %s: spec names %q with %d files, entry lists %d", name, spec.Name, len(spec.Files), len(mi.Files))
+		rels := specFiles(spec)
+		if spec.Name != name || len(rels) != len(mi.Files) {
+			return fail("model %s: spec names %q with %d files, entry lists %d", name, spec.Name, len(rels), len(mi.Files))
 		}
-		for k, f := range spec.Files {
+		for k, f := range rels {
 			if path.Clean(f) != mi.Files[k].Path {
 				return fail("model %s: spec file %s is not the listed %s", name, f, mi.Files[k].Path)
 			}
@@ -405,6 +440,52 @@ func (b *Bundle) Specs(names []string) ([]inference.Spec, error) {
 		out = append(out, spec)
 	}
 	return out, nil
+}
+
+// entrySpec parses a model entry's spec; a committee's lists its members'
+// specs, which resolve as models of the same spec file.
+func entrySpec(raw json.RawMessage, dir string) (inference.Spec, error) {
+	var c struct {
+		Name        string            `json:"name"`
+		Members     []string          `json:"members"`
+		MemberSpecs []json.RawMessage `json:"member_specs"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return inference.Spec{}, err
+	}
+	if c.Members == nil {
+		sf, err := inference.ParseSpec([]byte(`{"models": [`+string(raw)+`]}`), dir)
+		if err != nil {
+			return inference.Spec{}, err
+		}
+		return sf.Models[0], nil
+	}
+	own, err := json.Marshal(map[string]any{"name": c.Name, "members": c.Members})
+	if err != nil {
+		return inference.Spec{}, err
+	}
+	parts := make([]string, 0, len(c.MemberSpecs)+1)
+	for _, m := range c.MemberSpecs {
+		parts = append(parts, string(m))
+	}
+	sf, err := inference.ParseSpec([]byte(`{"models": [`+strings.Join(append(parts, string(own)), ",")+`]}`), dir)
+	if err != nil {
+		return inference.Spec{}, err
+	}
+	return sf.Models[len(sf.Models)-1], nil
+}
+
+// specFiles are the files a spec runs, as written (a committee: its
+// members', in member order).
+func specFiles(s inference.Spec) []string {
+	if !s.IsCommittee() {
+		return s.Files
+	}
+	var out []string
+	for _, m := range s.MemberSpecs {
+		out = append(out, m.Files...)
+	}
+	return out
 }
 
 // Model returns a model's entry.

@@ -78,40 +78,80 @@ func NewTrace(probs []*Probs, order []string) (*Trace, error) {
 			t.Labels = append(t.Labels, ref.Labels[i])
 		}
 	}
-	off, classes := ref.LabelOffset, ref.NumClasses
-	mean := make([]float32, ref.Outputs)
-	own := make([]int, len(order))
-	vecs := make([][]float32, 0, len(order))
+	run := NewRunning(ref.Outputs, ref.LabelOffset, ref.NumClasses)
 	for l := range order {
 		t.Levels[l] = make([]Level, len(rows))
 	}
 	for k, i := range rows {
-		vecs = vecs[:0]
+		run.Reset()
 		item := datasets.Item{File: ref.Files[i], Label: ref.Labels[i]}
 		for l, p := range levels {
-			row := p.Row(i)
-			vecs = append(vecs, row)
-			own[l] = inference.Top(row, 1, off, classes).Index[0]
-			inference.MeanScores(mean, vecs...)
-			top := inference.Top(mean, profile.TopK, off, classes)
-			pred := profile.Prediction(ref.Dataset, item, "", top)
-			lv := Level{Top1: top.Index[0], MaxProb: float64(top.Score[0]),
-				Entropy: entropy(mean[off : off+classes]), Correct1: pred.Correct1, Correct5: pred.Correct5}
-			if len(top.Score) > 1 {
-				lv.Margin = float64(top.Score[0] - top.Score[1])
-			}
-			agree := 0
-			for _, c := range own[:l+1] {
-				if c == lv.Top1 {
-					agree++
-				}
-			}
-			lv.Agree = float64(agree) / float64(l+1)
+			lv := run.Add(p.Row(i))
+			pred := profile.Prediction(ref.Dataset, item, "", run.Top())
+			lv.Correct1, lv.Correct5 = pred.Correct1, pred.Correct5
 			t.Levels[l][k] = lv
 		}
 	}
 	return t, nil
 }
+
+// Running is one image's state in a cascade of committees: the outputs
+// of the models run so far and their mean (inference.MeanScores, the
+// committee model's rule). NewTrace and the committee cascade router
+// (package routers) both step through it, so the statistics a router
+// reads at run time are those it was trained on, bit for bit.
+type Running struct {
+	offset, classes int
+	vecs            [][]float32
+	own             []int
+	mean            []float32
+	top             inference.TopK
+}
+
+// NewRunning returns an empty running mean of output vectors of the given
+// length, ranked over classes after offset (a model's label offset and
+// class count; 0 and the length for class scores already offset).
+func NewRunning(outputs, offset, classes int) *Running {
+	return &Running{offset: offset, classes: classes, mean: make([]float32, outputs)}
+}
+
+// Reset empties r for the next image.
+func (r *Running) Reset() { r.Truncate(0) }
+
+// Truncate keeps only the first n outputs added, so a search over level
+// orders that share a prefix adds each prefix's outputs once.
+func (r *Running) Truncate(n int) { r.vecs, r.own = r.vecs[:n], r.own[:n] }
+
+// Len is the number of outputs added.
+func (r *Running) Len() int { return len(r.vecs) }
+
+// Add adds one more model's output (kept, not copied, until Reset) and
+// returns the running mean's statistics; Correct1 and Correct5 are left
+// false (they need the label).
+func (r *Running) Add(v []float32) Level {
+	r.vecs = append(r.vecs, v)
+	r.own = append(r.own, inference.Top(v, 1, r.offset, r.classes).Index[0])
+	inference.MeanScores(r.mean, r.vecs...)
+	r.top = inference.Top(r.mean, profile.TopK, r.offset, r.classes)
+	lv := Level{Top1: r.top.Index[0], MaxProb: float64(r.top.Score[0]), Entropy: entropy(r.mean[r.offset : r.offset+r.classes])}
+	if len(r.top.Score) > 1 {
+		lv.Margin = float64(r.top.Score[0] - r.top.Score[1])
+	}
+	agree := 0
+	for _, c := range r.own {
+		if c == lv.Top1 {
+			agree++
+		}
+	}
+	lv.Agree = float64(agree) / float64(len(r.own))
+	return lv
+}
+
+// Mean is the running mean (overwritten by the next Add).
+func (r *Running) Mean() []float32 { return r.mean }
+
+// Top is the running mean's top classes (profile.TopK of them).
+func (r *Running) Top() inference.TopK { return r.top }
 
 // Accuracy is the fraction of images level l answers correctly, top-1 and top-5.
 func (t *Trace) Accuracy(l int) (top1, top5 float64) {

@@ -49,6 +49,7 @@ func Kinds() map[string]Kind {
 		kind("learning-curve", "premodel accuracy against the number of training images (repeated CV, image sets pooled)", runLearningCurve),
 		kind("feature-information", "what the features say about the target: premodel on features, shuffled, none; mutual information", runFeatureInfo),
 		kind("budget-curve", "cost/accuracy curve of the budget knob and the softmax cascade, single models as points", runBudgetCurve),
+		kind("frontier", "committee cascades, committees, softmax cascade, premodel, random and oracle on unseen images, with paired intervals", runFrontier),
 	}
 	out := make(map[string]Kind, len(ks))
 	for _, k := range ks {

@@ -286,17 +286,23 @@ type PremodelParams struct {
 	Criterion         profileview.Criterion `yaml:"criterion" spec:"required"`
 	Theta             float64               `yaml:"theta" spec:"required"`
 	// Seeds repeat the premodel's k-fold cross-validation, once per seed
-	// (each draws its folds); Bootstrap is how many resamples of the
-	// images each interval draws (seeded by seed).
-	Seeds     []int64 `yaml:"seeds" spec:"required"`
+	// (each draws its folds): required by every kind that cross-validates
+	// (requireSeeds). Bootstrap is how many resamples of the images each
+	// interval draws (seeded by seed).
+	Seeds     []int64 `yaml:"seeds"`
 	Bootstrap int     `yaml:"bootstrap" spec:"required"`
 }
 
+// requireSeeds refuses a cross-validating kind's spec without seeds.
+func (p *PremodelParams) requireSeeds(c checker) error {
+	if len(p.Seeds) == 0 {
+		return c.errAt("seeds", "required by kind %s: the premodel's cross-validation seeds (5 or more for an interval another seed lands in)", c.s.Kind)
+	}
+	return nil
+}
+
 func (p *PremodelParams) validate(c checker) error {
-	switch {
-	case len(p.Seeds) == 0:
-		return c.errAt("seeds", "empty list: name at least one seed (5 or more for an interval another seed lands in)")
-	case p.Bootstrap < 100:
+	if p.Bootstrap < 100 {
 		return c.errAt("bootstrap", "%d, want at least 100 resamples for a percentile interval", p.Bootstrap)
 	}
 	seen := map[int64]bool{}
@@ -317,6 +323,12 @@ type OneLearnerParams struct {
 }
 
 func (p *OneLearnerParams) validate(c checker) error {
+	return firstErr(p.requireSeeds(c), p.validateOne(c))
+}
+
+// validateOne checks the settings without requiring seeds (a kind that
+// does not cross-validate).
+func (p *OneLearnerParams) validateOne(c checker) error {
 	return firstErr(p.PremodelParams.validate(c), c.learner("learner", p.Learner, p.K))
 }
 
@@ -342,7 +354,7 @@ type LearnersParams struct {
 
 func (p *LearnersParams) validate(c checker) error {
 	learner := func(field, l string) error { return c.learner(field, l, p.K) }
-	return firstErr(each(c, "learners", p.Learners, learner), p.PremodelParams.validate(c))
+	return firstErr(each(c, "learners", p.Learners, learner), p.requireSeeds(c), p.PremodelParams.validate(c))
 }
 
 // CurveParams add the images the premodel's extraction is timed on (the
@@ -353,7 +365,13 @@ type CurveParams struct {
 }
 
 func (p *CurveParams) validate(c checker) error {
-	return firstErr(c.timingImages(p.Timing), p.OneLearnerParams.validate(c))
+	return firstErr(p.requireSeeds(c), p.validateCurve(c))
+}
+
+// validateCurve checks the settings without requiring seeds (the
+// frontier trains on one image set and tests on the other).
+func (p *CurveParams) validateCurve(c checker) error {
+	return firstErr(c.timingImages(p.Timing), p.OneLearnerParams.validateOne(c))
 }
 
 // paramFields lists the YAML fields of a params struct (inline structs

@@ -102,21 +102,33 @@ func tinyProject(t *testing.T, dir string) string {
 	writeText(t, filepath.Join(dir, "models.yaml"), spec.String())
 	writeText(t, filepath.Join(dir, "latency.yaml"), "source: made up for the tests, one per model, rising\nunit: ms\n"+
 		"latency: {a: 1, b: 2, c: 3, d: 8}\n")
+	// The frontier's: the four models and a committee of two, with a
+	// second image set (each trains, the other tests).
+	writeText(t, filepath.Join(dir, "committees.yaml"), spec.String()+"  - {name: b+c, members: [b, c]}\n")
+	writeText(t, filepath.Join(dir, "latency2.yaml"), "source: made up for the tests, one per model, rising\nunit: ms\n"+
+		"latency: {a: 1, b: 2, c: 3, d: 8, b+c: 5}\n")
 	set := filepath.Join(dir, "set")
-	if err := os.MkdirAll(set, 0o755); err != nil {
+	tinySet(t, set, 0)
+	tinySet(t, filepath.Join(dir, "set2"), tinyImages)
+	return set
+}
+
+// tinySet writes tinyImages images, from index first on, into dir.
+func tinySet(t *testing.T, dir string, first int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	var labels strings.Builder
-	for i := 0; i < tinyImages; i++ {
+	for i := first; i < first+tinyImages; i++ {
 		c := tinyColours[i%len(tinyColours)]
 		name := fmt.Sprintf("img_%03d.png", i)
-		if err := imgtest.WritePNG(filepath.Join(set, name), tinyImage(i, c.c)); err != nil {
+		if err := imgtest.WritePNG(filepath.Join(dir, name), tinyImage(i, c.c)); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&labels, "%s %d\n", name, c.label)
 	}
-	writeText(t, filepath.Join(set, "labels.txt"), labels.String())
-	return set
+	writeText(t, filepath.Join(dir, "labels.txt"), labels.String())
 }
 
 func writeText(t *testing.T, path, text string) {
@@ -154,6 +166,9 @@ func tinySpecs() map[string]string {
 		"budget":         "artifact: Budget\ntitle: tiny\nkind: budget-curve\n" + premodel + "learner: knn\ntiming_images: 0\n",
 		"learning-curve": "artifact: Learning curve\ntitle: tiny\nkind: learning-curve\n" + curve + "train_sizes: [10, 16]\npaper_train_images: 45000\n",
 		"feature-info":   "artifact: Feature information\ntitle: tiny\nkind: feature-information\n" + curve + "bins: 4\npermutations: 20\n",
+		"frontier": "artifact: Frontier\ntitle: tiny\nkind: frontier\nimages:\n  - dir: set\n  - dir: set2\nmodels: committees.yaml\n" +
+			"ladder: models.yaml\nlatency: latency2.yaml\nlearner: knn-cascade\ncriterion: top1\nk: 3\nfolds: 3\nseed: 1\ntheta: 0.5\n" +
+			"threshold: 0.75\ntolerance: 0.5\ntiming_images: 0\nbudgets: [0.6, 1, 1.5]\nbootstrap: 200\n",
 	}
 }
 

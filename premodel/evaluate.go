@@ -248,7 +248,7 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 	if err != nil {
 		return r, fmt.Errorf("evaluate: %w", err)
 	}
-	oracle := fixedMethod(method.OracleAll, method.Oracle, test, oracleAll)
+	oracle := ChoiceMethod(method.OracleAll, method.Oracle, test.View, oracleAll)
 	name := method.PremodelOf(p.LearnerName)
 	ownFeat, otherFeat := featMS, featMS
 	if bbCol >= 0 {
@@ -271,13 +271,13 @@ func Evaluate(ctx context.Context, p *Premodel, test *profileview.Table, o EvalO
 		for i := range idx {
 			idx[i] = j
 		}
-		sm := fixedMethod(method.Name(m), method.Single, test, idx)
+		sm := ChoiceMethod(method.Name(m), method.Single, test.View, idx)
 		if sm.Top1 > best {
 			best, r.BestSingle = sm.Top1, m
 		}
 		r.Methods = append(r.Methods, sm)
 	}
-	r.Methods = append(r.Methods, oracle, fixedMethod(method.OracleCandidates, method.Oracle, test, oracleCand))
+	r.Methods = append(r.Methods, oracle, ChoiceMethod(method.OracleCandidates, method.Oracle, test.View, oracleCand))
 	for i := range r.Methods {
 		if oracle.Top1 > 0 {
 			r.Methods[i].OfOracle = 100 * r.Methods[i].Top1 / oracle.Top1
@@ -356,8 +356,10 @@ func premodelMethod(name method.Name, test *profileview.Table, decs []route.Deci
 	return m
 }
 
-// fixedMethod summarises running model idx[i] on image i, with no overhead.
-func fixedMethod(name method.Name, kind method.Kind, test *profileview.Table, idx []int) Method {
+// ChoiceMethod summarises running model column idx[i] of test on image
+// i, with no overhead: a single model, an oracle, or any router that runs
+// one model per image (the rows every router's evaluation lists).
+func ChoiceMethod(name method.Name, kind method.Kind, test *profileview.View, idx []int) Method {
 	n := len(idx)
 	m := Method{Name: name, Kind: kind, Share: map[string]float64{}, Choice: idx}
 	lat := make([]float64, n)

@@ -85,6 +85,10 @@ func Views() map[string]View {
 		"curve": withFigure(table("curve", CurveTable), func(dir, title string) (Figure, error) {
 			return figure(dir, "curve", func(rows []CurvePoint) (Figure, error) { return CurveFigure(title, rows) })
 		}),
+		"frontier": withFigure(table("frontier", FrontierTable), func(dir, _ string) (Figure, error) {
+			return figure(dir, "frontier", FrontierFigure)
+		}),
+		"frontier-curve": table("frontier", FrontierCurveTable),
 	}
 }
 

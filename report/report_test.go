@@ -77,6 +77,16 @@ func TestFiguresGolden(t *testing.T) {
 		{Method: "budget knob", Param: 0.8, AccuracyPct: 78, AccuracyLo: 75, AccuracyHi: 81, MeanMS: 3},
 		{Method: "single: small", Param: 1, AccuracyPct: 60, MeanMS: 1}, {Method: "oracle (candidates)", AccuracyPct: 90, MeanMS: 2}}
 
+	frontier := []FrontierRow{
+		{Train: "a", Test: "b", Group: "single", Method: "small", Top1Pct: 60, Ratio: 0.2, Reference: "large"},
+		{Train: "a", Test: "b", Group: "single", Method: "large", Top1Pct: 80, Ratio: 1, Reference: "large"},
+		{Train: "a", Test: "b", Group: "committee", Method: "small+large", Top1Pct: 82, Ratio: 1.2, Reference: "large"},
+		{Train: "a", Test: "b", Group: FrontierThreshold, Knob: 0.6, Top1Pct: 75, Ratio: 0.55, Reference: "large"},
+		{Train: "a", Test: "b", Group: FrontierThreshold, Knob: 1, Top1Pct: 81, Ratio: 0.9, Reference: "large"},
+		{Train: "b", Test: "a", Group: "single", Method: "large", Top1Pct: 70, Ratio: 1, Reference: "large"},
+		{Train: "b", Test: "a", Group: FrontierSoftmax, Knob: 1, Top1Pct: 69, Ratio: 0.8, Reference: "large"},
+		{Train: "b", Test: "a", Group: "premodel", Method: "premodel knn-cascade", Top1Pct: 50, Ratio: 0.5, Reference: "large"},
+	}
 	figs := map[string]func() (Figure, error){
 		"shares":           func() (Figure, error) { return SharesFigure("Fig 5", shares, 10) },
 		"subset-accuracy":  func() (Figure, error) { return SubsetAccuracyFigure(subset) },
@@ -89,6 +99,7 @@ func TestFiguresGolden(t *testing.T) {
 		"groups":           func() (Figure, error) { return GroupFigure("Fig 9", methods, false, false) },
 		"model-count":      func() (Figure, error) { return GroupFigure("Fig 11", methods, false, true) },
 		"curve":            func() (Figure, error) { return CurveFigure("knob", curve) },
+		"frontier":         func() (Figure, error) { return FrontierFigure(frontier) },
 	}
 	for name, f := range figs {
 		t.Run(name, func(t *testing.T) {
@@ -111,10 +122,11 @@ func TestFiguresGolden(t *testing.T) {
 		t.Errorf("a shares figure of no models (only 'none') should draw: %v", err)
 	}
 	for name, f := range map[string]func() (Figure, error){
-		"subset": func() (Figure, error) { return SubsetAccuracyFigure(nil) },
-		"times":  func() (Figure, error) { return ImageTimeFigure(nil) },
-		"sweep":  func() (Figure, error) { return SweepFigure(nil) },
-		"curve":  func() (Figure, error) { return CurveFigure("", nil) },
+		"subset":   func() (Figure, error) { return SubsetAccuracyFigure(nil) },
+		"times":    func() (Figure, error) { return ImageTimeFigure(nil) },
+		"sweep":    func() (Figure, error) { return SweepFigure(nil) },
+		"curve":    func() (Figure, error) { return CurveFigure("", nil) },
+		"frontier": func() (Figure, error) { return FrontierFigure(nil) },
 	} {
 		if _, err := f(); err == nil {
 			t.Errorf("%s: no records drew a figure", name)

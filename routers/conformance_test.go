@@ -13,6 +13,7 @@ import (
 
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/bundle"
+	"github.com/modelpick/modelpick/committee"
 	"github.com/modelpick/modelpick/internal/premodeltest"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/premodel"
@@ -28,7 +29,8 @@ import (
 // bundle refuses a tampered file.
 func TestConformance(t *testing.T) {
 	dir := t.TempDir()
-	path, specs := premodeltest.MakeStore(t, dir, premodeltest.World{N: 90, Seed: 11, Dataset: "train", Backbone: "small"})
+	world := premodeltest.World{N: 90, Seed: 11, Dataset: "train", Backbone: "small"}
+	path, specs := premodeltest.MakeStore(t, dir, world)
 	st, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +43,8 @@ func TestConformance(t *testing.T) {
 				learner = "knn-cascade"
 			}
 			o := TrainOptions{Store: st, Criterion: profileview.Top1, Theta: premodel.DefaultTheta, Seed: 1, Learner: learner,
-				Params: learners.Params{K: 3}, Features: premodeltest.Names, Backbone: "small", Rule: baselines.RuleShared}
+				Params: learners.Params{K: 3}, Features: premodeltest.Names, Backbone: "small", Rule: baselines.RuleShared,
+				Vectors: premodeltest.Vectors(t, world)}
 			tr, err := kind.Train(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +78,16 @@ func TestConformance(t *testing.T) {
 				if err1 != nil || err2 != nil || err3 != nil || !reflect.DeepEqual(d1, d2) || !reflect.DeepEqual(d2, d3) {
 					t.Fatalf("image %d: trained %+v (%v), loaded %+v (%v), again %+v (%v)", i, d1, err1, d2, err2, d3, err3)
 				}
-				for _, m := range append(slices.Clone(d2.Ran), d2.Model) {
+				answer := d2.Model
+				if d2.Answer != nil {
+					// An answer that is no single model's output: a
+					// committee of the models the router ran.
+					if answer != committee.CommitteeName(d2.Ran) || len(d2.Ran) < 2 {
+						t.Errorf("image %d: answer of its own named %q, not the committee of the models it ran %v", i, answer, d2.Ran)
+					}
+					answer = ""
+				}
+				for _, m := range append(slices.Clone(d2.Ran), answer) {
 					if m != "" && !slices.Contains(bundled, m) {
 						t.Errorf("image %d: answered with %s, which the bundle does not hold", i, m)
 					}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/bundle"
+	"github.com/modelpick/modelpick/committee"
 	"github.com/modelpick/modelpick/inference"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
@@ -49,6 +50,7 @@ const (
 	ReadsLearner   = "learner"   // Learner, Params, Fallback, Quantile, Escalate
 	ReadsBackbone  = "backbone"  // Backbone
 	ReadsObjective = "objective" // Objective, Rule
+	ReadsCommittee = "committee" // Vectors, Stop, TargetGain
 )
 
 // TrainOptions are the training settings every kind reads from; a kind
@@ -79,6 +81,14 @@ type TrainOptions struct {
 	// Objective and Rule calibrate a cascade's thresholds.
 	Objective baselines.Objective
 	Rule      baselines.Rule
+	// Vectors are the training images' full probability vectors of the
+	// single models (committee.ComputeProbs), which a committee cascade's
+	// statistics come from; Stop is its stop rule (StopThreshold or
+	// StopLearned) and TargetGain, when set, its objective: top-1 at least
+	// the best single model's plus this many points.
+	Vectors    []*committee.Probs
+	Stop       string
+	TargetGain *float64
 	// Log receives notes for people (nil: none).
 	Log io.Writer
 }
@@ -111,6 +121,9 @@ type EvalOptions struct {
 	DataDir string
 	Timing  bool
 	Repeats int
+	// Vectors are the test images' probability vectors of the bundle's
+	// models (a committee cascade is routed from them).
+	Vectors []*committee.Probs
 	Log     io.Writer
 }
 
@@ -124,7 +137,7 @@ type Evaluation struct {
 // Kinds is the explicit registry of router kinds.
 func Kinds() map[string]Kind {
 	out := map[string]Kind{}
-	for _, k := range []Kind{learnerKind(), cnnKind(), softmaxKind()} {
+	for _, k := range []Kind{learnerKind(), cnnKind(), softmaxKind(), committeeKind()} {
 		out[k.Name] = k
 	}
 	return out

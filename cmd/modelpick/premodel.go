@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/modelpick/modelpick/baselines"
 	"github.com/modelpick/modelpick/classifier"
+	"github.com/modelpick/modelpick/committee"
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/features"
@@ -29,38 +31,42 @@ import (
 // trainFlags are train's flags.
 type trainFlags struct {
 	store, criterion, learner, out, feats, featsFrom, candidates, fallback, params *string
-	models, labels, dataset, backbone, rule                                        *string
+	models, labels, dataset, backbone, rule, stop, data, groundTruth               *string
 	maxSide, k, threads                                                            *int
-	theta, quantile, budget, targetAcc                                             *float64
+	theta, quantile, budget, targetAcc, targetGain                                 *float64
 	seed                                                                           *int64
 	escalate                                                                       *bool
 }
 
 func addTrainFlags(fs *flag.FlagSet) trainFlags {
 	return trainFlags{
-		store:      fs.String("store", "", "store with predictions and costs (modelpick profile) and features (modelpick features)"),
-		criterion:  fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5"),
-		learner:    fs.String("learner", "knn-cascade", "premodel: "+strings.Join(learners.Names(), ", ")+", softmax (a max-softmax confidence cascade), or an X.Y.Z hierarchy of "+strings.Join(learners.LevelNames(), ", ")+" (one level per candidate)"),
-		out:        fs.String("out", "", "bundle folder to write (replaced if it holds a bundle)"),
-		feats:      fs.String("features", "", "comma-separated feature names (default: -features-from, else all 29)"),
-		featsFrom:  fs.String("features-from", "", "select-features output folder (or its kept_features.json): use its kept features"),
-		maxSide:    fs.Int("max-side", 0, fmt.Sprintf("working-image side the features were extracted with (0 = %d, or the -features-from run's)", features.DefaultMaxSide)),
-		theta:      fs.Float64("theta", premodel.DefaultTheta, "Algorithm 1: least accuracy gain, in percentage points, worth another model"),
-		candidates: fs.String("candidates", "", "comma-separated candidate models in cascade order, instead of Algorithm 1"),
-		fallback:   fs.String("fallback", "", "model to run when the premodel chooses none, or none for an explicit no prediction (default: the cheapest candidate)"),
-		seed:       fs.Int64("seed", 1, "seed of the learner's training"),
-		k:          fs.Int("k", 0, "neighbours of the kNN learners and of the confidence distance (0 = 5, the paper's)"),
-		params:     fs.String("params", "", `other learner settings as JSON, e.g. {"max_depth":8,"c":10,"gamma":0.5,"probability":true}`),
-		quantile:   fs.Float64("confidence-quantile", premodel.DefaultQuantile, "share of training images the neighbour-distance threshold covers (leave-one-out)"),
-		escalate:   fs.Bool("escalate", false, "send images beyond the distance threshold to the most accurate model"),
-		models:     fs.String("models", "", "model spec file the store was profiled with (default: the specs registered in the store)"),
-		labels:     fs.String("labels", "", "class names: synset_words.txt or a labels file (default: the training set's synset_words.txt, else the shared ImageNet labels)"),
-		dataset:    fs.String("dataset", "", "comma-separated data sets of the store to train on (default all)"),
-		threads:    fs.Int("threads", 0, "take model latencies measured at this thread count (0: 1 if present)"),
-		budget:     fs.Float64("budget-ms", 0, "-learner softmax: calibrate for this mean-latency budget (default: the cost of the most accurate level)"),
-		targetAcc:  fs.Float64("target-acc", 0, "-learner softmax: calibrate for this accuracy, percent, at the least mean latency (instead of -budget-ms)"),
-		backbone:   fs.String("backbone", "mobilenet_v1_0.25_128", "-learner cnn: the model whose stored embedding (modelpick embed) the head reads"),
-		rule:       fs.String("rule", string(baselines.RuleGreedy), "-learner softmax: threshold calibration rule, shared or greedy"),
+		store:       fs.String("store", "", "store with predictions and costs (modelpick profile) and features (modelpick features)"),
+		criterion:   fs.String("criterion", "top1", "correctness criterion of the targets: top1 or top5"),
+		learner:     fs.String("learner", "knn-cascade", "premodel: "+strings.Join(learners.Names(), ", ")+", softmax (a max-softmax confidence cascade), or an X.Y.Z hierarchy of "+strings.Join(learners.LevelNames(), ", ")+" (one level per candidate)"),
+		out:         fs.String("out", "", "bundle folder to write (replaced if it holds a bundle)"),
+		feats:       fs.String("features", "", "comma-separated feature names (default: -features-from, else all 29)"),
+		featsFrom:   fs.String("features-from", "", "select-features output folder (or its kept_features.json): use its kept features"),
+		maxSide:     fs.Int("max-side", 0, fmt.Sprintf("working-image side the features were extracted with (0 = %d, or the -features-from run's)", features.DefaultMaxSide)),
+		theta:       fs.Float64("theta", premodel.DefaultTheta, "Algorithm 1: least accuracy gain, in percentage points, worth another model"),
+		candidates:  fs.String("candidates", "", "comma-separated candidate models in cascade order, instead of Algorithm 1"),
+		fallback:    fs.String("fallback", "", "model to run when the premodel chooses none, or none for an explicit no prediction (default: the cheapest candidate)"),
+		seed:        fs.Int64("seed", 1, "seed of the learner's training"),
+		k:           fs.Int("k", 0, "neighbours of the kNN learners and of the confidence distance (0 = 5, the paper's)"),
+		params:      fs.String("params", "", `other learner settings as JSON, e.g. {"max_depth":8,"c":10,"gamma":0.5,"probability":true}`),
+		quantile:    fs.Float64("confidence-quantile", premodel.DefaultQuantile, "share of training images the neighbour-distance threshold covers (leave-one-out)"),
+		escalate:    fs.Bool("escalate", false, "send images beyond the distance threshold to the most accurate model"),
+		models:      fs.String("models", "", "model spec file the store was profiled with (default: the specs registered in the store)"),
+		labels:      fs.String("labels", "", "class names: synset_words.txt or a labels file (default: the training set's synset_words.txt, else the shared ImageNet labels)"),
+		dataset:     fs.String("dataset", "", "comma-separated data sets of the store to train on (default all)"),
+		threads:     fs.Int("threads", 0, "take model latencies measured at this thread count (0: 1 if present)"),
+		budget:      fs.Float64("budget-ms", 0, "-learner softmax: calibrate for this mean-latency budget (default: the cost of the most accurate level)"),
+		targetAcc:   fs.Float64("target-acc", 0, "-learner softmax: calibrate for this accuracy, percent, at the least mean latency (instead of -budget-ms)"),
+		backbone:    fs.String("backbone", "mobilenet_v1_0.25_128", "-learner cnn: the model whose stored embedding (modelpick embed) the head reads"),
+		rule:        fs.String("rule", string(baselines.RuleGreedy), "-learner softmax: threshold calibration rule, shared or greedy"),
+		stop:        fs.String("stop", routers.StopThreshold, "-learner committee: stop rule, threshold (on the running average's top probability) or learned (logistic regression on its statistics, fitted out of fold)"),
+		targetGain:  fs.Float64("target-gain", math.NaN(), "-learner committee: calibrate for top-1 at least the training store's most accurate single model's plus this many points, at the least mean latency"),
+		data:        fs.String("data", "", "-learner committee: the training images' folder, for their probability vectors (default: the folder the store recorded)"),
+		groundTruth: fs.String("ground-truth", "", "-learner committee: ImageNet ground-truth file (FILE INDEX) of a flat -data folder"),
 	}
 }
 
@@ -79,9 +85,15 @@ func (f trainFlags) options(stderr io.Writer) (routers.Kind, routers.TrainOption
 	if o.Params, err = learnerParams(*f.params, *f.k); err != nil {
 		return kind, o, err
 	}
+	if !math.IsNaN(*f.targetGain) {
+		o.TargetGain = f.targetGain
+	}
+	o.Stop = *f.stop
+	stopSet := *f.stop != routers.StopThreshold || o.TargetGain != nil || *f.data != "" || *f.groundTruth != ""
 	for group, set := range map[string]bool{
 		routers.ReadsFeatures:  *f.feats != "" || *f.featsFrom != "",
 		routers.ReadsObjective: *f.budget != 0 || *f.targetAcc != 0,
+		routers.ReadsCommittee: stopSet,
 	} {
 		if set && !slices.Contains(kind.Reads, group) {
 			return kind, o, fmt.Errorf("%w: train: -learner %s (router %s) reads no %s settings", errUsage, *f.learner, kind.Name, group)
@@ -147,6 +159,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	o.Store = st
+	if slices.Contains(kind.Reads, routers.ReadsCommittee) {
+		if o.Vectors, err = trainVectors(ctx, st, f, o, stderr); err != nil {
+			return err
+		}
+	}
 	t, err := kind.Train(ctx, o)
 	if err != nil {
 		return err
@@ -168,6 +185,73 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "bundle written to %s (labels: %s)\n", *f.out, source)
 	return nil
+}
+
+// trainVectors computes (or reads from the cache) the full probability
+// vectors of the store's single models (or -candidates) on the training
+// images, for a committee cascade.
+func trainVectors(ctx context.Context, st *store.Store, f trainFlags, o routers.TrainOptions, stderr io.Writer) ([]*committee.Probs, error) {
+	names := o.Candidates
+	if len(names) == 0 {
+		rows, err := st.Models(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if !routers.IsCommitteeSpec(r.SpecJSON) {
+				names = append(names, r.Name)
+			}
+		}
+	}
+	specs, err := bundleSpecs(ctx, st, *f.models, names)
+	if err != nil {
+		return nil, err
+	}
+	set, err := storeSet(ctx, st, o.Datasets, *f.data, *f.groundTruth, "train")
+	if err != nil {
+		return nil, err
+	}
+	return vectors(ctx, specs, set, stderr)
+}
+
+// storeSet loads the one data set of a store (or of the names given) from
+// dir, or from the folder the store recorded for it.
+func storeSet(ctx context.Context, st *store.Store, names []string, dir, gt, cmd string) (*datasets.Set, error) {
+	if len(names) == 0 {
+		v, err := profileview.Load(ctx, st, profileview.Options{Criterion: profileview.Top1})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cmd, err)
+		}
+		names = v.Datasets
+	}
+	if len(names) != 1 {
+		return nil, fmt.Errorf("%w: %s: store %s holds data sets %v: a committee cascade reads one, pass -dataset", errUsage, cmd, st.Path(), names)
+	}
+	if dir == "" {
+		dirs, err := st.DatasetDirs(ctx, names[0])
+		if err != nil {
+			return nil, err
+		}
+		if len(dirs) == 0 {
+			return nil, fmt.Errorf("%w: %s: the images of data set %s are not readable here, for their probability vectors: pass -data DIR", errUsage, cmd, names[0])
+		}
+		dir = dirs[0]
+	}
+	set, err := loadSet(dir, gt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	if set.Name != names[0] {
+		return nil, fmt.Errorf("%w: %s: -data %s is data set %s, the store's is %s", errUsage, cmd, dir, set.Name, names[0])
+	}
+	return set, nil
+}
+
+// vectors computes (or reads from the cache in $MODELPICK_CACHE/probs)
+// the models' full probability vectors on a set, at one thread.
+func vectors(ctx context.Context, specs []inference.Spec, set *datasets.Set, stderr io.Writer) ([]*committee.Probs, error) {
+	load := inference.Options{Threads: 1, CacheDir: settings.Cache()}
+	return committee.ComputeProbs(ctx, specs, set, committee.ProbsOptions{Load: load, CacheDir: settings.Cache(), Progress: stderr})
 }
 
 // openStore opens an existing store for a command.
@@ -375,8 +459,18 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer st.Close()
-	ev, err := l.Evaluate(ctx, routers.EvalOptions{Store: st, Datasets: splitList(*dataset),
-		Threads: *threads, DataDir: *dataDir, Timing: *timing, Repeats: *repeats, Log: stderr})
+	eo := routers.EvalOptions{Store: st, Datasets: splitList(*dataset),
+		Threads: *threads, DataDir: *dataDir, Timing: *timing, Repeats: *repeats, Log: stderr}
+	if l.Manifest.Router == routers.KindCommittee {
+		set, err := storeSet(ctx, st, eo.Datasets, *dataDir, "", "evaluate")
+		if err != nil {
+			return err
+		}
+		if eo.Vectors, err = vectors(ctx, l.Specs, set, stderr); err != nil {
+			return err
+		}
+	}
+	ev, err := l.Evaluate(ctx, eo)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package premodeltest
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelpick/modelpick/committee"
 	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/profileview"
 
@@ -174,6 +176,42 @@ func MakeStore(t testing.TB, dir string, w World) (string, []inference.Spec) {
 		}
 	}
 	return path, specs
+}
+
+// Vectors are the models' full probability vectors on the images of
+// MakeStore(w) (label_offset 1, 10 classes; label 3), agreeing with the
+// store: a model right on an image puts its largest probability on class
+// 3, a wrong one on class 1, more sharply the lower the contrast and the
+// costlier the model, so a committee cascade's statistics carry its
+// correctness and the costlier model outvotes the cheaper.
+func Vectors(t testing.TB, w World) []*committee.Probs {
+	t.Helper()
+	r := rand.New(rand.NewPCG(w.Seed, 3)) // the draws of MakeStore, in order
+	contrast := make([]float64, w.N)
+	for i := range contrast {
+		contrast[i] = r.Float64()
+		r.Float64() // hue's noise
+	}
+	base := map[string]float32{"small": 0.7, "mid": 0.8, "big": 0.9}
+	var out []*committee.Probs
+	for _, m := range Models {
+		p := &committee.Probs{Model: m, Dataset: w.Dataset, Outputs: 11, LabelOffset: 1, NumClasses: 10,
+			Files: make([]string, w.N), Labels: make([]int, w.N), Errors: make([]string, w.N), P: make([]float32, 11*w.N),
+			Inputs: map[string]string{"files_sha256": fmt.Sprintf("%x", sha256.Sum256([]byte("not really onnx: "+m)))}}
+		for i, c := range contrast {
+			p.Files[i], p.Labels[i] = fmt.Sprintf("img_%04d.jpg", i), 3
+			top, second := 1+1, 1+3 // outputs of classes 1 and 3
+			if RightOn(m, c) {
+				top, second = second, top
+			}
+			row := p.Row(i)
+			row[top] = base[m] - float32(0.5*c)
+			row[second] = float32(0.05 + 0.3*c)
+			row[1+7] = 1 - row[top] - row[second]
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // LoadSet opens a store and loads its training set.
