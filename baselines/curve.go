@@ -6,7 +6,6 @@ import (
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/method"
 	"github.com/modelpick/modelpick/profileview"
-	"github.com/modelpick/modelpick/selection"
 )
 
 // CurveOptions configure BudgetCurveOf.
@@ -50,7 +49,7 @@ type BudgetCurve struct {
 // points: accuracy and mean latency on every image of t.
 func BudgetCurveOf(t *profileview.Table, o CurveOptions) (BudgetCurve, error) {
 	var out BudgetCurve
-	tr, err := selection.SelectModels(t.Correct(), t.Cost, o.Theta)
+	tr, err := t.SelectModels(o.Theta)
 	if err != nil {
 		return out, err
 	}

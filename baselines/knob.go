@@ -1,6 +1,7 @@
 package baselines
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -209,7 +210,10 @@ func RandomMatched(p *profileview.View, levels []int, targetMS float64, seed uin
 	if math.IsNaN(targetMS) {
 		return Random{}, Result{}, fmt.Errorf("baselines: random routing: target latency is NaN")
 	}
-	order := ByCost(p, levels)
+	// The mixture interpolates times, so it brackets the target by the
+	// measured latencies themselves, not by the tie rule's order.
+	order := slices.Clone(levels)
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.Cost[a], p.Cost[b]) })
 	lo, hi := order[0], order[0]
 	pHigh := 0.0
 	switch {

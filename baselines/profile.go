@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/modelpick/modelpick/profileview"
 )
@@ -70,25 +69,15 @@ func checkLevels(p *profileview.View, levels []int) error {
 	return nil
 }
 
-// ByCost returns levels sorted by cost (ties: lower index first), the order
-// a cascade runs them in.
+// ByCost returns levels cheapest first (the view's Order, the tie rule),
+// the order a cascade runs them in.
 func ByCost(p *profileview.View, levels []int) []int {
-	out := slices.Clone(levels)
-	slices.SortStableFunc(out, func(a, b int) int {
-		switch {
-		case p.Cost[a] < p.Cost[b]:
-			return -1
-		case p.Cost[a] > p.Cost[b]:
-			return 1
-		}
-		return a - b
-	})
-	return out
+	return p.ByCost(levels)
 }
 
 // Frontier returns the models of set that no other model of set beats on
-// both cost and hits over p (at most the cost and at least the hits, one
-// of them strictly), in cost order. A cascade or knob runs its candidates
+// both cost and hits over p (cheaper in the view's Order, the tie rule,
+// and at least the hits), in cost order. A cascade or knob runs its candidates
 // in cost order and falls back to the last: a model that is slower and
 // less accurate than another candidate only makes both worse.
 func Frontier(p *profileview.View, set []int) []int {
@@ -105,7 +94,7 @@ func Frontier(p *profileview.View, set []int) []int {
 	for _, j := range set {
 		dominated := false
 		for _, k := range set {
-			if k != j && p.Cost[k] <= p.Cost[j] && hits[k] >= hits[j] && (p.Cost[k] < p.Cost[j] || hits[k] > hits[j]) {
+			if k != j && p.Cheaper(k, j) && hits[k] >= hits[j] {
 				dominated = true
 				break
 			}

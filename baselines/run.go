@@ -8,7 +8,6 @@ import (
 
 	"github.com/modelpick/modelpick/embedding"
 	"github.com/modelpick/modelpick/profileview"
-	"github.com/modelpick/modelpick/selection"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -192,7 +191,7 @@ func chooseCandidates(o RunOptions, train *profileview.View, info *RunInfo) ([]s
 	cands := o.Candidates
 	info.CandidatesFrom = "-models flag"
 	if len(cands) == 0 {
-		tr, err := selection.SelectModels(train.Correct(), train.Cost, o.Theta)
+		tr, err := train.SelectModels(o.Theta)
 		if err != nil {
 			return nil, fmt.Errorf("baselines: %w", err)
 		}
@@ -240,7 +239,7 @@ func objectives(o RunOptions, train *profileview.View, cands []string) ([]Object
 		if err != nil {
 			return nil, err
 		}
-		if best < 0 || r.Hits > bestR.Hits || (r.Hits == bestR.Hits && train.Cost[j] < train.Cost[best]) {
+		if best < 0 || r.Hits > bestR.Hits || (r.Hits == bestR.Hits && train.Cheaper(j, best)) {
 			best, bestR = j, r
 		}
 	}

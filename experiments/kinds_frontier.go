@@ -20,7 +20,6 @@ import (
 	"github.com/modelpick/modelpick/report"
 	"github.com/modelpick/modelpick/route"
 	"github.com/modelpick/modelpick/routers"
-	"github.com/modelpick/modelpick/selection"
 	"github.com/modelpick/modelpick/store"
 )
 
@@ -208,7 +207,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 		return h
 	}
 	for j := range test.Models {
-		if hits(j) > hits(ref) || (hits(j) == hits(ref) && test.Cost[j] < test.Cost[ref]) {
+		if hits(j) > hits(ref) || (hits(j) == hits(ref) && test.Cheaper(j, ref)) {
 			ref = j
 		}
 	}
@@ -311,7 +310,7 @@ func runFrontierDirection(ctx context.Context, in frontierIn) (frontierOut, erro
 	if err != nil {
 		return out, err
 	}
-	cands, err := selection.SelectModels(train.Correct(), train.Cost, in.Theta)
+	cands, err := train.SelectModels(in.Theta)
 	if err != nil {
 		return out, err
 	}

@@ -69,12 +69,7 @@ func selectionMeasures(out stages.SelectModelsOut) map[string]any {
 			top = j
 		}
 	}
-	rank := 1 // the top model's place in cost order, 1 = cheapest
-	for j := range out.Models {
-		if out.Cost[j] < out.Cost[top] {
-			rank++
-		}
-	}
+	rank := out.Rank[top] + 1 // the top model's place in cost order, 1 = cheapest
 	best := 0
 	for j := range out.Models {
 		if tr.Accuracy[j] > tr.Accuracy[best] {
@@ -109,13 +104,7 @@ func costRank(out stages.SelectModelsOut, chosen []int) int {
 	if len(chosen) == 0 {
 		return 0
 	}
-	r := 1
-	for j := range out.Models {
-		if out.Cost[j] < out.Cost[chosen[0]] {
-			r++
-		}
-	}
-	return r
+	return out.Rank[chosen[0]] + 1
 }
 
 func selectionSettings(p *SelectionParams) map[string]any {

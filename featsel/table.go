@@ -104,12 +104,7 @@ func TableOf(p *profileview.Table) (Table, LoadInfo, error) {
 	for _, t := range y {
 		info.TargetCounts[className(info.Models, t)]++
 	}
-	fallback := 0
-	for j, c := range p.Cost {
-		if c < p.Cost[fallback] {
-			fallback = j
-		}
-	}
+	fallback := p.Order()[0] // the cheapest, by the tie rule
 	return Table{Names: slices.Clone(p.Names), X: p.X, Y: y, Classes: len(p.Models), Correct: p.Correct(), Fallback: fallback}, info, nil
 }
 

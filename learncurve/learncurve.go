@@ -190,12 +190,7 @@ func majority(t *profileview.Table, o Options, seed int64) (foldsOut, error) {
 	if err != nil {
 		return foldsOut{}, err
 	}
-	cheapest := 0
-	for j, c := range t.Cost {
-		if c < t.Cost[cheapest] {
-			cheapest = j
-		}
-	}
+	cheapest := t.Order()[0] // the tie rule's cheapest
 	correct := t.Correct()
 	f := foldsOut{hit: make([]bool, len(t.X))}
 	for _, sp := range cv {

@@ -14,7 +14,6 @@ import (
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/learners"
 	"github.com/modelpick/modelpick/profileview"
-	"github.com/modelpick/modelpick/selection"
 )
 
 // CVOptions configure CrossValidate.
@@ -288,7 +287,7 @@ func crossFold(ctx context.Context, t *profileview.Table, o CVOptions, seed int6
 	train, test := t.Subset(trainIdx), t.Subset(testIdx)
 	po := Options{Learner: o.Learner, Params: learners.Params{K: o.K}, Theta: o.Theta, Seed: seed}
 	if o.FirstN > 0 {
-		tr, err := selection.SelectModels(train.Correct(), train.Cost, 0)
+		tr, err := train.SelectModels(0)
 		if err != nil {
 			return Fold{}, err
 		}

@@ -32,7 +32,7 @@ type SelectionRecord struct {
 
 // SelectModels runs Algorithm 1 on a profile.
 func SelectModels(p *profileview.View, theta float64) (SelectionRecord, error) {
-	tr, err := selection.SelectModels(p.Correct(), p.Cost, theta)
+	tr, err := p.SelectModels(theta)
 	if err != nil {
 		return SelectionRecord{}, fmt.Errorf("select models on %s: %w", p.Store, err)
 	}

@@ -167,7 +167,6 @@ func Train(s *profileview.Table, o Options) (*Premodel, error) {
 	if _, err := learners.New(o.Learner, o.Params); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	correct := s.Correct()
 	p := &Premodel{Criterion: s.Criterion, FeatureNames: slices.Clone(s.Names), ConfigKey: s.ConfigKey,
 		LearnerName: o.Learner, Seed: o.Seed, Theta: o.Theta}
 
@@ -184,7 +183,7 @@ func Train(s *profileview.Table, o Options) (*Premodel, error) {
 			chosen = append(chosen, j)
 		}
 	} else {
-		tr, err := selection.SelectModels(correct, s.Cost, o.Theta)
+		tr, err := s.SelectModels(o.Theta)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
@@ -236,13 +235,7 @@ func fallback(name string, p *profileview.View, chosen []int) (string, error) {
 	case FallbackNone:
 		return "", nil
 	case "":
-		best := chosen[0]
-		for _, j := range chosen {
-			if p.Cost[j] < p.Cost[best] {
-				best = j
-			}
-		}
-		return p.Models[best], nil
+		return p.Models[p.Cheapest(chosen)], nil
 	}
 	if p.ModelIndex(name) < 0 {
 		return "", fmt.Errorf("train: fallback %q is not a model of the store (models: %s, or %q for no prediction)",
@@ -252,12 +245,12 @@ func fallback(name string, p *profileview.View, chosen []int) (string, error) {
 }
 
 // mostAccurate is the model with the highest accuracy under the profile's
-// criterion; ties go to the cheaper one, then the lower index.
+// criterion; ties go to the cheaper one (the view's Order).
 func mostAccurate(p *profileview.View) string {
 	acc := p.Accuracy()
 	best := 0
 	for j := range acc {
-		if acc[j] > acc[best] || (acc[j] == acc[best] && p.Cost[j] < p.Cost[best]) {
+		if acc[j] > acc[best] || (acc[j] == acc[best] && p.Cheaper(j, best)) {
 			best = j
 		}
 	}

@@ -2,7 +2,6 @@ package profileview
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -115,6 +114,7 @@ func (v *View) loadCost(ctx context.Context, st *store.Store, o Options) error {
 		v.CostLow[j], v.CostHigh[j] = min(by[name].CILowMS, by[name].MeanMS), max(by[name].CIHighMS, by[name].MeanMS)
 	}
 	v.CostFrom = CostSource{Kind: CostMeasured, Threads: th}
+	v.Resolution = Resolution
 	v.EnergyStatus = energyStatus(rows)
 	return nil
 }
@@ -166,12 +166,7 @@ func (v *View) loadMMACs(ctx context.Context, st *store.Store) error {
 	}
 	mmacs := map[string]float64{}
 	for _, m := range specs {
-		var s struct {
-			MMACs float64 `json:"mmacs"`
-		}
-		if json.Unmarshal([]byte(m.SpecJSON), &s) == nil {
-			mmacs[m.Name] = s.MMACs
-		}
+		mmacs[m.Name] = mmacsOf(m.SpecJSON)
 	}
 	for j, name := range v.Models {
 		if !(mmacs[name] > 0) {

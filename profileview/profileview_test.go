@@ -235,7 +235,8 @@ func TestFeatures(t *testing.T) {
 }
 
 // TestTargetsAndOracle checks the one rule: the cheapest correct model,
-// ties to the earlier column; the oracle falls back to the cheapest.
+// equal costs ordered by the tie rule's key (no MMACs here: the name);
+// the oracle falls back to the cheapest.
 func TestTargetsAndOracle(t *testing.T) {
 	v := &View{Models: []string{"big", "mid", "small", "twin"}, Cost: []float64{4, 2, 1, 1}, Items: make([]Item, 4),
 		Correct1: [][]bool{
@@ -247,8 +248,9 @@ func TestTargetsAndOracle(t *testing.T) {
 	if y, err := v.Targets(nil); err != nil || !slices.Equal(y, []int{2, 1, 3, None}) {
 		t.Errorf("targets %v, %v", y, err)
 	}
-	// Over twin, small: the tie goes to the earlier column (twin).
-	if y, _ := v.Targets([]int{3, 2}); !slices.Equal(y, []int{0, None, 0, None}) {
+	// Over twin, small: the tie goes by name (small), whatever the
+	// columns' order.
+	if y, _ := v.Targets([]int{3, 2}); !slices.Equal(y, []int{1, None, 0, None}) {
 		t.Errorf("targets over twin, small: %v", y)
 	}
 	if o, _ := v.Oracle([]int{0, 1}); !slices.Equal(o, []int{1, 1, 0, 1}) {
@@ -266,5 +268,79 @@ func TestTargetsAndOracle(t *testing.T) {
 	k := v.Keep([]bool{false, true, false, true})
 	if len(k.Correct1) != 2 || k.Correct5 != nil || k.Correct1[1][0] {
 		t.Errorf("keep %+v", k)
+	}
+}
+
+// TestCostOrder checks the tie rule on the ladder's latencies (ms, one
+// thread, as measured here) and its edges.
+func TestCostOrder(t *testing.T) {
+	names := []string{"v1_0.25", "v1_0.5", "v1_0.75", "v1_1.0", "v2", "tf2_v2", "edgetpu"}
+	mmacs := []float64{13.6, 76.5, 239.3, 568.7, 300.8, 300.8, 624.5}
+	cost := []float64{0.43, 0.76, 1.54, 2.64, 2.42, 2.41, 2.68}
+	order := func(cost []float64, res float64) []string {
+		var out []string
+		for _, j := range CostOrder(cost, mmacs, names, res) {
+			out = append(out, names[j])
+		}
+		return out
+	}
+	ladder := []string{"v1_0.25", "v1_0.5", "v1_0.75", "tf2_v2", "v2", "v1_1.0", "edgetpu"}
+	// No resolution: latency alone.
+	if got := order(cost, 0); !slices.Equal(got, ladder) {
+		t.Errorf("res 0: %v", got)
+	}
+	// 10%: 2.41-2.68 is one cluster (gaps 0.4%, 9.1%, 1.5%), ordered by
+	// MMACs, the twins (equal MMACs) by name ("tf2_v2" < "v2").
+	want := []string{"v1_0.25", "v1_0.5", "v1_0.75", "tf2_v2", "v2", "v1_1.0", "edgetpu"}
+	if got := order(cost, 0.10); !slices.Equal(got, want) {
+		t.Errorf("res 0.10: %v, want %v", got, want)
+	}
+	// Swapping the near-ties' latencies changes nothing at 10%, and the
+	// order at 0 follows the swap.
+	swapped := slices.Clone(cost)
+	swapped[3], swapped[6] = 2.68, 2.64 // v1_1.0 and edgetpu swap
+	swapped[4], swapped[5] = 2.41, 2.42 // v2 and tf2 swap
+	if got := order(swapped, 0.10); !slices.Equal(got, want) {
+		t.Errorf("res 0.10, swapped: %v, want %v", got, want)
+	}
+	if got := order(swapped, 0); slices.Equal(got, ladder) {
+		t.Errorf("res 0 did not follow the swap: %v", got)
+	}
+	// Single linkage chains: 1, 1.08, 1.16 are one cluster at 10% though
+	// the ends are 16% apart; MMACs order it.
+	chain := CostOrder([]float64{1.16, 1.08, 1}, []float64{1, 2, 3}, []string{"a", "b", "c"}, 0.10)
+	if !slices.Equal(chain, []int{0, 1, 2}) {
+		t.Errorf("chain %v, want by MMACs [0 1 2]", chain)
+	}
+	// A gap just over the resolution separates; unknown MMACs go last;
+	// zero costs compare by value.
+	if got := CostOrder([]float64{1, 1.1001}, []float64{5, 1}, nil, 0.10); !slices.Equal(got, []int{0, 1}) {
+		t.Errorf("gap over the resolution: %v", got)
+	}
+	if got := CostOrder([]float64{1, 1.05}, []float64{0, 1}, []string{"a", "b"}, 0.10); !slices.Equal(got, []int{1, 0}) {
+		t.Errorf("unknown MMACs: %v", got)
+	}
+	if got := CostOrder([]float64{0, 0, -1}, nil, []string{"b", "a", "c"}, 0.10); !slices.Equal(got, []int{2, 1, 0}) {
+		t.Errorf("non-positive costs: %v", got)
+	}
+}
+
+// TestRanksFollowTheRule: a view ranks, and so targets, by the tie rule;
+// its times stay the measured ones.
+func TestRanksFollowTheRule(t *testing.T) {
+	v := &View{Models: []string{"big", "small"}, Cost: []float64{1.00, 1.02}, MMACs: []float64{600, 300},
+		Resolution: Resolution, Items: make([]Item, 1), Correct1: [][]bool{{true, true}}}
+	if y, _ := v.Targets(nil); !slices.Equal(y, []int{1}) {
+		t.Errorf("targets %v: the model with fewer MMACs wins a tie within the resolution", y)
+	}
+	if !v.Cheaper(1, 0) || v.Cheapest([]int{0, 1}) != 1 || !slices.Equal(v.ByCost([]int{0, 1}), []int{1, 0}) {
+		t.Errorf("order %v", v.Order())
+	}
+	v.Resolution = 0
+	if y, _ := v.Targets(nil); !slices.Equal(y, []int{0}) {
+		t.Errorf("targets %v without resolution: the faster wins", y)
+	}
+	if v.Cost[0] != 1.00 {
+		t.Error("ranking changed a cost")
 	}
 }

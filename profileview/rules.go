@@ -53,14 +53,15 @@ func (v *View) all() []int {
 
 // Targets returns each image's optimum among the models of cols (every
 // model when cols is nil): the index into cols of the cheapest model that
-// is correct on it under the criterion, ties going to the earlier in cols,
-// or None when none of them is. This is the one rule every target and
-// oracle of the project follows (selection.Targets on the columns).
+// is correct on it under the criterion, cheapest in the view's Order (the
+// tie rule), or None when none of them is. This is the one rule every
+// target and oracle of the project follows (selection.Targets on the
+// columns, with the ranks as costs).
 func (v *View) Targets(cols []int) ([]int, error) {
 	if cols == nil {
 		cols = v.all()
 	}
-	sub, cost, err := selection.Subset(v.Correct(), v.Cost, cols)
+	sub, cost, err := selection.Subset(v.Correct(), v.Ranks(), cols)
 	if err != nil {
 		return nil, fmt.Errorf("targets of %s: %w", v.Store, err)
 	}
@@ -69,8 +70,8 @@ func (v *View) Targets(cols []int) ([]int, error) {
 
 // Oracle returns the model column each image runs under a perfect
 // premodel over cols (every model when nil): its optimum, or, when no
-// model of cols is right, the cheapest of cols (ties: the earlier), since
-// any answer is then wrong and the cheapest costs least.
+// model of cols is right, the cheapest of cols in Order, since any answer
+// is then wrong and the cheapest costs least.
 func (v *View) Oracle(cols []int) ([]int, error) {
 	if cols == nil {
 		cols = v.all()
@@ -79,12 +80,7 @@ func (v *View) Oracle(cols []int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	cheapest := cols[0]
-	for _, j := range cols {
-		if v.Cost[j] < v.Cost[cheapest] {
-			cheapest = j
-		}
-	}
+	cheapest := v.Cheapest(cols)
 	out := make([]int, len(t))
 	for i, k := range t {
 		out[i] = cheapest

@@ -36,6 +36,13 @@ type View struct {
 	// MMACs, which are exact as given.
 	CostLow  []float64 `json:"cost_low,omitempty"`
 	CostHigh []float64 `json:"cost_high,omitempty"`
+	// Resolution is the relative cost difference within which models tie
+	// when ranked (Order): Resolution for measured latency, 0 for
+	// published figures and MMACs, which are exact as given.
+	Resolution float64 `json:"cost_resolution"`
+	// MMACs is each model's multiply-accumulates from its spec (0 when the
+	// spec gives none): the tie rule's hardware-independent key.
+	MMACs []float64 `json:"mmacs,omitempty"`
 	// EnergyStatus says whether the costs table holds energy ("measured")
 	// or why not (its rows' statuses); "" when the costs are not measured.
 	EnergyStatus string `json:"energy_status,omitempty"`
@@ -228,12 +235,13 @@ func (v *View) loadSpecs(ctx context.Context, st *store.Store) error {
 		by[r.Name] = r
 	}
 	v.FilesSHA256, v.SpecJSON = make([]string, len(v.Models)), make([]string, len(v.Models))
+	v.MMACs = make([]float64, len(v.Models))
 	for j, name := range v.Models {
 		r, ok := by[name]
 		if !ok { // the store refuses such predictions, so only a corrupt file gets here
 			return fmt.Errorf("load profile: store %s has predictions of %s but no registered spec", st.Path(), name)
 		}
-		v.FilesSHA256[j], v.SpecJSON[j] = r.FilesSHA256, r.SpecJSON
+		v.FilesSHA256[j], v.SpecJSON[j], v.MMACs[j] = r.FilesSHA256, r.SpecJSON, mmacsOf(r.SpecJSON)
 	}
 	return nil
 }

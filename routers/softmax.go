@@ -13,7 +13,6 @@ import (
 	"github.com/modelpick/modelpick/bundle"
 	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/route"
-	"github.com/modelpick/modelpick/selection"
 )
 
 // KindSoftmax is the max-softmax confidence cascade.
@@ -115,7 +114,7 @@ func trainSoftmax(ctx context.Context, o TrainOptions) (*Trained, error) {
 	}
 	from := "given"
 	if len(levels) == 0 {
-		tr, err := selection.SelectModels(v.Correct(), v.Cost, o.Theta)
+		tr, err := v.SelectModels(o.Theta)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
@@ -169,7 +168,7 @@ func mostAccurateCost(v *profileview.View, levels []int) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		if r.Hits > bestHits || (r.Hits == bestHits && v.Cost[j] < v.Cost[best]) {
+		if r.Hits > bestHits || (r.Hits == bestHits && v.Cheaper(j, best)) {
 			best, bestHits = j, r.Hits
 		}
 	}

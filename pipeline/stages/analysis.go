@@ -34,6 +34,9 @@ type SelectModelsOut struct {
 	Models     []string        `json:"models"`
 	Cost       []float64       `json:"cost"`
 	CostSource string          `json:"cost_source"`
+	// Rank is each model's place in cost order under the tie rule (0: the
+	// cheapest; profileview.View.Order).
+	Rank []int `json:"cost_rank"`
 	Images     int             `json:"images"`
 	Excluded   map[string]int  `json:"excluded"`
 	Trace      selection.Trace `json:"trace"`
@@ -46,7 +49,7 @@ const selectModelsVersion = "1"
 // SelectModels runs Algorithm 1 on a store's profile.
 func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 	return pipeline.Stage[SelectModelsIn, SelectModelsOut]{
-		Name: "select-models", Version: selectModelsVersion,
+		Name: "select-models", Version: selectModelsVersion, Code: []string{profileview.RankRule},
 		Run: func(ctx context.Context, w *pipeline.Work, in SelectModelsIn) (SelectModelsOut, error) {
 			var out SelectModelsOut
 			st, err := store.Open(in.Store.Path)
@@ -60,7 +63,7 @@ func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 				return out, err
 			}
 			correct := v.Correct()
-			tr, err := selection.SelectModels(correct, v.Cost, in.Theta)
+			tr, err := v.SelectModels(in.Theta)
 			if err != nil {
 				return out, err
 			}
@@ -68,7 +71,11 @@ func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 			for i := range all {
 				all[i] = i
 			}
-			return SelectModelsOut{Models: v.Models, Cost: v.Cost, CostSource: v.CostFrom.String(), Images: len(v.Items),
+			rank := make([]int, len(v.Models))
+			for k, j := range v.Order() {
+				rank[j] = k
+			}
+			return SelectModelsOut{Models: v.Models, Cost: v.Cost, CostSource: v.CostFrom.String(), Rank: rank, Images: len(v.Items),
 				Excluded: v.Excluded, Trace: tr, OracleAll: selection.Oracle(correct, all)}, nil
 		},
 	}
@@ -206,7 +213,7 @@ const selectFeaturesVersion = "3"
 func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 	return pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut]{
 		Name: "select-features", Version: selectFeaturesVersion,
-		Code: []string{goVersion()}, // float sums and sorts of the CV
+		Code: []string{goVersion(), profileview.RankRule}, // float sums and sorts of the CV; targets
 		Run: func(ctx context.Context, w *pipeline.Work, in SelectFeaturesIn) (SelectFeaturesOut, error) {
 			var out SelectFeaturesOut
 			st, err := store.Open(in.Store.Path)

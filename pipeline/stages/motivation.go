@@ -66,7 +66,7 @@ type PickImagesOut struct {
 // highest top score of the deciding model), then the file name.
 func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 	return pipeline.Stage[PickImagesIn, PickImagesOut]{
-		Name: "pick-images", Version: "1",
+		Name: "pick-images", Version: "1", Code: []string{profileview.RankRule},
 		Run: func(ctx context.Context, w *pipeline.Work, in PickImagesIn) (PickImagesOut, error) {
 			var out PickImagesOut
 			if len(in.Models) < 3 {
@@ -82,22 +82,22 @@ func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 			if err != nil {
 				return out, err
 			}
-			cost := map[string]float64{}
 			col := map[string]int{}
 			for i, m := range v.Models {
-				cost[m], col[m] = v.Cost[i], i
+				col[m] = i
 			}
-			models := append([]string(nil), in.Models...)
-			for _, m := range models {
-				if _, ok := cost[m]; !ok {
+			for _, m := range in.Models {
+				if _, ok := col[m]; !ok {
 					return out, fmt.Errorf("pick images: model %s is not in the profile (have %v)", m, v.Models)
 				}
 			}
-			sort.SliceStable(models, func(i, j int) bool { return cost[models[i]] < cost[models[j]] })
-			out.Models, out.CostSource = models, v.CostFrom.String()
-			for _, m := range models {
-				out.Cost = append(out.Cost, cost[m])
+			// The view holds just the study's models: its Order ranks them.
+			var models []string
+			for _, j := range v.Order() {
+				models = append(models, v.Models[j])
+				out.Cost = append(out.Cost, v.Cost[j])
 			}
+			out.Models, out.CostSource = models, v.CostFrom.String()
 			n := len(models)
 			last := n - 1
 			cands := map[string][]PickedImage{}

@@ -78,7 +78,7 @@ const premodelCVVersion = "4"
 func PremodelCV() pipeline.Stage[PremodelCVIn, PremodelCVOut] {
 	return pipeline.Stage[PremodelCVIn, PremodelCVOut]{
 		Name: "premodel-cv", Version: premodelCVVersion,
-		Code: []string{"features " + features.Version, opencvVersion(), goVersion()},
+		Code: []string{"features " + features.Version, opencvVersion(), goVersion(), profileview.RankRule},
 		// The premodel's overhead is timed here, and the baselines are
 		// matched to the latency it makes.
 		Volatile: []string{"folds[*].overhead", "folds[*].methods[*].mean_ms", "folds[*].methods[*].p95_ms",
@@ -173,7 +173,7 @@ type (
 func Curve() pipeline.Stage[CurveIn, CurveOut] {
 	return pipeline.Stage[CurveIn, CurveOut]{
 		// 2: repeated over seeds; per-image hits of the knob and the single models.
-		Name: "budget-curve", Version: "2", Code: []string{goVersion()},
+		Name: "budget-curve", Version: "2", Code: []string{goVersion(), profileview.RankRule},
 		Run: func(ctx context.Context, w *pipeline.Work, in CurveIn) (CurveOut, error) {
 			st, err := store.Open(in.Store.Path)
 			if err != nil {
