@@ -31,15 +31,15 @@ type SelectModelsIn struct {
 // SelectModelsOut is Algorithm 1's choice with its trace (Figs 5, 6) and
 // what the trace's indices mean.
 type SelectModelsOut struct {
-	Models     []string        `json:"models"`
-	Cost       []float64       `json:"cost"`
-	CostSource string          `json:"cost_source"`
+	Models     []string  `json:"models"`
+	Cost       []float64 `json:"cost"`
+	CostSource string    `json:"cost_source"`
 	// Rank is each model's place in cost order under the tie rule (0: the
 	// cheapest; profileview.View.Order).
-	Rank []int `json:"cost_rank"`
-	Images     int             `json:"images"`
-	Excluded   map[string]int  `json:"excluded"`
-	Trace      selection.Trace `json:"trace"`
+	Rank     []int           `json:"cost_rank"`
+	Images   int             `json:"images"`
+	Excluded map[string]int  `json:"excluded"`
+	Trace    selection.Trace `json:"trace"`
 	// OracleAll is the oracle accuracy of all models together (%).
 	OracleAll float64 `json:"oracle_all_pct"`
 }
