@@ -14,6 +14,11 @@ type Summary struct {
 	Mean   float64 `json:"mean_ms"`
 	Std    float64 `json:"std_ms"` // sample standard deviation (n−1)
 	Median float64 `json:"median_ms"`
+	// MedianLow and MedianHigh bound a distribution-free 95% interval of
+	// the median (MedianCI): a median is what a shared machine's bursts
+	// move least.
+	MedianLow  float64 `json:"median_low_ms"`
+	MedianHigh float64 `json:"median_high_ms"`
 	Min    float64 `json:"min_ms"`
 	Max    float64 `json:"max_ms"`
 	P95    float64 `json:"p95_ms"`
@@ -62,6 +67,7 @@ func Summarize(samplesMs []float64, confidence float64) Summary {
 	slices.Sort(sorted)
 	s.Min, s.Max = sorted[0], sorted[s.N-1]
 	s.Median = quantileSorted(sorted, 0.5)
+	_, s.MedianLow, s.MedianHigh = MedianCI(sorted)
 	s.P95 = quantileSorted(sorted, 0.95)
 
 	var r running
@@ -94,4 +100,25 @@ func quantileSorted(sorted []float64, p float64) float64 {
 		return sorted[len(sorted)-1]
 	}
 	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
+}
+
+// MedianCI returns the median of xs and a distribution-free 95% interval
+// for it: the order statistics of ranks n/2 - 1.96·√n/2 (rounded down)
+// and 1 + n/2 + 1.96·√n/2 (rounded up), from the normal approximation to
+// the binomial count of samples below the median. xs is not changed; an
+// empty xs gives zeros.
+func MedianCI(xs []float64) (med, lo, hi float64) {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0, 0, 0
+	}
+	half := 1.96 * math.Sqrt(float64(n)) / 2
+	rank := func(r int) float64 { return s[min(max(r, 1), n)-1] } // 1-based
+	med = rank(n/2 + 1)
+	if n%2 == 0 {
+		med = (rank(n/2) + rank(n/2+1)) / 2
+	}
+	return med, rank(int(math.Floor(float64(n)/2 - half))), rank(int(math.Ceil(1 + float64(n)/2 + half)))
 }

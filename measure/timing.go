@@ -125,6 +125,94 @@ func Time(ctx context.Context, opts TimingOptions, fn func() error) (Summary, er
 	return timeWith(ctx, opts, fn, time.Now)
 }
 
+// TimeInterleaved times several calls side by side: after opts.Warmup
+// untimed calls of each, every round runs each fn once, in an order that
+// rotates by one from round to round, so a burst of load from other jobs
+// falls on all of them alike and their ratios hold even when the machine
+// is busy. It stops when at least opts.MinRuns rounds have run and every
+// fn's interval meets the rule of [Time], or at MaxRuns rounds,
+// MaxDuration or when ctx is done. Summaries are in the order of fns,
+// each with its own stop reason and warnings.
+func TimeInterleaved(ctx context.Context, opts TimingOptions, fns []func() error) ([]Summary, error) {
+	return timeInterleavedWith(ctx, opts, fns, time.Now)
+}
+
+func timeInterleavedWith(ctx context.Context, opts TimingOptions, fns []func() error, now func() time.Time) ([]Summary, error) {
+	opts, err := opts.normalized()
+	if err != nil {
+		return nil, err
+	}
+	for k, fn := range fns {
+		for i := 0; i < opts.Warmup; i++ {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("timing interrupted during warmup: %w", err)
+			}
+			if err := fn(); err != nil {
+				return nil, fmt.Errorf("call %d: warmup run %d: %w", k, i+1, err)
+			}
+		}
+	}
+	n := len(fns)
+	samples := make([][]float64, n)
+	acc := make([]running, n)
+	z := distuv.UnitNormal.Quantile(1 - (1-opts.Confidence)/2)
+	start := now()
+	reason := ""
+	var runErr error
+	for round := 0; reason == "" && n > 0; round++ {
+		if err := ctx.Err(); err != nil {
+			reason, runErr = StopCanceled, fmt.Errorf("timing interrupted after %d rounds: %w", round, err)
+			break
+		}
+		for i := range n {
+			k := (i + round) % n
+			t0 := now()
+			err := fns[k]()
+			elapsed := now().Sub(t0)
+			if err != nil {
+				reason, runErr = StopError, fmt.Errorf("call %d: timed run %d: %w", k, round+1, err)
+				break
+			}
+			ms := float64(elapsed) / float64(time.Millisecond)
+			samples[k] = append(samples[k], ms)
+			acc[k].add(ms)
+		}
+		if reason != "" {
+			break
+		}
+		all := round+1 >= opts.MinRuns
+		for k := range acc {
+			all = all && acc[k].within(z, opts.Confidence, opts.RelHalfWidth)
+		}
+		switch {
+		case all:
+			reason = StopConverged
+		case round+1 >= opts.MaxRuns:
+			reason = StopMaxRuns
+		case opts.MaxDuration > 0 && now().Sub(start) >= opts.MaxDuration:
+			reason = StopMaxDuration
+		}
+	}
+	out := make([]Summary, n)
+	for k := range out {
+		s := Summarize(samples[k], opts.Confidence)
+		s.StopReason = reason
+		s.Converged = s.Within(opts.RelHalfWidth) && s.N >= opts.MinRuns
+		if !s.Converged && s.N > 0 {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("did not converge after %d runs: half-width %.1f%% of mean (target %.1f%%)",
+				s.N, 100*s.RelHalfWidth, 100*opts.RelHalfWidth))
+		}
+		switch reason {
+		case StopMaxDuration:
+			s.Warnings = append(s.Warnings, fmt.Sprintf("stopped by the time limit of %v", opts.MaxDuration))
+		case StopMaxRuns:
+			s.Warnings = append(s.Warnings, fmt.Sprintf("stopped by the run limit of %d", opts.MaxRuns))
+		}
+		out[k] = s
+	}
+	return out, runErr
+}
+
 // timeWith is Time with the clock passed in, so tests can script durations
 // instead of asserting anything about the speed of the machine.
 func timeWith(ctx context.Context, opts TimingOptions, fn func() error, now func() time.Time) (Summary, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -339,5 +340,69 @@ func TestQuantileSorted(t *testing.T) {
 		if got := quantileSorted(xs, tc.p); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("q(%v) = %v, want %v", tc.p, got, tc.want)
 		}
+	}
+}
+
+// TestTimeInterleaved checks the rotation, the shared stopping rule and the
+// per-call summaries on a scripted clock.
+func TestTimeInterleaved(t *testing.T) {
+	ms := time.Millisecond
+	c := &fakeClock{t: time.Unix(0, 0)}
+	var calls []int
+	mk := func(k int, d func(i int) time.Duration) func() error {
+		i := 0
+		return func() error {
+			calls = append(calls, k)
+			c.advance(d(i))
+			i++
+			return nil
+		}
+	}
+	fast := mk(0, func(int) time.Duration { return 1 * ms })
+	// The slow call alternates 9 and 11 ms: its interval needs more runs.
+	slow := mk(1, alternating(9*ms, 11*ms))
+	sums, err := timeInterleavedWith(context.Background(), TimingOptions{Warmup: 1, MinRuns: 4, MaxRuns: 1000, RelHalfWidth: 0.05},
+		[]func() error{fast, slow}, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm-up: 0, 1; then rounds alternate their order: 0 1, 1 0, 0 1, ...
+	if want := []int{0, 1, 0, 1, 1, 0, 0, 1}; len(calls) < len(want) || !slices.Equal(calls[:len(want)], want) {
+		t.Errorf("call order %v, want it to start %v", calls, want)
+	}
+	if sums[0].N != sums[1].N || sums[0].N < 4 {
+		t.Errorf("runs %d and %d: every call runs once per round, at least MinRuns", sums[0].N, sums[1].N)
+	}
+	if !sums[0].Converged || !sums[1].Converged || sums[1].StopReason != StopConverged {
+		t.Errorf("not converged: %+v", sums)
+	}
+	if sums[0].Median != 1 || sums[1].Mean < 9 || sums[1].Mean > 11 || sums[1].MedianLow > sums[1].Median || sums[1].MedianHigh < sums[1].Median {
+		t.Errorf("summaries %+v", sums)
+	}
+	// An error stops every call's timing and is returned.
+	bad := errors.New("boom")
+	_, err = timeInterleavedWith(context.Background(), TimingOptions{MinRuns: 4},
+		[]func() error{fast, func() error { return bad }}, c.now)
+	if !errors.Is(err, bad) {
+		t.Errorf("error %v, want %v", err, bad)
+	}
+}
+
+// TestMedianCI checks the median's interval on known samples.
+func TestMedianCI(t *testing.T) {
+	xs := make([]float64, 101)
+	for i := range xs {
+		xs[i] = float64((i*37)%101 + 1) // 1..101, shuffled
+	}
+	med, lo, hi := MedianCI(xs)
+	// n = 101: ranks floor(50.5 - 9.85) = 40 and ceil(1 + 50.5 + 9.85) = 62.
+	if med != 51 || lo != 40 || hi != 62 {
+		t.Errorf("median %g [%g, %g], want 51 [40, 62]", med, lo, hi)
+	}
+	if med, lo, hi := MedianCI([]float64{3, 1}); med != 2 || lo != 1 || hi != 3 {
+		t.Errorf("two samples: %g [%g, %g], want 2 [1, 3]", med, lo, hi)
+	}
+	if med, lo, hi := MedianCI(nil); med != 0 || lo != 0 || hi != 0 {
+		t.Errorf("no samples: %g [%g, %g]", med, lo, hi)
 	}
 }

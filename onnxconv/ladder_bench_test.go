@@ -2,12 +2,12 @@ package onnxconv
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelpick/modelpick/measure"
 )
 
 // importVariants are the importer settings BenchmarkLadder compares: "v1"
@@ -96,14 +96,14 @@ func BenchmarkLadder(b *testing.B) {
 		for i := range r {
 			r[i] = num.ms[i] / den.ms[i]
 		}
-		return medianCI(r)
+		return measure.MedianCI(r)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%d iterations, one thread, one image (%s)\n\n", n, img.file)
 	fmt.Fprintln(&sb, "| model | import | M MACs (graph) | latency ms (median) | 95% CI | M MACs per ms | v2/v1 [95% CI] |")
 	fmt.Fprintln(&sb, "|---|---|---:|---:|---|---:|---|")
 	for _, e := range entries {
-		med, lo, hi := medianCI(e.ms)
+		med, lo, hi := measure.MedianCI(e.ms)
 		vs := ""
 		if e.imp == "v2" {
 			r, rlo, rhi := ratio(e, find(e.model, "v1"))
@@ -126,37 +126,4 @@ func BenchmarkLadder(b *testing.B) {
 	// Printed, not logged: the testing package cuts benchmark logs to a
 	// few lines.
 	fmt.Print(sb.String())
-}
-
-// medianCI returns the median of xs and a distribution-free 95% interval
-// for it: the order statistics of ranks n/2 - 1.96·√n/2 (rounded down)
-// and 1 + n/2 + 1.96·√n/2 (rounded up), from the normal approximation to
-// the binomial count of samples below the median.
-func medianCI(xs []float64) (med, lo, hi float64) {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	half := 1.96 * math.Sqrt(float64(n)) / 2
-	rank := func(r int) float64 { return s[min(max(r, 1), n)-1] } // 1-based
-	med = rank(n/2 + 1)
-	if n%2 == 0 {
-		med = (rank(n/2) + rank(n/2+1)) / 2
-	}
-	return med, rank(int(math.Floor(float64(n)/2 - half))), rank(int(math.Ceil(1 + float64(n)/2 + half)))
-}
-
-// TestMedianCI checks BenchmarkLadder's median interval on known samples.
-func TestMedianCI(t *testing.T) {
-	xs := make([]float64, 101)
-	for i := range xs {
-		xs[i] = float64((i*37)%101 + 1) // 1..101, shuffled
-	}
-	med, lo, hi := medianCI(xs)
-	// n = 101: ranks floor(50.5 - 9.85) = 40 and ceil(1 + 50.5 + 9.85) = 62.
-	if med != 51 || lo != 40 || hi != 62 {
-		t.Errorf("median %g [%g, %g], want 51 [40, 62]", med, lo, hi)
-	}
-	if med, lo, hi := medianCI([]float64{3, 1}); med != 2 || lo != 1 || hi != 3 {
-		t.Errorf("two samples: %g [%g, %g], want 2 [1, 3]", med, lo, hi)
-	}
 }
