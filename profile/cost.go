@@ -15,12 +15,18 @@ import (
 	"github.com/modelpick/modelpick/store"
 )
 
-// Costs measures each model's inference latency until its 95% confidence
-// interval is within the set width of the mean (measure.Time), and its
-// energy when a meter is available, with idle power deducted as in the
-// paper. Inference of these CNNs does not depend on the pixel values, so
-// the model runs on one real, preprocessed image from the set; only
-// Run is timed (preprocessing is an image cost, not a model cost).
+// Costs measures each model's inference latency and, when a meter is
+// available, its energy with idle power deducted as in the paper.
+// Inference of these CNNs does not depend on the pixel values, so every
+// model runs on one real, preprocessed image from the set; only Run is
+// timed (preprocessing is an image cost, not a model cost).
+//
+// Latency is timed side by side (measure.TimeInterleaved): each round
+// runs every model once, in rotating order, until every model's 95%
+// interval is within the set width of its mean, so load from other jobs
+// falls on all models alike and their order is not an artefact of when
+// each was measured. Energy needs a meter window of its own per model, so
+// it is read afterwards, over as many runs as the latency took.
 func Costs(ctx context.Context, o Options, models []*inference.Model) ([]store.CostRow, error) {
 	img, err := firstReadable(o)
 	if err != nil {
@@ -46,30 +52,24 @@ func Costs(ctx context.Context, o Options, models []*inference.Model) ([]store.C
 	plat.Runtime = "onnxruntime " + ortenv.Version()
 	plat.Meter = meter.Name()
 
-	topts := o.Timing
-	warm := topts.Warmup
-	topts.Warmup = 0 // warm up outside the meter window
-	var rows []store.CostRow
-	for _, m := range models {
-		plat.Threads = m.Threads
-		pj, _ := json.Marshal(plat) // plain struct: cannot fail
+	fns := make([]func() error, len(models))
+	for k, m := range models {
 		if err := m.SetInput(img); err != nil {
 			return nil, fmt.Errorf("cost %s: %w", m.Spec.Name, err)
 		}
-		for i := 0; i < warm; i++ {
-			if err := m.Run(); err != nil {
-				return nil, fmt.Errorf("cost %s: warm-up: %w", m.Spec.Name, err)
-			}
-		}
+		fns[k] = m.Run
+	}
+	sums, err := measure.TimeInterleaved(ctx, o.Timing, fns)
+	if err != nil {
+		return nil, fmt.Errorf("cost of %d models: %w", len(models), err)
+	}
+	var rows []store.CostRow
+	for k, m := range models {
+		s := sums[k]
+		plat.Threads = m.Threads
+		pj, _ := json.Marshal(plat) // plain struct: cannot fail
 		// The None meter keeps the same protocol and reads "not measured".
-		if err := meter.Start(ctx); err != nil {
-			return nil, fmt.Errorf("cost %s: start meter: %w", m.Spec.Name, err)
-		}
-		s, err := measure.Time(ctx, topts, m.Run)
-		reading, merr := meter.Stop()
-		if err == nil && merr != nil {
-			err = fmt.Errorf("stop meter: %w", merr)
-		}
+		reading, err := energy(ctx, meter, m, s.N)
 		if err != nil {
 			return nil, fmt.Errorf("cost %s: %w", m.Spec.Name, err)
 		}
@@ -93,6 +93,27 @@ func Costs(ctx context.Context, o Options, models []*inference.Model) ([]store.C
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// energy reads the meter over n runs of m (none when the meter is not
+// available: its reading then says why).
+func energy(ctx context.Context, meter measure.Meter, m *inference.Model, n int) (measure.Reading, error) {
+	if err := meter.Start(ctx); err != nil {
+		return measure.Reading{}, fmt.Errorf("start meter: %w", err)
+	}
+	if meter.Available() {
+		for range n {
+			if err := m.Run(); err != nil {
+				meter.Stop()
+				return measure.Reading{}, fmt.Errorf("energy run: %w", err)
+			}
+		}
+	}
+	reading, err := meter.Stop()
+	if err != nil {
+		return reading, fmt.Errorf("stop meter: %w", err)
+	}
+	return reading, nil
 }
 
 // firstReadable decodes the first image of the run that OpenCV can read.
