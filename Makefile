@@ -2,6 +2,7 @@
 #   make reproduce   every table and figure on $(ASSETS) (default ../shared/assets)
 #   make test        gofmt, vet, staticcheck, go mod tidy, unit + integration tests (integration needs $(ASSETS))
 #   make smoke       a minimal end-to-end run of every experiment (< 5 minutes)
+#   make measure     measure this device's costs again: rewrites the recorded profile in experiments/device/
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -18,10 +19,11 @@ GO ?= go
 MODELPICK_TESTLOG ?= $(MODELPICK_CACHE)/test-$(notdir $(CURDIR)).log
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps sysdeps ort gomod build test lint reproduce smoke report clean
+.PHONY: help deps sysdeps ort gomod build test lint reproduce measure smoke report clean
 
 help:
 	@echo "make reproduce  - run every experiment (experiments/*.yaml) on $(MODELPICK_ASSETS): results/, figures/, REPRODUCE.md"
+	@echo "make measure    - measure this device's costs again and rewrite its recorded profile (experiments/device/, or DEVICE=FILE)"
 	@echo "make smoke      - every experiment on 60 images per set, 3 folds (outputs under $(MODELPICK_CACHE)/smoke)"
 	@echo "make report     - regenerate REPRODUCE.md from results/ (no computation)"
 	@echo "make test       - gofmt, vet, staticcheck, go mod tidy and all tests (unit + integration on $(MODELPICK_ASSETS))"
@@ -89,11 +91,20 @@ lint: deps
 # $(MODELPICK_CACHE)/pipeline, never in the repository), then REPRODUCE.md.
 # Only missing stages run: a second `make reproduce` with nothing changed
 # computes nothing. VERIFY=1 re-runs every cached stage and fails on any
-# output that differs (nondeterminism).
+# output that differs (nondeterminism). Costs (latency, extraction time)
+# are read from the device's recorded profile, DEVICE (default: the one
+# *.json in experiments/device/), never measured: `make measure` measures
+# them again and rewrites it (run it on a quiet machine; commit the file).
 VERIFY ?=
+DEVICE ?=
 reproduce: build
 	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
-	$(BIN) reproduce $(if $(VERIFY),-verify)
+	$(BIN) reproduce $(if $(VERIFY),-verify) $(if $(DEVICE),-device $(DEVICE))
+
+measure: build
+	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
+	@echo "load average before measuring: $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (measure on a quiet machine)" >&2
+	$(BIN) reproduce -measure $(if $(DEVICE),-device $(DEVICE))
 
 smoke: build
 	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }

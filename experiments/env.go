@@ -147,9 +147,7 @@ func (e *Env) profiled(ctx context.Context, s *Spec, p Chain, withFeatures bool)
 		}
 		in.Latency = c.latency
 	} else {
-		c.cost, err = pipeline.Do(ctx, e.R, stages.CostStage(), stages.CostIn{Set: c.sets[0], Models: c.models, Runtime: c.rt,
-			Timing: e.timing(), Meter: "auto", Platform: stages.PlatformID()})
-		if err != nil {
+		if c.cost, err = e.modelCosts(ctx, c); err != nil {
 			return nil, err
 		}
 		in.Costs = &c.cost

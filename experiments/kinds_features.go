@@ -324,7 +324,7 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		if err != nil {
 			return nil, err
 		}
-		t, err := pipeline.Do(ctx, e.R, stages.FeatureTiming(), stages.FeatureTimingIn{Sets: out.SweepSets, Images: imgs,
+		t, err := e.featureTiming(ctx, stages.FeatureTimingIn{Sets: out.SweepSets, Images: imgs,
 			Reps: 3, Platform: stages.PlatformID()})
 		if err != nil {
 			return nil, err

@@ -110,7 +110,7 @@ func runMotivationLatency(ctx context.Context, e *Env, s *Spec, p *MotivationPar
 	if timing.MaxDuration == 0 || timing.MaxDuration > 3*time.Second {
 		timing.MaxDuration = 3 * time.Second
 	}
-	lat, err := pipeline.Do(ctx, e.R, stages.ImageLatencyStage(), stages.ImageLatencyIn{Set: c.sets[0], Files: files,
+	lat, err := e.imageLatency(ctx, stages.ImageLatencyIn{Set: c.sets[0], Files: files,
 		Models: ms, Runtime: c.rt, Timing: timing, Platform: stages.PlatformID()})
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs [
 		}
 		for _, r := range runs {
 			res, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
-				FeatureMS: ft.MS, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
+				FeatureMS: ft, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
 				K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, RandomFolds: r.random, FirstN: r.firstN,
 				Baselines: r.base, Platform: stages.PlatformID()})
 			if err != nil {
@@ -78,11 +78,6 @@ func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs [
 	return out, c, nil
 }
 
-// featureTimes is each image's time to extract the premodel's features
-// (by sha256), timed once per image set and feature set.
-func (e *Env) featureTimes(ctx context.Context, d stages.DataSet, names []string) (stages.FeatureTimesOut, error) {
-	return pipeline.Do(ctx, e.R, stages.FeatureTimes(), stages.FeatureTimesIn{Set: d, Names: names, Platform: stages.PlatformID()})
-}
 
 // selectIn is feature selection on one image set: the premodel reads the
 // kept features, as in the paper (kNN, the spec's K).
@@ -885,7 +880,7 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec, p *CurveParams) (*Resu
 			if err != nil {
 				return nil, err
 			}
-			t, err := pipeline.Do(ctx, e.R, stages.FeatureTiming(), stages.FeatureTimingIn{Sets: [][]string{fs.Kept}, Images: imgs,
+			t, err := e.featureTiming(ctx, stages.FeatureTimingIn{Sets: [][]string{fs.Kept}, Images: imgs,
 				Reps: 3, Platform: stages.PlatformID()})
 			if err != nil {
 				return nil, err

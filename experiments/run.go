@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelpick/modelpick/device"
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/report"
@@ -33,6 +34,17 @@ type Options struct {
 	Limit, Folds int
 	// Timing overrides the cost-measurement settings (tests).
 	Timing *measure.TimingOptions
+	// DeviceMode says where device-measured quantities come from: Device,
+	// the recorded profile (make reproduce), fresh measurements recorded
+	// into Device (make measure), or the cached stages (tests, smoke).
+	DeviceMode DeviceMode
+	Device     *device.Profile
+	// DeviceMissing says why Device is nil in recorded mode (named in the
+	// error of the first experiment that needs a device quantity).
+	DeviceMissing string
+	// Session names a measuring session (make measure): its stage inputs
+	// carry it, so nothing measured before is reused.
+	Session string
 	// ORTLibrary is the ONNX Runtime library models run on, and
 	// ImportCache the folder imported TFLite models are cached in.
 	ORTLibrary, ImportCache string

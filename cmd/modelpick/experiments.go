@@ -12,12 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelpick/modelpick/device"
 	"github.com/modelpick/modelpick/experiments"
 	"github.com/modelpick/modelpick/external"
 	"github.com/modelpick/modelpick/internal/buildinfo"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/pipeline"
+	"github.com/modelpick/modelpick/pipeline/stages"
 	"github.com/modelpick/modelpick/report"
 	"github.com/modelpick/modelpick/store"
 )
@@ -28,6 +30,9 @@ type expFlags struct {
 	limit, folds            *int
 	results, figures, cache *string
 	quiet                   *bool
+	device                  *string
+	measure                 *bool
+	live                    bool                   // smoke: measure through the cached stages, no profile
 	timing                  *measure.TimingOptions // tests only: set by the test binary
 }
 
@@ -55,10 +60,15 @@ func addExpFlags(fs interface {
 		figures: fs.String("figures", filepath.Join(r, "figures"), "figures folder"),
 		cache:   fs.String("cache", filepath.Join(settings.Cache(), "pipeline"), "pipeline cache folder (outside the repository)"),
 		quiet:   fs.Bool("quiet", false, "no per-stage lines"),
+		device: fs.String("device", "", "the device's recorded cost profile (default: the one *.json in the specs' folder's device/); "+
+			"latencies and extraction times are read from it, never measured"),
+		measure: fs.Bool("measure", false, "measure every device quantity afresh and (re)write the -device profile (make measure)"),
 	}
 }
 
-func (f expFlags) options(stderr io.Writer) (experiments.Options, error) {
+// options builds the run's options; specDir is the folder of the specs,
+// whose device/ holds the recorded profile.
+func (f expFlags) options(stderr io.Writer, specDir string) (experiments.Options, error) {
 	r, err := pipeline.NewRunner(*f.cache)
 	if err != nil {
 		return experiments.Options{}, err
@@ -70,9 +80,88 @@ func (f expFlags) options(stderr io.Writer) (experiments.Options, error) {
 	if !*f.quiet {
 		r.Log = stderr
 	}
-	return experiments.Options{Runner: r, Results: *f.results, Figures: *f.figures, Root: root(),
+	o := experiments.Options{Runner: r, Results: *f.results, Figures: *f.figures, Root: root(),
 		Limit: *f.limit, Folds: *f.folds, Timing: f.timing, Log: r.Log,
-		ORTLibrary: settings.ORTLibrary(), ImportCache: settings.Cache(), Versions: buildinfo.Versions()}, nil
+		ORTLibrary: settings.ORTLibrary(), ImportCache: settings.Cache(), Versions: buildinfo.Versions()}
+	return o, f.deviceOptions(&o, specDir)
+}
+
+// defaultDeviceFile names a new profile when the specs' device/ has none.
+const defaultDeviceFile = "device.json"
+
+// deviceOptions chooses where device quantities come from: the recorded
+// profile (checked against the current code before anything runs), a
+// fresh measurement (-measure), or the cached stages (the smoke run).
+func (f expFlags) deviceOptions(o *experiments.Options, specDir string) error {
+	if f.live {
+		o.DeviceMode = experiments.DeviceLive
+		return nil
+	}
+	dir := filepath.Join(specDir, "device")
+	path := *f.device
+	if *f.measure {
+		if path == "" {
+			if p, err := device.Find(dir); err == nil {
+				path = p
+			} else {
+				path = filepath.Join(dir, defaultDeviceFile)
+			}
+		}
+		o.DeviceMode, o.Device = experiments.DeviceMeasure, device.New(path)
+		o.Session = time.Now().UTC().Format(time.RFC3339Nano)
+		return nil
+	}
+	o.DeviceMode = experiments.DeviceRecorded
+	if path == "" {
+		p, err := device.Find(dir)
+		if err != nil { // an error only for the experiments that need one
+			o.DeviceMissing = err.Error()
+			return nil
+		}
+		path = p
+	}
+	p, err := device.Read(path)
+	if err != nil {
+		return err
+	}
+	key, err := experiments.DeviceKey(o.ORTLibrary)
+	if err != nil {
+		return err
+	}
+	if err := p.Check(key); err != nil {
+		return err
+	}
+	o.Device = p
+	return nil
+}
+
+// saveMeasured completes and writes a profile measured in this run.
+func saveMeasured(o experiments.Options, loadBefore string, args []string) error {
+	if o.DeviceMode != experiments.DeviceMeasure {
+		return nil
+	}
+	p := o.Device
+	key, err := experiments.DeviceKey(o.ORTLibrary)
+	if err != nil {
+		return err
+	}
+	p.Valid, p.Platform = key, stages.PlatformID()
+	p.MeasuredAt = time.Now().UTC().Format(time.RFC3339)
+	p.Load = device.Load{Before: loadBefore, After: loadAverage(),
+		Note: "load averages (1, 5, 15 min, /proc/loadavg); the machine is shared, so other jobs may have run during the measurement"}
+	p.Command = "modelpick " + strings.Join(args, " ")
+	p.Revision = revision()
+	return p.Save()
+}
+
+// loadAverage is /proc/loadavg's first three fields ("" where absent).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // runRun runs experiment specs: modelpick run [-verify] experiments/NAME.yaml...
@@ -103,7 +192,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	o, err := f.options(stderr)
+	if *f.measure {
+		return fmt.Errorf("%w: run: -measure rewrites the whole device profile, so it measures every experiment: use make measure (modelpick reproduce -measure)", errUsage)
+	}
+	o, err := f.options(stderr, filepath.Dir(specs[0].Path))
 	if err != nil {
 		return err
 	}
@@ -199,13 +291,24 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("reproduce: %w", err)
 	}
-	o, err := f.options(stderr)
+	o, err := f.options(stderr, *dir)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	start, load := time.Now(), loadAverage()
 	runErr := runSpecs(ctx, specs, o, stdout)
 	fmt.Fprintf(stdout, "all experiments: %.1f s\n", time.Since(start).Seconds())
+	if o.DeviceMode == experiments.DeviceMeasure {
+		// A profile from a failed run would lack what the failed
+		// experiments measure: the old one stays.
+		if runErr != nil {
+			return fmt.Errorf("measure: the device profile %s was not written: %w", o.Device.Path(), runErr)
+		}
+		if err := saveMeasured(o, load, args); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", o.Device.Path())
+	}
 	if err := writeReproduce(string(tb), *f.results, cl, *out, stdout); err != nil {
 		return errors.Join(runErr, err)
 	}
@@ -229,8 +332,10 @@ func smokeDefaults(fs *flag.FlagSet, f *expFlags, out *string) {
 			apply()
 		}
 	}
-	// Cost to a loose interval in a second per model: a smoke run checks
-	// that everything runs, not the milliseconds.
+	// Cost measured through the cached stages (no profile), to a loose
+	// interval in a second per model: a smoke run checks that everything
+	// runs, not the milliseconds.
+	f.live = true
 	f.timing = &measure.TimingOptions{Warmup: 2, MinRuns: 10, MaxRuns: 200, Confidence: 0.95, RelHalfWidth: 0.2, MaxDuration: time.Second}
 }
 

@@ -299,6 +299,8 @@ type FeatureTimingIn struct {
 	Reps    int             `json:"reps"`
 	// Platform names the machine: a time belongs to a device.
 	Platform string `json:"platform"`
+	// Session: as CostIn's.
+	Session string `json:"session,omitempty"`
 }
 
 // FeatureTimingOut is the mean extraction time per image of each set.

@@ -168,6 +168,8 @@ type ImageLatencyIn struct {
 	Runtime  Runtime               `json:"runtime"`
 	Timing   measure.TimingOptions `json:"timing"`
 	Platform string                `json:"platform"`
+	// Session: as CostIn's.
+	Session string `json:"session,omitempty"`
 }
 
 // ImageLatency is one (image, model) time.

@@ -92,6 +92,9 @@ type CostIn struct {
 	// Platform names this machine, so a cost cached on one device is
 	// never reused on another (cost belongs to the device).
 	Platform string `json:"platform"`
+	// Session, when set, names a measuring session (`make measure`):
+	// its measurements are fresh, never another session's cached ones.
+	Session string `json:"session,omitempty"`
 }
 
 // Cost is one model's measured cost on this device.
