@@ -19,9 +19,9 @@ type Summary struct {
 	// move least.
 	MedianLow  float64 `json:"median_low_ms"`
 	MedianHigh float64 `json:"median_high_ms"`
-	Min    float64 `json:"min_ms"`
-	Max    float64 `json:"max_ms"`
-	P95    float64 `json:"p95_ms"`
+	Min        float64 `json:"min_ms"`
+	Max        float64 `json:"max_ms"`
+	P95        float64 `json:"p95_ms"`
 	// CILow and CIHigh bound the Student-t confidence interval of the mean
 	// at level Confidence; HalfWidth is half its width.
 	CILow     float64 `json:"ci_low_ms"`
