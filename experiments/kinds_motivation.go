@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelpick/modelpick/bootstrap"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
 	"github.com/modelpick/modelpick/report"
@@ -60,14 +61,39 @@ func runMotivationCorrectness(ctx context.Context, e *Env, s *Spec, p *Motivatio
 		opt1 = append(opt1, firstTrue(out.Models, im.Top1))
 		opt5 = append(opt5, firstTrue(out.Models, im.Top5))
 	}
+	dep, err := criterionDependent(out)
+	if err != nil {
+		return nil, err
+	}
 	return &Result{
 		Records: map[string]any{"motivation": rows},
 		Tables:  []string{"motivation"},
 		Measures: map[string]any{"images": len(out.Images), "roles": roles, "models": out.Models,
-			"optimum_top1": opt1, "optimum_top5": opt5, "distinct_optimum_top1": distinct(opt1)},
+			"optimum_top1": opt1, "optimum_top5": opt5, "distinct_optimum_top1": distinct(opt1),
+			"n_criterion_dependent_images": bootInterval(dep, 1)},
 		Settings: map[string]any{"models": p.Only},
 		Notes:    motivationNotes(out),
 	}, nil
+}
+
+// criterionDependent counts the set's images whose optimum among the
+// study's models is a model under both criteria, a different one under
+// top-1 than under top-5, with its bootstrap interval over the images.
+func criterionDependent(out stages.PickImagesOut) (stages.Interval, error) {
+	dep := make([]bool, len(out.Optimum1))
+	for i := range dep {
+		a, b := out.Optimum1[i], out.Optimum5[i]
+		dep[i] = a >= 0 && b >= 0 && a != b
+	}
+	return bootstrap.Statistic(len(dep), func(idx []int) float64 {
+		k := 0
+		for _, i := range idx {
+			if dep[i] {
+				k++
+			}
+		}
+		return float64(k)
+	}, stages.BootResamples, stages.BootSeed, stages.BootConfidence)
 }
 
 func firstTrue(models []string, ok []bool) string {
@@ -129,8 +155,10 @@ func runMotivationLatency(ctx context.Context, e *Env, s *Spec, p *MotivationPar
 		mean[l.Model] += l.MeanMS / float64(len(files))
 	}
 	m := map[string]any{"models": out.Models, "images": len(files)}
+	for k, v := range fig1dRatios(out, rows) {
+		m[k] = v
+	}
 	if n := len(out.Models); n > 1 && mean[out.Models[0]] > 0 {
-		m["latency_ratio_largest_to_cheapest"] = mean[out.Models[n-1]] / mean[out.Models[0]]
 		order := append([]string(nil), out.Models...)
 		sortByValue(order, mean)
 		m["latency_order"] = order
@@ -152,4 +180,62 @@ func sortByValue(names []string, v map[string]float64) {
 			names[j], names[j-1] = names[j-1], names[j]
 		}
 	}
+}
+
+// latencyRatioMethod says how a ratio of recorded latencies gets its
+// interval.
+const latencyRatioMethod = "ratio of recorded mean latencies (device profile); interval from the ends of their 95% t-intervals, " +
+	"the numerator's low over the denominator's high and high over low (conservative)"
+
+// fig1dRatios are the §2.1 ratios of Fig 1d's times: the costliest model
+// over the cheapest (sums over the images), and on image 2 (a mid model
+// needed) and image 3 (the criterion decides) the optimum models' times
+// against the cheapest and the costliest. Each carries the recorded
+// latencies' intervals through the ratio.
+func fig1dRatios(out stages.PickImagesOut, rows []report.ImageTime) map[string]any {
+	type sum struct{ mean, lo, hi float64 }
+	at := map[[2]string]sum{}
+	total := map[string]sum{}
+	for _, r := range rows {
+		at[[2]string{r.File, r.Model}] = sum{r.MeanMS, r.CILowMS, r.CIHighMS}
+		t := total[r.Model]
+		t.mean, t.lo, t.hi = t.mean+r.MeanMS, t.lo+r.CILowMS, t.hi+r.CIHighMS
+		total[r.Model] = t
+	}
+	ratio := func(num, den sum) any {
+		if !(den.mean > 0 && den.lo > 0) {
+			return nil
+		}
+		return report.Interval{Value: num.mean / den.mean, Lo: num.lo / den.hi, Hi: num.hi / den.lo, Method: latencyRatioMethod}
+	}
+	m := map[string]any{}
+	n := len(out.Models)
+	if n < 2 {
+		return m
+	}
+	cheap, costly := out.Models[0], out.Models[n-1]
+	if v := ratio(total[costly], total[cheap]); v != nil {
+		m["latency_ratio_largest_to_cheapest"] = v
+	}
+	for _, im := range out.Images {
+		t := func(model string) sum { return at[[2]string{im.File, model}] }
+		switch im.Role {
+		case stages.RoleMid:
+			if o := firstTrue(out.Models, im.Top1); o != "none" {
+				if v := ratio(t(o), t(cheap)); v != nil {
+					m["latency_ratio_top1_optimum_to_cheapest_image2"] = v
+				}
+			}
+		case stages.RoleCrit:
+			if o := firstTrue(out.Models, im.Top5); o != "none" {
+				if v := ratio(t(costly), t(o)); v != nil {
+					m["latency_ratio_costliest_to_top5_optimum_image3"] = v
+				}
+				if v := ratio(t(o), t(cheap)); v != nil {
+					m["latency_ratio_top5_optimum_to_cheapest_image3"] = v
+				}
+			}
+		}
+	}
+	return m
 }

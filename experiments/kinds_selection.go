@@ -80,7 +80,7 @@ func selectionMeasures(out stages.SelectModelsOut) map[string]any {
 	for _, j := range tr.Chosen {
 		chosen = append(chosen, out.Models[j])
 	}
-	return map[string]any{
+	m := map[string]any{
 		"models":                 len(out.Models),
 		"images":                 tr.Images,
 		"top_share_model":        out.Models[top],
@@ -98,6 +98,33 @@ func selectionMeasures(out stages.SelectModelsOut) map[string]any {
 		"cost_source":            out.CostSource,
 		"first_chosen_cost_rank": costRank(out, tr.Chosen),
 	}
+	// Statistics of the images, with their bootstrap intervals (points
+	// and shares in percent).
+	for stat, key := range map[string]string{
+		"top_share":              "top_share_pct",
+		"oracle_gain_over_best":  "oracle_gain_over_best",
+		"alg1_minus_share_order": "alg1_minus_share_order_oracle_pp",
+		"step2_subset_accuracy":  "step2_subset_accuracy_pct",
+		"step2_gain":             "step2_gain_pp",
+		"step3_gain":             "step3_gain_pp",
+		"fail_after_2":           "fail_after_2_pct",
+	} {
+		if iv, ok := out.Stats[stat]; ok {
+			m[key] = bootInterval(iv, 100)
+		}
+	}
+	if iv, ok := out.Stats["n_models_optimal"]; ok {
+		m["n_models_optimal_"+out.Criterion] = bootInterval(iv, 1)
+	}
+	return m
+}
+
+// bootInterval is a bootstrap interval as measures.json holds it, scaled
+// (100: a rate in percent).
+func bootInterval(iv stages.Interval, scale float64) report.Interval {
+	return report.Interval{Value: scale * iv.Estimate, Lo: scale * iv.Low, Hi: scale * iv.High,
+		Method: fmt.Sprintf("percentile bootstrap over the %d images, %d resamples, seed %d, %g%% interval",
+			iv.N, iv.Resamples, iv.Seed, 100*iv.Confidence)}
 }
 
 func costRank(out stages.SelectModelsOut, chosen []int) int {

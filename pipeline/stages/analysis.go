@@ -42,6 +42,11 @@ type SelectModelsOut struct {
 	Trace    selection.Trace `json:"trace"`
 	// OracleAll is the oracle accuracy of all models together (%).
 	OracleAll float64 `json:"oracle_all_pct"`
+	// Criterion is the criterion the targets were computed under.
+	Criterion Criterion `json:"criterion"`
+	// Stats are Figs 5 and 6's statistics of the images with their
+	// bootstrap intervals (selectionStats).
+	Stats map[string]Interval `json:"stats"`
 }
 
 const selectModelsVersion = "1"
@@ -75,8 +80,12 @@ func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 			for k, j := range v.Order() {
 				rank[j] = k
 			}
+			stats, err := selectionStats(v, tr)
+			if err != nil {
+				return out, fmt.Errorf("select models: %w", err)
+			}
 			return SelectModelsOut{Models: v.Models, Cost: v.Cost, CostSource: v.CostFrom.String(), Rank: rank, Images: len(v.Items),
-				Excluded: v.Excluded, Trace: tr, OracleAll: selection.Oracle(correct, all)}, nil
+				Excluded: v.Excluded, Trace: tr, OracleAll: selection.Oracle(correct, all), Criterion: in.Criterion, Stats: stats}, nil
 		},
 	}
 }

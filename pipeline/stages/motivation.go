@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/modelpick/modelpick/inference"
@@ -55,15 +56,22 @@ type PickImagesOut struct {
 	Images     []PickedImage `json:"images"`
 	// Candidates counts the images of each role there were to choose from.
 	Candidates map[string]int `json:"candidates"`
+	// Optimum1 and Optimum5 are every image's optimum among the study's
+	// models (index into Models, or -1: none) under top-1 and top-5, in
+	// the set's order.
+	Optimum1 []int `json:"optimum_top1"`
+	Optimum5 []int `json:"optimum_top5"`
 }
 
-// PickImages chooses three images that show the paper's effect: one the
-// cheapest model gets right under top-1 (with every other model: the big
-// ones add nothing), one it gets wrong while a mid-cost model gets right
-// (and so does the largest), and one only the largest gets right under
-// top-1, preferably one where the cheapest is right under top-5 so the
-// criterion changes the answer. Among candidates the clearest wins (the
-// highest top score of the deciding model), then the file name.
+// PickImages chooses three images that show the paper's effect (§2.1,
+// Table 1): one the cheapest model gets right under top-1 (with every
+// other model: the big ones add nothing), one it gets wrong under either
+// criterion while a mid-cost model gets right (and so does the largest),
+// and one only the largest gets right under top-1, preferably one where,
+// as in the paper's image 3, a model between the cheapest and the largest
+// is right under top-5, so the criterion changes the answer. Among
+// candidates the clearest wins (the highest top score of the deciding
+// model), then the file name.
 func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 	return pipeline.Stage[PickImagesIn, PickImagesOut]{
 		Name: "pick-images", Version: "1", Code: []string{profileview.RankRule},
@@ -131,11 +139,20 @@ func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 					add(RoleCheap, 0)
 				case firstTop1 > 0 && firstTop1 < last && pi.Top1[last] && !pi.Top5[0]:
 					add(RoleMid, firstTop1)
-				case firstTop1 == last && pi.Top5[0]:
+				case firstTop1 == last && !pi.Top5[0] && slices.Contains(pi.Top5[1:last], true):
 					add(RoleCrit, last)
 				case firstTop1 == last:
 					add(RoleLargest, last)
 				}
+			}
+			// Targets over the columns in cost order index models.
+			if out.Optimum1, err = v.Targets(v.Order()); err != nil {
+				return out, err
+			}
+			v5 := *v
+			v5.Criterion = profileview.Top5
+			if out.Optimum5, err = v5.Targets(v.Order()); err != nil {
+				return out, err
 			}
 			out.Candidates = map[string]int{}
 			for r, c := range cands {
