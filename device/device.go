@@ -150,8 +150,10 @@ type FeatureImages struct {
 	Dataset string   `json:"dataset"`
 	Names   []string `json:"names"`
 	MaxSide int      `json:"max_side"`
-	// MS maps an image's content hash (sha256 hex) to its time.
-	MS map[string]float64 `json:"ms_by_sha256"`
+	// MS maps an image's content hash (sha256 hex) to its time, and
+	// DecodeMS to the time of the decode alone (part of MS).
+	MS       map[string]float64 `json:"ms_by_sha256"`
+	DecodeMS map[string]float64 `json:"decode_ms_by_sha256"`
 }
 
 // New starts an empty profile to be written to path.
@@ -283,17 +285,18 @@ func (p *Profile) FeatureSetTime(names []string, maxSide, reps int, images []str
 		p.path, strings.Join(names, ","), maxSide, len(images), reps, Fix)
 }
 
-// FeatureTimes returns the recorded extraction time of a feature set on
-// each image of a data set, by the image's sha256.
-func (p *Profile) FeatureTimes(dataset string, names []string, maxSide int) (map[string]float64, error) {
+// FeatureTimes returns the recorded extraction times of a feature set on
+// each image of a data set.
+func (p *Profile) FeatureTimes(dataset string, names []string, maxSide int) (FeatureImages, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, f := range p.FeatureImages {
 		if f.Dataset == dataset && slices.Equal(f.Names, names) && f.MaxSide == maxSide {
-			return maps.Clone(f.MS), nil
+			f.Names, f.MS, f.DecodeMS = slices.Clone(f.Names), maps.Clone(f.MS), maps.Clone(f.DecodeMS)
+			return f, nil
 		}
 	}
-	return nil, fmt.Errorf("device profile %s has no per-image extraction time of the feature set %s on %s (max side %d): "+
+	return FeatureImages{}, fmt.Errorf("device profile %s has no per-image extraction time of the feature set %s on %s (max side %d): "+
 		"the premodel's features follow feature selection, so a change there needs new timings: %s",
 		p.path, strings.Join(names, ","), dataset, maxSide, Fix)
 }

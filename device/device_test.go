@@ -50,8 +50,8 @@ func TestRoundTrip(t *testing.T) {
 	if f, err := q.FeatureSetTime([]string{"f", "g"}, 0, 3, []string{"sha256:x"}); err != nil || f.MS != 4 {
 		t.Errorf("feature set: %+v %v", f, err)
 	}
-	if ms, err := q.FeatureTimes("d", []string{"f"}, 0); err != nil || ms["x"] != 3 {
-		t.Errorf("feature times: %v %v", ms, err)
+	if f, err := q.FeatureTimes("d", []string{"f"}, 0); err != nil || f.MS["x"] != 3 {
+		t.Errorf("feature times: %v %v", f, err)
 	}
 }
 
@@ -124,7 +124,7 @@ func TestPutReplaces(t *testing.T) {
 	if m, _ := p.ModelCost("a", []string{"sha256:aa"}, 1); m.MeanMS != 7 {
 		t.Errorf("model a %v", m.MeanMS)
 	}
-	if ms, _ := p.FeatureTimes("d", []string{"f"}, 0); len(ms) != 1 || ms["y"] != 1 {
-		t.Errorf("feature times %v", ms)
+	if f, _ := p.FeatureTimes("d", []string{"f"}, 0); len(f.MS) != 1 || f.MS["y"] != 1 {
+		t.Errorf("feature times %v", f.MS)
 	}
 }

@@ -274,28 +274,31 @@ func (e *Env) recordedFeatureTiming(in stages.FeatureTimingIn) (stages.FeatureTi
 }
 
 // featureTimes returns each image's extraction time of the premodel's
-// feature set on a data set (the premodel's overhead).
-func (e *Env) featureTimes(ctx context.Context, d stages.DataSet, names []string) (map[string]float64, error) {
+// feature set on a data set (the premodel's overhead), and of its decode.
+func (e *Env) featureTimes(ctx context.Context, d stages.DataSet, names []string) (stages.FeatureTimesOut, error) {
 	in := stages.FeatureTimesIn{Set: d, Names: names, Platform: stages.PlatformID()}
-	switch e.Opt.DeviceMode {
-	case DeviceRecorded:
+	read := func() (stages.FeatureTimesOut, error) {
 		p, err := e.recorded()
 		if err != nil {
-			return nil, err
+			return stages.FeatureTimesOut{}, err
 		}
-		return p.FeatureTimes(d.Name, names, in.MaxSide)
+		f, err := p.FeatureTimes(d.Name, names, in.MaxSide)
+		return stages.FeatureTimesOut{MS: f.MS, DecodeMS: f.DecodeMS}, err
+	}
+	switch e.Opt.DeviceMode {
+	case DeviceRecorded:
+		return read()
 	case DeviceMeasure:
-		if ms, err := e.Opt.Device.FeatureTimes(d.Name, names, in.MaxSide); err == nil {
-			return ms, nil
+		if out, err := read(); err == nil {
+			return out, nil
 		}
 		in.Session = e.Opt.Session
 		out, err := pipeline.Do(ctx, e.R, stages.FeatureTimes(), in)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
-		e.Opt.Device.PutFeatureImages(device.FeatureImages{Dataset: d.Name, Names: names, MaxSide: in.MaxSide, MS: out.MS})
-		return e.Opt.Device.FeatureTimes(d.Name, names, in.MaxSide)
+		e.Opt.Device.PutFeatureImages(device.FeatureImages{Dataset: d.Name, Names: names, MaxSide: in.MaxSide, MS: out.MS, DecodeMS: out.DecodeMS})
+		return read()
 	}
-	out, err := pipeline.Do(ctx, e.R, stages.FeatureTimes(), in)
-	return out.MS, err
+	return pipeline.Do(ctx, e.R, stages.FeatureTimes(), in)
 }

@@ -196,7 +196,14 @@ type Result struct {
 	Measures map[string]any
 	// Settings are the spec's settings the kind used (manifest).
 	Settings map[string]any
-	Notes    []string
+	// CostExprs write measures that are ratios or shares of times as
+	// functions of costs (report.CostExpr), and CostTerms give the costs
+	// they use that the device profile does not hold, with intervals:
+	// the stability experiment recomputes those measures with every cost
+	// moved within its interval (results/NAME/cost_exprs.json).
+	CostExprs map[string]report.CostExpr
+	CostTerms map[string]report.Interval
+	Notes     []string
 }
 
 // FigureOut is one figure: figures/FILE.svg and .png drawn by View.

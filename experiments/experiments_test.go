@@ -77,7 +77,9 @@ var volatileKeys = map[string]bool{"mean_ms": true, "ci_low_ms": true, "ci_high_
 	// the premodel's overhead, timed, and what depends on it
 	"mean_lo_ms": true, "mean_hi_ms": true, "mean_geo_ms": true, "min_image_ms": true, "max_image_ms": true, "overhead_ms": true,
 	// the frontier's routed latencies include the routers' own time
-	"latency_ratio": true, "latency_ratio_lo": true, "latency_ratio_hi": true}
+	"latency_ratio": true, "latency_ratio_lo": true, "latency_ratio_hi": true,
+	// cost expressions' measured parts (cost_exprs.json)
+	"terms": true, "den_const": true, "num_const": true}
 
 // normalise masks what may change between equal runs: measured times,
 // and the manifest (paths, dates, platform), which is checked apart.
@@ -163,7 +165,7 @@ var volatilePrefixes = []string{"premodel_mean_ms", "premodel_overhead_ms", "spe
 	"premodel_minus_random_pp", "overhead_ms_", "overhead_pct_of_", "extraction_pct_of_overhead", "premodel_over_fastest_ms",
 	"knn_decision_ms", "knn_overhead_over_dt_svm", "overhead_max_over_min", "mean_ms_ratio_5_to_1", "fastest_group",
 	"knn_minus_fastest_other_overhead", "training_data_pct_of_training_time", "geo_vs_pooled_max_mean_ms",
-	"goal_a_latency_ratio", "goal_b_latency_ratio", "goal_a_learned_latency_ratio", "goal_b_learned_latency_ratio"}
+	"goal_a_latency_ratio", "goal_b_latency_ratio", "goal_a_learned_latency_ratio", "goal_b_learned_latency_ratio", "latency_ratio_"}
 
 func isVolatile(k string) bool {
 	if volatileKeys[k] {

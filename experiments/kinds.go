@@ -17,6 +17,14 @@ type Kind struct {
 	// fields it requires and reads (params.go), with their validation.
 	Params func() Params
 	Run    func(ctx context.Context, e *Env, s *Spec) (*Result, error)
+	// ReadsResults marks a kind that reads the other experiments'
+	// results: ParseAll puts its specs last.
+	ReadsResults bool
+}
+
+func readsResults(k Kind) Kind {
+	k.ReadsResults = true
+	return k
 }
 
 // kind registers an analysis with its parameters' type P.
@@ -50,6 +58,7 @@ func Kinds() map[string]Kind {
 		kind("feature-information", "what the features say about the target: premodel on features, shuffled, none; mutual information", runFeatureInfo),
 		kind("budget-curve", "cost/accuracy curve of the budget knob and the softmax cascade, single models as points", runBudgetCurve),
 		kind("frontier", "committee cascades, committees, softmax cascade, premodel, random and oracle on unseen images, with paired intervals", runFrontier),
+		readsResults(kind("cost-stability", "do the verdicts follow measurement noise? latencies moved within their intervals", runCostStability)),
 	}
 	out := make(map[string]Kind, len(ks))
 	for _, k := range ks {

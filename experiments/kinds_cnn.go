@@ -42,7 +42,7 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 			return nil, err
 		}
 		knn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
-			FeatureMS: ft, Criterion: string(crit), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner,
+			FeatureMS: ft.MS, Criterion: string(crit), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner,
 			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, Platform: stages.PlatformID()})
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", d.Name, p.Learner, err)

@@ -155,7 +155,13 @@ func runMotivationLatency(ctx context.Context, e *Env, s *Spec, p *MotivationPar
 		mean[l.Model] += l.MeanMS / float64(len(files))
 	}
 	m := map[string]any{"models": out.Models, "images": len(files)}
-	for k, v := range fig1dRatios(out, rows) {
+	ratios, exprs := fig1dRatios(out, rows, c.sets[0].Name)
+	terms := map[string]report.Interval{}
+	for _, r := range rows {
+		terms[report.ImageKey(c.sets[0].Name, r.File, r.Model)] = report.Interval{Value: r.MeanMS, Lo: r.CILowMS, Hi: r.CIHighMS,
+			Method: "recorded latency on the image (device profile), 95% t-interval"}
+	}
+	for k, v := range ratios {
 		m[k] = v
 	}
 	if n := len(out.Models); n > 1 && mean[out.Models[0]] > 0 {
@@ -164,11 +170,13 @@ func runMotivationLatency(ctx context.Context, e *Env, s *Spec, p *MotivationPar
 		m["latency_order"] = order
 	}
 	return &Result{
-		Records:  map[string]any{"image_times": rows},
-		Tables:   []string{"image-times"},
-		Figures:  []FigureOut{{View: "image-times"}},
-		Measures: m,
-		Settings: map[string]any{"models": p.Only, "timing": timing},
+		Records:   map[string]any{"image_times": rows},
+		Tables:    []string{"image-times"},
+		Figures:   []FigureOut{{View: "image-times"}},
+		Measures:  m,
+		CostExprs: exprs,
+		CostTerms: terms,
+		Settings:  map[string]any{"models": p.Only, "timing": timing},
 		Notes: append(motivationNotes(out), "Time: preprocessing (crop, resize, normalise) plus inference of one image, "+
 			"one thread, repeated until the 95% CI is within 5% of the mean; decoding excluded."),
 	}, nil
@@ -191,8 +199,13 @@ const latencyRatioMethod = "ratio of recorded mean latencies (device profile); i
 // over the cheapest (sums over the images), and on image 2 (a mid model
 // needed) and image 3 (the criterion decides) the optimum models' times
 // against the cheapest and the costliest. Each carries the recorded
-// latencies' intervals through the ratio.
-func fig1dRatios(out stages.PickImagesOut, rows []report.ImageTime) map[string]any {
+// latencies' intervals through the ratio, and is written as a cost
+// expression of the per-image latencies.
+func fig1dRatios(out stages.PickImagesOut, rows []report.ImageTime, dataset string) (map[string]any, map[string]report.CostExpr) {
+	exprs := map[string]report.CostExpr{}
+	term := func(file, model string) []report.CostTerm {
+		return []report.CostTerm{{Key: report.ImageKey(dataset, file, model), Weight: 1}}
+	}
 	type sum struct{ mean, lo, hi float64 }
 	at := map[[2]string]sum{}
 	total := map[string]sum{}
@@ -211,31 +224,36 @@ func fig1dRatios(out stages.PickImagesOut, rows []report.ImageTime) map[string]a
 	m := map[string]any{}
 	n := len(out.Models)
 	if n < 2 {
-		return m
+		return m, exprs
 	}
 	cheap, costly := out.Models[0], out.Models[n-1]
 	if v := ratio(total[costly], total[cheap]); v != nil {
 		m["latency_ratio_largest_to_cheapest"] = v
+		var e report.CostExpr
+		for _, im := range out.Images {
+			e.Num, e.Den = append(e.Num, term(im.File, costly)...), append(e.Den, term(im.File, cheap)...)
+		}
+		exprs["latency_ratio_largest_to_cheapest"] = e
 	}
 	for _, im := range out.Images {
 		t := func(model string) sum { return at[[2]string{im.File, model}] }
+		put := func(key, num, den string) {
+			if v := ratio(t(num), t(den)); v != nil {
+				m[key] = v
+				exprs[key] = report.CostExpr{Num: term(im.File, num), Den: term(im.File, den)}
+			}
+		}
 		switch im.Role {
 		case stages.RoleMid:
 			if o := firstTrue(out.Models, im.Top1); o != "none" {
-				if v := ratio(t(o), t(cheap)); v != nil {
-					m["latency_ratio_top1_optimum_to_cheapest_image2"] = v
-				}
+				put("latency_ratio_top1_optimum_to_cheapest_image2", o, cheap)
 			}
 		case stages.RoleCrit:
 			if o := firstTrue(out.Models, im.Top5); o != "none" {
-				if v := ratio(t(costly), t(o)); v != nil {
-					m["latency_ratio_costliest_to_top5_optimum_image3"] = v
-				}
-				if v := ratio(t(o), t(cheap)); v != nil {
-					m["latency_ratio_top5_optimum_to_cheapest_image3"] = v
-				}
+				put("latency_ratio_costliest_to_top5_optimum_image3", costly, o)
+				put("latency_ratio_top5_optimum_to_cheapest_image3", o, cheap)
 			}
 		}
 	}
-	return m
+	return m, exprs
 }

@@ -65,7 +65,7 @@ func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs [
 		}
 		for _, r := range runs {
 			res, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
-				FeatureMS: ft, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
+				FeatureMS: ft.MS, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
 				K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, RandomFolds: r.random, FirstN: r.firstN,
 				Baselines: r.base, Platform: stages.PlatformID()})
 			if err != nil {

@@ -153,6 +153,18 @@ func ParseAll(dir string) ([]*Spec, error) {
 		}
 		specs = append(specs, s)
 	}
+	// Kinds that read the others' results run after them.
+	ks := Kinds()
+	slices.SortStableFunc(specs, func(a, b *Spec) int {
+		ra, rb := ks[a.Kind].ReadsResults, ks[b.Kind].ReadsResults
+		switch {
+		case ra == rb:
+			return 0
+		case rb:
+			return -1
+		}
+		return 1
+	})
 	if len(specs) == 0 && len(errs) == 0 {
 		return nil, fmt.Errorf("no experiment specs (*.yaml) in %s", dir)
 	}
@@ -256,10 +268,17 @@ func write(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, st S
 	for _, n := range append(append([]string{}, res.Notes...), s.Notes...) {
 		md.WriteString("- " + n + "\n")
 	}
-	for _, f := range []struct {
+	outs := []struct {
 		name string
 		data any
-	}{{"measures.json", res.Measures}, {"status.json", st}} {
+	}{{"measures.json", res.Measures}, {"status.json", st}}
+	if len(res.CostExprs) > 0 {
+		outs = append(outs, struct {
+			name string
+			data any
+		}{report.CostExprsFile, report.CostExprs{Exprs: res.CostExprs, Terms: res.CostTerms}})
+	}
+	for _, f := range outs {
 		b, err := json.MarshalIndent(f.data, "", "  ")
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)

@@ -169,6 +169,8 @@ func tinySpecs() map[string]string {
 		"frontier": "artifact: Frontier\ntitle: tiny\nkind: frontier\nimages:\n  - dir: set\n  - dir: set2\nmodels: committees.yaml\n" +
 			"ladder: models.yaml\nlatency: latency2.yaml\nlearner: knn-cascade\ncriterion: top1\nk: 3\nfolds: 3\nseed: 1\ntheta: 0.5\n" +
 			"threshold: 0.75\ntolerance: 0.5\ntiming_images: 0\nbudgets: [0.6, 1, 1.5]\nbootstrap: 200\n",
+		"stability": "artifact: Stability\ntitle: tiny\nkind: cost-stability\n" + common +
+			"study: [a, b, c, d]\ntheta: 0.5\ndraws: 20\nseed: 1\n",
 	}
 }
 

@@ -70,8 +70,13 @@ func Views() map[string]View {
 		"learning-curve": withFigure(table("learning_curve", LearningTable), func(dir, title string) (Figure, error) {
 			return figure(dir, "learning_curve", func(rows []LearningPoint) (Figure, error) { return LearningFigure(title, rows) })
 		}),
-		"information": table("information", InformationTable),
-		"baselines":   table("baselines", BaselineTable),
+		"information":       table("information", InformationTable),
+		"baselines":         table("baselines", BaselineTable),
+		"ranked-costs":      table("ranked_costs", RankedCostTable),
+		"cost-stability":    table("cost_stability", CostStabilityTable),
+		"claim-stability":   table("claim_stability", ClaimStabilityTable),
+		"per-image-targets": table("per_image_targets", PerImageTargetTable),
+		"decode-share":      table("decode_share", DecodeShareTable),
 		"overall": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
 			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows, top5(rows)) })
 		}),
