@@ -86,8 +86,12 @@ type Key struct {
 // measurement blocks of one session.
 type Drift struct {
 	Blocks int `json:"blocks"`
-	// MaxRel is the largest max/min - 1 over models of their block means.
-	MaxRel float64 `json:"max_rel"`
+	// MaxRel is the largest max/min - 1 over models of their block means;
+	// MaxRelOrder the same of each model's block mean over its block's
+	// geometric mean of all models: the drift that can reorder models
+	// (a block that is faster for every model reorders none).
+	MaxRel      float64 `json:"max_rel"`
+	MaxRelOrder float64 `json:"max_rel_order"`
 	// BlockMeansMS are each model's block means, in the order of Models.
 	BlockMeansMS map[string][]float64 `json:"block_means_ms"`
 	Method       string               `json:"method"`

@@ -134,14 +134,29 @@ func (e *Env) recordDrift(blocks []stages.CostOut) {
 			d.BlockMeansMS[r.Model] = append(d.BlockMeansMS[r.Model], r.MeanMS)
 		}
 	}
-	for _, ms := range d.BlockMeansMS {
+	spread := func(xs []float64) float64 {
 		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, x := range ms {
+		for _, x := range xs {
 			lo, hi = math.Min(lo, x), math.Max(hi, x)
 		}
-		if lo > 0 {
-			d.MaxRel = math.Max(d.MaxRel, hi/lo-1)
+		if !(lo > 0) {
+			return 0
 		}
+		return hi/lo - 1
+	}
+	geo := make([]float64, len(blocks)) // each block's geometric mean latency
+	for b := range blocks {
+		for _, ms := range d.BlockMeansMS {
+			geo[b] += math.Log(ms[b]) / float64(len(d.BlockMeansMS))
+		}
+	}
+	for _, ms := range d.BlockMeansMS {
+		d.MaxRel = math.Max(d.MaxRel, spread(ms))
+		rel := make([]float64, len(ms))
+		for b, x := range ms {
+			rel[b] = x / math.Exp(geo[b])
+		}
+		d.MaxRelOrder = math.Max(d.MaxRelOrder, spread(rel))
 	}
 	e.Opt.Device.Drift = d
 }

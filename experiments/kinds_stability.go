@@ -122,7 +122,8 @@ func runCostStability(ctx context.Context, e *Env, s *Spec, p *StabilityParams) 
 		fmt.Sprintf("Tie rule: latencies within %.0f%% of each other (single linkage on log latency) form a cluster, ordered by MMACs "+
 			"then name (profileview.CostOrder). \"rule\" ranks by it, \"raw\" by latency alone.", 100*out.Resolution),
 		fmt.Sprintf("%d seeded draws (seed %d) per scenario: each model's latency drawn uniformly within its recorded 95%% interval; "+
-			"or multiplied by a factor drawn log-uniformly within ±%.0f%%, the run-to-run drift measured on this machine.", p.Draws, p.Seed, 100*out.Resolution),
+			"or multiplied by a factor drawn log-uniformly so that any two models' latency ratio moves by up to %.0f%%, the run-to-run drift "+
+			"of a model against the others measured on this machine.", p.Draws, p.Seed, 100*out.Resolution),
 		"Claims rechecked: every claim whose measure is a ratio or share of times (its cost expression, results/*/cost_exprs.json), "+
 			"with every cost it uses drawn within its interval; its interval moves with its value, and its status is decided again (report.Decide).")
 	return res, nil

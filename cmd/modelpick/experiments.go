@@ -20,6 +20,7 @@ import (
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/pipeline"
 	"github.com/modelpick/modelpick/pipeline/stages"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/report"
 	"github.com/modelpick/modelpick/store"
 )
@@ -149,7 +150,7 @@ func saveMeasured(o experiments.Options, loadBefore string, args []string) error
 	p.MeasuredAt = time.Now().UTC().Format(time.RFC3339)
 	p.Load = device.Load{Before: loadBefore, After: loadAverage(),
 		Note: "load averages (1, 5, 15 min, /proc/loadavg); the machine is shared, so other jobs may have run during the measurement"}
-	p.Command = "modelpick " + strings.Join(args, " ")
+	p.Command = "modelpick reproduce " + strings.Join(args, " ")
 	p.Revision = revision()
 	return p.Save()
 }
@@ -308,6 +309,11 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", o.Device.Path())
+		if d := o.Device.Drift; d != nil && d.MaxRelOrder > profileview.Resolution {
+			fmt.Fprintf(stdout, "warning: the models' relative latency drifted by %.1f%% between measurement blocks, more than the tie rule's "+
+				"resolution (%.0f%%, profileview.Resolution): measure on a quieter machine, or widen the resolution\n",
+				100*d.MaxRelOrder, 100*profileview.Resolution)
+		}
 	}
 	if err := writeReproduce(string(tb), *f.results, cl, *out, stdout); err != nil {
 		return errors.Join(runErr, err)

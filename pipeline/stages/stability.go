@@ -40,9 +40,11 @@ const (
 	// recorded 95% interval.
 	ScenarioInterval = "within the recorded interval"
 	// ScenarioDrift multiplies each by a factor drawn log-uniformly in
-	// [1/(1+r), 1+r], r the tie rule's resolution: a re-measurement's
-	// run-to-run drift on this machine.
-	ScenarioDrift = "within the run-to-run drift (±resolution)"
+	// [1/√(1+r), √(1+r)], r the tie rule's resolution, so that any two
+	// models' latency ratio moves by up to r: the run-to-run drift of
+	// a model's latency against the others' measured on this machine (a
+	// re-measurement).
+	ScenarioDrift = "within the run-to-run drift (ratios ±resolution)"
 )
 
 // StabilityRow counts, over the draws of one scenario on one data set and
@@ -122,12 +124,13 @@ func Stability() pipeline.Stage[StabilityIn, StabilityOut] {
 				return StabilityOut{}, err
 			}
 			defer st.Close()
-			return stability(ctx, st, in)
+			return StabilityOf(ctx, st, in)
 		},
 	}
 }
 
-func stability(ctx context.Context, st *store.Store, in StabilityIn) (StabilityOut, error) {
+// StabilityOf is the stage's computation on an open store.
+func StabilityOf(ctx context.Context, st *store.Store, in StabilityIn) (StabilityOut, error) {
 	out := StabilityOut{Resolution: profileview.Resolution}
 	rows, err := st.Costs(ctx)
 	if err != nil {
@@ -240,7 +243,7 @@ func drawRow(v *profileview.View, in StabilityIn, scenario string, lo, hi []floa
 			case ScenarioInterval:
 				q.Cost[j] = lo[j] + rng.Float64()*(hi[j]-lo[j])
 			default:
-				r := math.Log1p(profileview.Resolution)
+				r := math.Log1p(profileview.Resolution) / 2
 				q.Cost[j] = c * math.Exp((2*rng.Float64()-1)*r)
 			}
 		}
