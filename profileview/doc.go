@@ -12,4 +12,24 @@
 // from a costs table at one thread count (1 when every model has it, else
 // the smallest count that every model has), published latencies named by
 // their source, or, when asked and nothing was measured, the specs' MMACs.
+//
+// # How costs are ranked
+//
+// Everything that decides which model is cheaper (targets, the oracle,
+// Algorithm 1's first pick and its ties, Fig 5's ranks, the order of Table
+// 1's and Fig 1d's models, cascades) ranks models by one order,
+// [View.Order] ([CostOrder]), never by comparing latencies directly:
+// latencies within the device's [Resolution] of each other (10%; single
+// linkage on log latency: consecutive models linked when the dearer costs
+// at most 1.10 times the cheaper, a gap wider than that separates
+// clusters) form a cluster, clusters come in latency order, and within a
+// cluster models are ordered by a fixed, hardware-independent key: fewer
+// multiply-accumulates (the spec's mmacs) first, then the name. Two
+// models that a re-measurement could swap are thus never ordered by the
+// measurement. The resolution is the run-to-run drift measured on this
+// project's machine (see [Resolution]); published figures and MMACs are
+// exact as given (resolution 0). Times (a method's mean latency, speed
+// ratios, overhead shares) still use the measured mean latency, Cost; only
+// the order follows the rule. [View.Ranks] is the order as a cost vector
+// for package selection.
 package profileview

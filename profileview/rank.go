@@ -14,12 +14,15 @@ import (
 //
 // Measured on the 2-core x86 VM the recorded profile comes from
 // (experiments/device/README.md): five separate runs of
-// `go test -run '^$' -bench Ladder -benchtime 300x ./onnxconv`, minutes
-// apart, moved each model's median latency by up to 10% between runs
-// (mobilenet_v1_0.25_128: 0.40 to 0.44 ms; the others 2.6-6.2%), while
-// each run's own 95% interval was under ±1%. Two models closer than that
-// can swap places from one measurement to the next, so their order is
-// not a measurement.
+// `go test -run '^$' -bench Ladder -benchtime 300x ./onnxconv`, 20 s
+// apart, moved each model's median latency by up to 10.0% between runs
+// (mobilenet_v1_0.25_128: 0.40 to 0.44 ms; the others 2.6-6.2%) and its
+// latency relative to the run's geometric mean of all seven, the drift
+// that can reorder models, by up to 8.9% (0.25_128; the others 1.6-5.3%),
+// while each run's own 95% interval was under ±1%. Two models closer than
+// that can swap places from one measurement to the next, so their order
+// is not a measurement. make measure records the same drift over five
+// blocks of its own (device.Drift) and warns when it exceeds this.
 const Resolution = 0.10
 
 // RankRule names the ranking rule for the pipeline's cache keys: every
