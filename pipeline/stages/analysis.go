@@ -49,7 +49,9 @@ type SelectModelsOut struct {
 	Stats map[string]Interval `json:"stats"`
 }
 
-const selectModelsVersion = "1"
+// selectModelsVersion 2: the ranks, the criterion and the bootstrap
+// statistics of the images in the output.
+const selectModelsVersion = "2"
 
 // SelectModels runs Algorithm 1 on a store's profile.
 func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {

@@ -74,7 +74,9 @@ type PickImagesOut struct {
 // model), then the file name.
 func PickImages() pipeline.Stage[PickImagesIn, PickImagesOut] {
 	return pipeline.Stage[PickImagesIn, PickImagesOut]{
-		Name: "pick-images", Version: "1", Code: []string{profileview.RankRule},
+		// 2: image 3 as the paper's (a mid model right under top-5); every
+		// image's optimum under both criteria in the output.
+		Name: "pick-images", Version: "2", Code: []string{profileview.RankRule},
 		Run: func(ctx context.Context, w *pipeline.Work, in PickImagesIn) (PickImagesOut, error) {
 			var out PickImagesOut
 			if len(in.Models) < 3 {

@@ -145,7 +145,8 @@ func PlatformID() string {
 	return fmt.Sprintf("%s; %d cores; %s/%s; %s", p.CPUModel, p.Cores, p.GOOS, p.GOARCH, p.Board)
 }
 
-const costVersion = "1"
+// costVersion 2: models timed side by side (measure.TimeInterleaved).
+const costVersion = "2"
 
 // CostStage measures each model's latency until its CI holds, and energy
 // where a meter exists (else "not measured").
