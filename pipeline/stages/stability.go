@@ -201,24 +201,21 @@ func outcomeOf(v *profileview.View, in StabilityIn, res float64) (outcome, error
 			o.top = j
 		}
 	}
-	for _, j := range o.order {
-		if slices.Contains(in.Study, v.Models[j]) {
-			o.study = append(o.study, j)
+	// The study's own view (Table 1, Fig 1d) ranks its models alone.
+	var cost, mmacs []float64
+	var names []string
+	var cols []int
+	for j, m := range v.Models {
+		if slices.Contains(in.Study, m) {
+			mm := 0.0
+			if j < len(q.MMACs) {
+				mm = q.MMACs[j]
+			}
+			cost, mmacs, names, cols = append(cost, q.Cost[j]), append(mmacs, mm), append(names, m), append(cols, j)
 		}
 	}
-	if len(in.Study) > 0 { // the study's own view ranks its models alone
-		var cost, mmacs []float64
-		var names []string
-		var cols []int
-		for j, m := range v.Models {
-			if slices.Contains(in.Study, m) {
-				cost, mmacs, names, cols = append(cost, q.Cost[j]), append(mmacs, q.MMACs[j]), append(names, m), append(cols, j)
-			}
-		}
-		o.study = o.study[:0]
-		for _, k := range profileview.CostOrder(cost, mmacs, names, res) {
-			o.study = append(o.study, cols[k])
-		}
+	for _, k := range profileview.CostOrder(cost, mmacs, names, res) {
+		o.study = append(o.study, cols[k])
 	}
 	return o, nil
 }
