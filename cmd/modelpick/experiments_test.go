@@ -135,3 +135,29 @@ func TestRunAndReproduceCommands(t *testing.T) {
 		t.Errorf("reproduce with a bad spec: %v", err)
 	}
 }
+
+// TestStaleDeviceProfile: a recorded profile measured for another
+// importer stops reproduce before any stage, naming make measure; run
+// refuses -measure (it would rewrite the profile with part of it).
+func TestStaleDeviceProfile(t *testing.T) {
+	root := t.TempDir()
+	exp := filepath.Join(root, "experiments")
+	os.MkdirAll(filepath.Join(exp, "device"), 0o755)
+	os.WriteFile(filepath.Join(exp, "table2.yaml"), []byte("name: table2\nartifact: Table 2\ntitle: features\nkind: feature-list\n"), 0o644)
+	os.WriteFile(filepath.Join(exp, "claims.yaml"), []byte("claims: []\n"), 0o644)
+	os.WriteFile(filepath.Join(exp, "REPRODUCE.tmpl.md"), []byte("# R\n"), 0o644)
+	os.WriteFile(filepath.Join(exp, "device", "old.json"), []byte(`{"format": "modelpick device profile 1",
+		"valid_for": {"importer": "0", "onnxruntime": "1.30.0", "features": "features-v2"}}`), 0o644)
+	cache := filepath.Join(root, "cache")
+	_, _, err := cli(t, "reproduce", "-dir", exp, "-results", filepath.Join(root, "results"), "-figures", filepath.Join(root, "figures"),
+		"-cache", cache, "-out", "", "-quiet")
+	if err == nil || !strings.Contains(err.Error(), "make measure") || !strings.Contains(err.Error(), `importer (onnxconv) "0"`) {
+		t.Errorf("stale profile: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "results")); err == nil {
+		t.Error("a stale profile let experiments run")
+	}
+	if _, _, err := cli(t, "run", "-measure", "-cache", cache, filepath.Join(exp, "table2.yaml")); err == nil || !strings.Contains(err.Error(), "make measure") {
+		t.Errorf("run -measure: %v", err)
+	}
+}
