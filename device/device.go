@@ -53,6 +53,7 @@ type Profile struct {
 	// blocks of the same session.
 	Drift *Drift `json:"drift,omitempty"`
 
+	Decisions     []Decision      `json:"decisions"`
 	Models        []Model         `json:"models"`
 	Images        []Image         `json:"image_latency"`
 	FeatureSets   []FeatureSet    `json:"feature_sets"`
@@ -158,6 +159,37 @@ type FeatureImages struct {
 	// DecodeMS to the time of the decode alone (part of MS).
 	MS       map[string]float64 `json:"ms_by_sha256"`
 	DecodeMS map[string]float64 `json:"decode_ms_by_sha256"`
+}
+
+// Decision is a premodel's mean decision time per image (scaling, learner,
+// neighbour search), per fold of one cross-validation, identified by the
+// cross-validation's cache key without its timings (the premodel-cv
+// stage's inputs: store, features, learner, folds, seed).
+type Decision struct {
+	Key    string    `json:"key"`
+	Stage  string    `json:"stage"`
+	FoldMS []float64 `json:"fold_ms"`
+}
+
+// DecisionTimes returns a cross-validation's recorded decision times.
+func (p *Profile) DecisionTimes(key string) ([]float64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.Decisions {
+		if d.Key == key {
+			return slices.Clone(d.FoldMS), nil
+		}
+	}
+	return nil, fmt.Errorf("device profile %s has no decision times of the premodel cross-validation %.16s (its inputs changed: "+
+		"features, learner, folds, seed or the code): %s", p.path, key, Fix)
+}
+
+// PutDecision records a cross-validation's decision times.
+func (p *Profile) PutDecision(d Decision) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Decisions = slices.DeleteFunc(p.Decisions, func(x Decision) bool { return x.Key == d.Key })
+	p.Decisions = append(p.Decisions, d)
 }
 
 // New starts an empty profile to be written to path.
@@ -354,6 +386,7 @@ func (p *Profile) Save() error {
 	slices.SortFunc(p.Models, func(a, b Model) int {
 		return cmpAll(strings.Compare(a.Model, b.Model), a.Threads-b.Threads)
 	})
+	slices.SortFunc(p.Decisions, func(a, b Decision) int { return strings.Compare(a.Key, b.Key) })
 	slices.SortFunc(p.Images, func(a, b Image) int {
 		return cmpAll(strings.Compare(a.Dataset, b.Dataset), strings.Compare(a.File, b.File), strings.Compare(a.Model, b.Model))
 	})

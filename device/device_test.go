@@ -128,3 +128,17 @@ func TestPutReplaces(t *testing.T) {
 		t.Errorf("feature times %v", f.MS)
 	}
 }
+
+// TestDecisions: a cross-validation's decision times are found by its key,
+// and a changed key names make measure.
+func TestDecisions(t *testing.T) {
+	p := sample("x")
+	p.PutDecision(Decision{Key: "k1", Stage: "premodel-cv", FoldMS: []float64{0.01, 0.02}})
+	p.PutDecision(Decision{Key: "k1", Stage: "premodel-cv", FoldMS: []float64{0.03}})
+	if ms, err := p.DecisionTimes("k1"); err != nil || len(ms) != 1 || ms[0] != 0.03 {
+		t.Errorf("k1: %v %v", ms, err)
+	}
+	if _, err := p.DecisionTimes("k2"); err == nil || !strings.Contains(err.Error(), "make measure") {
+		t.Errorf("k2: %v", err)
+	}
+}

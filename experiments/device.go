@@ -317,3 +317,41 @@ func (e *Env) featureTimes(ctx context.Context, d stages.DataSet, names []string
 	}
 	return pipeline.Do(ctx, e.R, stages.FeatureTimes(), in)
 }
+
+// premodelCVDo runs (or finds) a premodel's cross-validation with its
+// decision times recorded, measured afresh, or timed in the cached stage.
+func (e *Env) premodelCVDo(ctx context.Context, in stages.PremodelCVIn) (stages.PremodelCVOut, error) {
+	if e.Opt.DeviceMode == DeviceLive {
+		return pipeline.Do(ctx, e.R, stages.PremodelCV(), in)
+	}
+	key, _, err := pipeline.Key(stages.PremodelCV(), in)
+	if err != nil {
+		return stages.PremodelCVOut{}, err
+	}
+	read := func() (stages.PremodelCVOut, error) {
+		p, err := e.recorded()
+		if err != nil {
+			return stages.PremodelCVOut{}, err
+		}
+		if in.DecisionMS, err = p.DecisionTimes(key); err != nil {
+			return stages.PremodelCVOut{}, err
+		}
+		return pipeline.Do(ctx, e.R, stages.PremodelCV(), in)
+	}
+	if e.Opt.DeviceMode == DeviceMeasure {
+		if _, err := e.Opt.Device.DecisionTimes(key); err != nil {
+			timed := in
+			timed.Session = e.Opt.Session
+			out, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), timed)
+			if err != nil {
+				return out, err
+			}
+			d := device.Decision{Key: key, Stage: "premodel-cv"}
+			for _, f := range out.Folds {
+				d.FoldMS = append(d.FoldMS, f.Overhead.DecisionMeanMS)
+			}
+			e.Opt.Device.PutDecision(d)
+		}
+	}
+	return read()
+}

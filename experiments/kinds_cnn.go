@@ -41,7 +41,7 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 		if err != nil {
 			return nil, err
 		}
-		knn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
+		knn, err := e.premodelCVDo(ctx, stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
 			FeatureMS: ft.MS, Criterion: string(crit), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner,
 			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, Platform: stages.PlatformID()})
 		if err != nil {
@@ -56,7 +56,7 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 			return nil, fmt.Errorf("%s: the backbone %s could not embed %d images", d.Name, cnnBackbone, emb.Failed)
 		}
 		bb := emb.Backbone
-		cnn, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: emb.Store, Dataset: d.Name,
+		cnn, err := e.premodelCVDo(ctx, stages.PremodelCVIn{Store: emb.Store, Dataset: d.Name,
 			Criterion: string(crit), Names: emb.Names, ConfigKey: emb.ConfigKey, Learner: "cnn",
 			K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, Platform: stages.PlatformID(), Backbone: &bb})
 		if err != nil {

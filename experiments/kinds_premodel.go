@@ -64,7 +64,7 @@ func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs [
 			return nil, nil, err
 		}
 		for _, r := range runs {
-			res, err := pipeline.Do(ctx, e.R, stages.PremodelCV(), stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
+			res, err := e.premodelCVDo(ctx, stages.PremodelCVIn{Store: c.joined.Store, Dataset: d.Name,
 				FeatureMS: ft.MS, Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: r.learner,
 				K: p.K, Theta: p.Theta, Folds: folds, Seed: p.Seeds[0], Seeds: p.Seeds, RandomFolds: r.random, FirstN: r.firstN,
 				Baselines: r.base, Platform: stages.PlatformID()})

@@ -54,6 +54,10 @@ type CVOptions struct {
 	// TrainSize of its training rows (all of them when fewer): a learning
 	// curve's point. The test rows are the fold's, whatever the size.
 	TrainSize int
+	// DecisionMS, when set, gives each fold's recorded decision time
+	// (EvalOptions.DecisionMS), in the order of CrossValidation.Folds
+	// (seed by seed, fold by fold).
+	DecisionMS []float64
 	// Baselines, when set, adds rival methods on each fold, given the
 	// training and test rows, the fold's candidates, the premodel's mean
 	// latency on the test rows (so rivals can be matched to it), and the
@@ -185,7 +189,7 @@ func CrossValidate(ctx context.Context, t *profileview.Table, o CVOptions) (Cros
 		}
 		first := len(out.Folds)
 		for f, sp := range splits {
-			fold, err := crossFold(ctx, t, o, seed, sp.Train, sp.Test, f)
+			fold, err := crossFold(ctx, t, o, seed, sp.Train, sp.Test, f, foldValue(o.DecisionMS, len(out.Folds)))
 			if err != nil {
 				return out, fmt.Errorf("seed %d, fold %d: %w", seed, f, err)
 			}
@@ -283,7 +287,7 @@ func subsampled(folds [][]int, seed int64, trainSize int) []Split {
 }
 
 // crossFold trains on rows trainIdx and evaluates on rows testIdx.
-func crossFold(ctx context.Context, t *profileview.Table, o CVOptions, seed int64, trainIdx, testIdx []int, f int) (Fold, error) {
+func crossFold(ctx context.Context, t *profileview.Table, o CVOptions, seed int64, trainIdx, testIdx []int, f int, decisionMS *float64) (Fold, error) {
 	train, test := t.Subset(trainIdx), t.Subset(testIdx)
 	po := Options{Learner: o.Learner, Params: learners.Params{K: o.K}, Theta: o.Theta, Seed: seed}
 	if o.FirstN > 0 {
@@ -322,7 +326,7 @@ func crossFold(ctx context.Context, t *profileview.Table, o CVOptions, seed int6
 	if err != nil {
 		return Fold{}, err
 	}
-	rep, err := Evaluate(ctx, p, test, EvalOptions{Image: o.Image, FeatureMS: o.FeatureMS})
+	rep, err := Evaluate(ctx, p, test, EvalOptions{Image: o.Image, FeatureMS: o.FeatureMS, DecisionMS: decisionMS})
 	if err != nil {
 		return Fold{}, err
 	}
@@ -400,4 +404,12 @@ func MacroPRF(v *profileview.View, choice []int) (precision, recall, f1 float64)
 		classes = max(classes, it.Label+1, pred(k)+1)
 	}
 	return newPRFScratch(classes).prf(len(v.Items), func(k int) int { return v.Items[k].Label }, pred)
+}
+
+// foldValue is v[f], or nil when v has none.
+func foldValue(v []float64, f int) *float64 {
+	if f < len(v) {
+		return &v[f]
+	}
+	return nil
 }

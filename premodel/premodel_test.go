@@ -294,6 +294,20 @@ func TestEvaluate(t *testing.T) {
 	if _, ok := by["premodel knn-cascade + escalation"]; !ok {
 		t.Errorf("no escalation variant in %v", r.Methods)
 	}
+	// Recorded times (a device profile's) replace the timing, and the
+	// decisions stay the same.
+	dec, feat := 0.25, 1.5
+	rec, err := Evaluate(context.Background(), p, ts, EvalOptions{DecisionMS: &dec,
+		FeatureMS: func(profileview.Item) (float64, error) { return feat, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := rec.Overhead; o.DecisionMeanMS != dec || o.FeaturesMeanMS != feat || !o.FeaturesMeasured || rec.Methods[0].OverheadMS != dec+feat {
+		t.Errorf("recorded overhead %+v, premodel overhead %v: want decisions %v ms and features %v ms", o, rec.Methods[0].OverheadMS, dec, feat)
+	}
+	if rec.Methods[0].Top1 != r.Methods[0].Top1 || rec.SelectionAccuracy != r.SelectionAccuracy {
+		t.Errorf("recorded times changed the decisions: top-1 %v vs %v", rec.Methods[0].Top1, r.Methods[0].Top1)
+	}
 	// Here big is right whenever any model is: the oracle matches it, and
 	// the premodel comes close at a fraction of its latency.
 	if oracle.Top1 != big.Top1 || pm.Top1 > oracle.Top1 || pm.Top1 < oracle.Top1-5 {

@@ -27,6 +27,11 @@ type PremodelCVIn struct {
 	// sha256) from the device's cost profile: the overhead is then read,
 	// not timed (Images is not needed).
 	FeatureMS map[string]float64 `json:"feature_ms,omitempty"`
+	// DecisionMS, when set, is each fold's decision time per image from
+	// the device's cost profile, instead of timing the decisions.
+	DecisionMS []float64 `json:"decision_ms,omitempty"`
+	// Session: as CostIn's (make measure times the decisions afresh).
+	Session string `json:"session,omitempty"`
 	Criterion Criterion          `json:"criterion"`
 	// Names and ConfigKey are the premodel's inputs (the kept features).
 	Names     []string `json:"names"`
@@ -102,7 +107,7 @@ func premodelCV(ctx context.Context, in PremodelCVIn) (PremodelCVOut, error) {
 		return PremodelCVOut{}, err
 	}
 	o := premodel.CVOptions{Learner: in.Learner, K: in.K, Theta: in.Theta, Seed: in.Seed, Seeds: in.Seeds, Folds: in.Folds,
-		RandomFolds: in.RandomFolds, FirstN: in.FirstN, Backbone: in.Backbone}
+		RandomFolds: in.RandomFolds, FirstN: in.FirstN, Backbone: in.Backbone, DecisionMS: in.DecisionMS}
 	if in.FeatureMS != nil {
 		o.FeatureMS = func(it profileview.Item) (float64, error) {
 			ms, ok := in.FeatureMS[it.SHA256]
