@@ -31,8 +31,8 @@ type PremodelCVIn struct {
 	// the device's cost profile, instead of timing the decisions.
 	DecisionMS []float64 `json:"decision_ms,omitempty"`
 	// Session: as CostIn's (make measure times the decisions afresh).
-	Session string `json:"session,omitempty"`
-	Criterion Criterion          `json:"criterion"`
+	Session   string    `json:"session,omitempty"`
+	Criterion Criterion `json:"criterion"`
 	// Names and ConfigKey are the premodel's inputs (the kept features).
 	Names     []string `json:"names"`
 	ConfigKey string   `json:"config_key"`
