@@ -305,15 +305,19 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if runErr != nil {
 			return fmt.Errorf("measure: the device profile %s was not written: %w", o.Device.Path(), runErr)
 		}
+		// Models that drift against each other by more than the tie
+		// rule's resolution could be ordered by the noise: such a
+		// measurement is not written.
+		if d := o.Device.Drift; d != nil && d.MaxRelOrder > profileview.Resolution {
+			return fmt.Errorf("measure: the device profile %s was not written: the models' latency relative to each other drifted by %.1f%% "+
+				"between measurement blocks (load average %s before, %s after), more than the tie rule's resolution (%.0f%%, profileview.Resolution): "+
+				"measure again on a quieter machine (uptime), or, if this device drifts so, widen the resolution",
+				o.Device.Path(), 100*d.MaxRelOrder, load, loadAverage(), 100*profileview.Resolution)
+		}
 		if err := saveMeasured(o, load, args); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", o.Device.Path())
-		if d := o.Device.Drift; d != nil && d.MaxRelOrder > profileview.Resolution {
-			fmt.Fprintf(stdout, "warning: the models' relative latency drifted by %.1f%% between measurement blocks, more than the tie rule's "+
-				"resolution (%.0f%%, profileview.Resolution): measure on a quieter machine, or widen the resolution\n",
-				100*d.MaxRelOrder, 100*profileview.Resolution)
-		}
 	}
 	if err := writeReproduce(string(tb), *f.results, cl, *out, stdout); err != nil {
 		return errors.Join(runErr, err)
