@@ -93,6 +93,8 @@ type Drift struct {
 	// (a block that is faster for every model reorders none).
 	MaxRel      float64 `json:"max_rel"`
 	MaxRelOrder float64 `json:"max_rel_order"`
+	// Recorded is the block whose latencies Models holds (0-based).
+	Recorded int `json:"recorded_block"`
 	// BlockMeansMS are each model's block means, in the order of Models.
 	BlockMeansMS map[string][]float64 `json:"block_means_ms"`
 	Method       string               `json:"method"`

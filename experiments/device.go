@@ -44,7 +44,10 @@ func measureTiming() measure.TimingOptions {
 }
 
 // driftBlocks is how many times make measure measures the models' latency
-// to report its drift (device.Drift); the first block is recorded.
+// to report its drift (device.Drift). The quietest block (the lowest
+// geometric mean latency over the models) is recorded: on a shared
+// machine other jobs only ever add time, so the minimum over repetitions
+// is the usual estimate (featsel.TimeSets takes it per image too).
 const driftBlocks = 5
 
 // DeviceKey is what a recorded profile must have been measured for, with
@@ -106,9 +109,9 @@ func (e *Env) modelCosts(ctx context.Context, c *chain) (stages.CostOut, error) 
 			}
 			blocks = append(blocks, out)
 		}
-		e.recordDrift(blocks)
+		quiet := e.recordDrift(blocks)
 		for _, m := range c.models {
-			for _, r := range blocks[0].Costs {
+			for _, r := range blocks[quiet].Costs {
 				if r.Model == m.Spec.Name {
 					e.Opt.Device.PutModel(device.Model{Model: r.Model, Files: identities(m.Files), Threads: r.Threads, N: r.N,
 						MeanMS: r.MeanMS, StdMS: r.StdMS, MedianMS: r.MedianMS, P95MS: r.P95MS, CILowMS: r.CILowMS, CIHighMS: r.CIHighMS,
@@ -124,11 +127,13 @@ func (e *Env) modelCosts(ctx context.Context, c *chain) (stages.CostOut, error) 
 	return pipeline.Do(ctx, e.R, stages.CostStage(), in)
 }
 
-// recordDrift keeps the blocks' spread in the measured profile.
-func (e *Env) recordDrift(blocks []stages.CostOut) {
+// recordDrift keeps the blocks' spread in the measured profile and
+// returns the quietest block.
+func (e *Env) recordDrift(blocks []stages.CostOut) int {
 	d := &device.Drift{Blocks: len(blocks), BlockMeansMS: map[string][]float64{},
 		Method: fmt.Sprintf("the models' latency measured %d times in a row, 5 s apart, each time side by side "+
-			"(measure.TimeInterleaved); max_rel is the largest max/min - 1 of a model's block means; the first block is recorded", len(blocks))}
+			"(measure.TimeInterleaved); max_rel is the largest max/min - 1 of a model's block means, max_rel_order the same of its "+
+			"block mean over the block's geometric mean of all models; the quietest block (lowest geometric mean) is recorded", len(blocks))}
 	for _, b := range blocks {
 		for _, r := range b.Costs {
 			d.BlockMeansMS[r.Model] = append(d.BlockMeansMS[r.Model], r.MeanMS)
@@ -158,7 +163,14 @@ func (e *Env) recordDrift(blocks []stages.CostOut) {
 		}
 		d.MaxRelOrder = math.Max(d.MaxRelOrder, spread(rel))
 	}
+	d.Recorded = 0
+	for b := range geo {
+		if geo[b] < geo[d.Recorded] {
+			d.Recorded = b
+		}
+	}
 	e.Opt.Device.Drift = d
+	return d.Recorded
 }
 
 // recordedCosts converts the profile's latencies of the chain's models
