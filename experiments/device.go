@@ -213,6 +213,10 @@ func (e *Env) imageLatency(ctx context.Context, in stages.ImageLatencyIn) (stage
 			if err != nil {
 				return out, err
 			}
+			files := identities(modelFiles(in.Models, l.Model))
+			if _, err := e.Opt.Device.ImageLatency(in.Set.Name, l.File, id, l.Model, files); err == nil {
+				continue // measured earlier in this session, and used: kept
+			}
 			e.Opt.Device.PutImage(device.Image{Dataset: in.Set.Name, File: l.File, Identity: id, Model: l.Model,
 				Files: identities(modelFiles(in.Models, l.Model)), N: l.N, MeanMS: l.MeanMS, CILowMS: l.CILowMS, CIHighMS: l.CIHighMS})
 		}
@@ -277,6 +281,9 @@ func (e *Env) featureTiming(ctx context.Context, in stages.FeatureTimingIn) (sta
 			return out, err
 		}
 		for i, s := range in.Sets {
+			if _, err := e.Opt.Device.FeatureSetTime(s, in.MaxSide, in.Reps, identities(in.Images)); err == nil {
+				continue // measured earlier in this session, and used: kept
+			}
 			e.Opt.Device.PutFeatureSet(device.FeatureSet{Names: s, MaxSide: in.MaxSide, Reps: in.Reps, Images: identities(in.Images), MS: out.MS[i]})
 		}
 		return e.recordedFeatureTiming(in)
