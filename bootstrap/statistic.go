@@ -10,9 +10,9 @@ import (
 // Statistic returns stat on the n images as given with its percentile
 // interval over resamples draws of the images (with replacement), seeded:
 // stat is called with the indices of a resample (some repeated, some
-// absent) and computes its value on those images, so any statistic of the
-// images (a rate, a count, a difference, a rank) gets an interval from the
-// same draws. The images are paired by construction: every method's
+// absent) and computes its value on those images, so a statistic that is
+// not a mean of per-image values (a count of distinct models, a ratio of
+// sums) gets an interval from the same draws as Mean. The images are paired by construction: every method's
 // outcome on image i enters a resample together.
 func Statistic(n int, stat func(idx []int) float64, resamples int, seed uint64, confidence float64) (Interval, error) {
 	iv := Interval{Confidence: confidence, Resamples: resamples, Seed: seed, N: n}
@@ -41,18 +41,4 @@ func Statistic(n int, stat func(idx []int) float64, resamples int, seed uint64, 
 	iv.Low = Quantile(stats, (1-confidence)/2)
 	iv.High = Quantile(stats, 1-(1-confidence)/2)
 	return iv, nil
-}
-
-// Rate returns the share of true outcomes, in [0, 1], with its
-// percentile interval (Statistic).
-func Rate(x []bool, resamples int, seed uint64, confidence float64) (Interval, error) {
-	return Statistic(len(x), func(idx []int) float64 {
-		hit := 0
-		for _, i := range idx {
-			if x[i] {
-				hit++
-			}
-		}
-		return float64(hit) / float64(len(idx))
-	}, resamples, seed, confidence)
 }

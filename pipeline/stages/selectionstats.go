@@ -75,7 +75,7 @@ func selectionStats(v *profileview.View, tr selection.Trace) (map[string]Interva
 	for i, t := range targets {
 		isTop[i] = t == top
 	}
-	iv, err = bootstrap.Rate(isTop, BootResamples, BootSeed, BootConfidence)
+	iv, err = rate(isTop, BootResamples, BootSeed, BootConfidence)
 	if err := add("top_share", iv, err); err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func selectionStats(v *profileview.View, tr selection.Trace) (map[string]Interva
 		name := fmt.Sprintf("step%d", s+1)
 		if s == 1 {
 			if len(sub) > 0 {
-				iv, err = bootstrap.Rate(sub, BootResamples, BootSeed, BootConfidence)
+				iv, err = rate(sub, BootResamples, BootSeed, BootConfidence)
 				if err := add(name+"_subset_accuracy", iv, err); err != nil {
 					return nil, err
 				}
@@ -130,12 +130,12 @@ func selectionStats(v *profileview.View, tr selection.Trace) (map[string]Interva
 			for i := range both {
 				both[i] = !both[i]
 			}
-			iv, err = bootstrap.Rate(both, BootResamples, BootSeed, BootConfidence)
+			iv, err = rate(both, BootResamples, BootSeed, BootConfidence)
 			if err := add("fail_after_2", iv, err); err != nil {
 				return nil, err
 			}
 		}
-		iv, err = bootstrap.Rate(gain, BootResamples, BootSeed, BootConfidence)
+		iv, err = rate(gain, BootResamples, BootSeed, BootConfidence)
 		if err := add(name+"_gain", iv, err); err != nil {
 			return nil, err
 		}
@@ -155,4 +155,16 @@ func covered(correct [][]bool, set []int) []bool {
 		}
 	}
 	return out
+}
+
+// rate is the share of true outcomes with its interval (bootstrap.Mean of
+// 0/1 values).
+func rate(x []bool, resamples int, seed uint64, confidence float64) (Interval, error) {
+	v := make([]float64, len(x))
+	for i, ok := range x {
+		if ok {
+			v[i] = 1
+		}
+	}
+	return bootstrap.Mean(v, resamples, seed, confidence)
 }
