@@ -78,7 +78,6 @@ func (e *Env) premodelCV(ctx context.Context, s *Spec, p *PremodelParams, runs [
 	return out, c, nil
 }
 
-
 // selectIn is feature selection on one image set: the premodel reads the
 // kept features, as in the paper (kNN, the spec's K).
 func (e *Env) selectIn(c *chain, d stages.DataSet, p *PremodelParams) stages.SelectFeaturesIn {
