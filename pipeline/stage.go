@@ -108,7 +108,7 @@ type Runner struct {
 	// stage computed again is given that time as its ETA.
 	Earlier map[string]float64
 
-	label    string // what the stages run for now (an experiment's name)
+	label string // what the stages run for now (an experiment's name)
 
 	hash     hasher
 	mu       sync.Mutex
