@@ -120,10 +120,11 @@ type StageTime struct {
 
 // Command is how a spec is run from the repository root.
 func (o Options) command(path string) string {
-	return "bin/modelpick run " + o.rel(path)
+	return "bin/modelpick run " + o.Rel(path)
 }
 
-func (o Options) rel(path string) string {
+// Rel is path relative to the repository root (Root), as results name it.
+func (o Options) Rel(path string) string {
 	if o.Root != "" {
 		if abs, err := filepath.Abs(path); err == nil {
 			if r, err := filepath.Rel(o.Root, abs); err == nil && !strings.HasPrefix(r, "..") {
@@ -357,7 +358,7 @@ func manifest(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, s
 		Versions: o.Versions}
 	if b, err := os.ReadFile(s.Path); err == nil {
 		h := sha256.Sum256(b)
-		m.Spec = Input{Name: "spec", Path: o.rel(s.Path), Identity: "sha256:" + hex.EncodeToString(h[:])}
+		m.Spec = Input{Name: "spec", Path: o.Rel(s.Path), Identity: "sha256:" + hex.EncodeToString(h[:])}
 	}
 	if m.Settings == nil {
 		m.Settings = map[string]any{}
