@@ -44,8 +44,8 @@ func (s Summary) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "experiments  %s\n", strings.Join(parts, ", "))
 	fmt.Fprintf(w, "stages       %s\n", stageCounts(s.Outcomes))
-	fmt.Fprintf(w, "written      %s: %d experiment folders\n", s.Results, done+len(by[StatusPending]))
-	fmt.Fprintf(w, "             %s: %d figures (SVG and PNG)\n", s.Figures, figs)
+	fmt.Fprintf(w, "written      %s/: %d experiment folders\n", s.Results, done+len(by[StatusPending]))
+	fmt.Fprintf(w, "             %s/: %d figures (SVG and PNG)\n", s.Figures, figs)
 	if s.Reproduce != "" {
 		fmt.Fprintf(w, "             %s\n", s.Reproduce)
 	}

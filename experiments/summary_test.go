@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +43,8 @@ func TestSummary(t *testing.T) {
 		"── summary: 4 experiments in 3m05s ──\n",
 		"experiments  2 done, 1 not attempted (fig3), 1 failed (fig4)\n",
 		"stages       2 computed (2m00s of compute), 2 cached\n",
-		"written      results: 3 experiment folders\n",
-		"             figures: 3 figures (SVG and PNG)\n",
+		"written      results/: 3 experiment folders\n",
+		"             figures/: 3 figures (SVG and PNG)\n",
 		"             REPRODUCE.md\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -71,5 +73,24 @@ func TestSummary(t *testing.T) {
 	s.Write(&b)
 	if strings.Contains(b.String(), "claims") || strings.Contains(b.String(), "REPRODUCE") {
 		t.Errorf("summary without claims or report:\n%s", b.String())
+	}
+}
+
+// TestEarlierStageTimes reads stage compute times from results' manifests
+// (the ETAs of stages computed again); an unreadable manifest is skipped.
+func TestEarlierStageTimes(t *testing.T) {
+	dir := t.TempDir()
+	m := Manifest{Name: "fig1", Stages: []StageTime{{Stage: "profile", Key: "0123456789abcdef", ComputeSeconds: 42.5}, {Stage: "join", Key: "fedcba9876543210"}}}
+	if err := os.MkdirAll(filepath.Join(dir, "fig1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSON(filepath.Join(dir, "fig1"), "manifest.json", m); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "bad"), 0o755)
+	os.WriteFile(filepath.Join(dir, "bad", "manifest.json"), []byte("{"), 0o644)
+	got := EarlierStageTimes(dir)
+	if len(got) != 1 || got["0123456789abcdef"] != 42.5 {
+		t.Fatalf("earlier times %v, want profile's 42.5 s only (no time recorded: no ETA)", got)
 	}
 }

@@ -189,9 +189,9 @@ func (r *Runner) expected(key string) time.Duration {
 	return secs(r.Earlier[key[:16]])
 }
 
-// computing prints what a stage about to run does and its ETA, and starts
-// its heartbeat; the returned writer is the stage's log, and stop ends
-// the heartbeat.
+// computing says what a stage about to run does and its ETA (unless it
+// ends within progress.HoldFor), and starts its heartbeat; the returned
+// writer is the stage's log, and stop ends the heartbeat.
 func (r *Runner) computing(stage, key, doing, what string, exp time.Duration) (io.Writer, func()) {
 	if r.Log == nil {
 		return io.Discard, func() {}
@@ -204,8 +204,8 @@ func (r *Runner) computing(stage, key, doing, what string, exp time.Duration) (i
 	if exp > 0 {
 		eta = fmt.Sprintf("ETA ~%s (the time it took before)", progress.Duration(exp))
 	}
-	fmt.Fprintf(r.Log, "%s: %s%s, %s\n", p, doing, what, eta)
 	w := progress.Watch(r.Log)
+	w.Hold(fmt.Sprintf("%s: %s%s, %s", p, doing, what, eta))
 	beat := progress.NewBeat(w, p, exp, time.Now())
 	stop := make(chan struct{})
 	done := make(chan struct{})

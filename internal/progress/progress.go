@@ -153,12 +153,14 @@ func Terminal(w io.Writer) bool {
 }
 
 // Watched is a writer that remembers when it was last written to, so a
-// heartbeat can stay silent while a stage prints its own progress.
+// heartbeat can stay silent while a stage prints its own progress. It can
+// hold back a line until the first write (see Hold).
 type Watched struct {
 	w    io.Writer
 	mu   sync.Mutex
 	last time.Time
 	now  func() time.Time
+	held string
 }
 
 // Watch wraps w.
@@ -166,9 +168,39 @@ func Watch(w io.Writer) *Watched { return &Watched{w: w, now: time.Now} }
 
 func (w *Watched) Write(b []byte) (int, error) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.last = w.now()
-	w.mu.Unlock()
+	w.release()
 	return w.w.Write(b)
+}
+
+// Hold keeps line back until the first write or Release, so a computation
+// that ends at once does not announce itself (Drop forgets it).
+func (w *Watched) Hold(line string) {
+	w.mu.Lock()
+	w.held = line
+	w.mu.Unlock()
+}
+
+// Release prints the held line, if any.
+func (w *Watched) Release() {
+	w.mu.Lock()
+	w.release()
+	w.mu.Unlock()
+}
+
+// Drop forgets the held line.
+func (w *Watched) Drop() {
+	w.mu.Lock()
+	w.held = ""
+	w.mu.Unlock()
+}
+
+func (w *Watched) release() {
+	if w.held != "" {
+		fmt.Fprintln(w.w, w.held)
+		w.held = ""
+	}
 }
 
 // LastWrite is when w was last written to (zero: never).
@@ -178,8 +210,13 @@ func (w *Watched) LastWrite() time.Time {
 	return w.last
 }
 
-// BeatEvery is how often a stage without counted units says it is alive.
-const BeatEvery = 30 * time.Second
+// BeatEvery is how often a stage without counted units says it is alive,
+// and HoldFor how long its start line is held back (a stage done sooner
+// prints only its time).
+const (
+	BeatEvery = 30 * time.Second
+	HoldFor   = 2 * time.Second
+)
 
 // Beat is the heartbeat of a computation without counted units: every
 // BeatEvery, elapsed time and an ETA from the time the same computation
@@ -209,14 +246,21 @@ func (b *Beat) Line(now time.Time) string {
 	return fmt.Sprintf("%s: computing, %s elapsed, %s", b.label, Duration(el), TimeETA(el, b.expected))
 }
 
-// Run prints the due heartbeats until stop is closed.
+// Run releases the held start line after HoldFor, then prints the due
+// heartbeats, until stop is closed; a start line still held then is
+// dropped.
 func (b *Beat) Run(stop <-chan struct{}) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	hold := time.NewTimer(HoldFor)
+	defer hold.Stop()
 	for {
 		select {
 		case <-stop:
+			b.out.Drop()
 			return
+		case <-hold.C:
+			b.out.Release()
 		case now := <-t.C:
 			if s := b.Line(now); s != "" {
 				fmt.Fprintln(b.out.w, s)

@@ -161,3 +161,26 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestHold(t *testing.T) {
+	var b bytes.Buffer
+	w := Watch(&b)
+	w.Hold("stage x: computing")
+	if b.Len() != 0 {
+		t.Fatalf("held line printed at once: %q", b.String())
+	}
+	w.Write([]byte("x: 1/3\n")) // the first write prints it first
+	w.Release()                 // nothing more is held
+	if b.String() != "stage x: computing\nx: 1/3\n" {
+		t.Fatalf("got %q", b.String())
+	}
+	b.Reset()
+	w.Hold("stage y: computing")
+	w.Release()
+	w.Hold("stage z: computing")
+	w.Drop()
+	w.Release()
+	if b.String() != "stage y: computing\n" {
+		t.Fatalf("got %q", b.String())
+	}
+}
