@@ -51,7 +51,7 @@ func TestProgressLines(t *testing.T) {
 	if _, err := Do(ctx, r, s, in2); err != nil {
 		t.Fatal(err)
 	}
-	if ls := strings.Split(log.String(), "\n"); len(ls) != 4 || ls[0] != "count "+key2[:12]+": computing (counting lines), ETA ~2m05s (the time it took before)" ||
+	if ls := strings.Split(log.String(), "\n"); len(ls) != 4 || ls[0] != "count "+key2[:12]+": computing: counting lines, ETA ~2m05s (the time it took before)" ||
 		ls[1] != "counting: 1/1" || !strings.HasPrefix(ls[2], "count "+key2[:12]+": ran in ") {
 		t.Fatalf("lines %q", ls)
 	}

@@ -198,7 +198,7 @@ func (r *Runner) computing(stage, key, doing, what string, exp time.Duration) (i
 	}
 	p := r.prefix(stage, key)
 	if what != "" {
-		what = " (" + what + ")"
+		what = ": " + what
 	}
 	eta := "ETA unknown"
 	if exp > 0 {
@@ -345,7 +345,7 @@ func verify[I, O any](ctx context.Context, r *Runner, s Stage[I, O], in I, e ent
 		return fmt.Errorf("stage %s: verify: %w", s.Name, err)
 	}
 	defer os.RemoveAll(scratch)
-	log, stop := r.computing(s.Name, e.Key, "verifying (computing again)", describe(s, in), secs(e.Seconds))
+	log, stop := r.computing(s.Name, e.Key, "verifying, computing it again", describe(s, in), secs(e.Seconds))
 	w := &Work{Dir: scratch, Log: log, runner: r}
 	out, err := s.Run(ctx, w, in)
 	stop()
