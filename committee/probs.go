@@ -117,7 +117,7 @@ func ComputeProbs(ctx context.Context, specs []inference.Spec, set *datasets.Set
 		models = append(models, m)
 		out[i].P = make([]float32, len(items)*out[i].Outputs)
 	}
-	prog := progress.New(o.Progress, "probabilities "+set.Name, len(items))
+	prog := progress.New(o.Progress, "probabilities "+set.Name, "img", len(items))
 	defer prog.Finish()
 	for n, it := range items {
 		if err := ctx.Err(); err != nil {

@@ -157,7 +157,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		items = items[:o.Limit]
 	}
 	sum.Images = len(items)
-	prog := progress.New(o.Progress, "embedding "+o.Set.Name, len(items))
+	prog := progress.New(o.Progress, "embedding "+o.Set.Name, "img", len(items))
 	var rows []store.FeatureRow
 	var ferrs []store.FeatureErrorRow
 	flush := func() error {

@@ -72,7 +72,7 @@ func (e *Env) recorded() (*device.Profile, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.input("device profile", e.Opt.rel(p.Path()), f)
+		e.input("device profile", e.Opt.Rel(p.Path()), f)
 	}
 	return p, nil
 }

@@ -69,6 +69,8 @@ type Outcome struct {
 	Records []pipeline.Record
 	// Seconds is this run's wall time.
 	Seconds float64
+	// Figures are the figures it drew (figures/NAME.svg and .png).
+	Figures []string `json:",omitempty"`
 }
 
 // Status is results/NAME/status.json: whether the artifact exists and why not.
@@ -118,10 +120,11 @@ type StageTime struct {
 
 // Command is how a spec is run from the repository root.
 func (o Options) command(path string) string {
-	return "bin/modelpick run " + o.rel(path)
+	return "bin/modelpick run " + o.Rel(path)
 }
 
-func (o Options) rel(path string) string {
+// Rel is path relative to the repository root (Root), as results name it.
+func (o Options) Rel(path string) string {
 	if o.Root != "" {
 		if abs, err := filepath.Abs(path); err == nil {
 			if r, err := filepath.Rel(o.Root, abs); err == nil && !strings.HasPrefix(r, "..") {
@@ -181,6 +184,8 @@ func Run(ctx context.Context, s *Spec, o Options) Outcome {
 	oc := Outcome{Name: s.Name, Artifact: s.Artifact}
 	k := Kinds()[s.Kind]
 	first := len(o.Runner.Records())
+	o.Runner.SetLabel(s.Name)
+	defer o.Runner.SetLabel("")
 	st := Status{Name: s.Name, Artifact: s.Artifact, Title: s.Title, Kind: s.Kind, Command: o.command(s.Path)}
 	finish := func() Outcome {
 		oc.Records = o.Runner.Records()[first:]
@@ -206,6 +211,9 @@ func Run(ctx context.Context, s *Spec, o Options) Outcome {
 		return finish()
 	}
 	oc.Status = StatusDone
+	for _, f := range res.Figures {
+		oc.Figures = append(oc.Figures, figureFile(s, f))
+	}
 	return finish()
 }
 
@@ -306,10 +314,7 @@ func write(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, st S
 		if !ok || v.Figure == nil {
 			return fmt.Errorf("no figure view %q", f.View)
 		}
-		file := f.File
-		if file == "" {
-			file = s.Name
-		}
+		file := figureFile(s, f)
 		fg, err := v.Figure(tmp, s.Artifact+": "+s.Title)
 		if err != nil {
 			return fmt.Errorf("figure %s: %w", file, err)
@@ -353,7 +358,7 @@ func manifest(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, s
 		Versions: o.Versions}
 	if b, err := os.ReadFile(s.Path); err == nil {
 		h := sha256.Sum256(b)
-		m.Spec = Input{Name: "spec", Path: o.rel(s.Path), Identity: "sha256:" + hex.EncodeToString(h[:])}
+		m.Spec = Input{Name: "spec", Path: o.Rel(s.Path), Identity: "sha256:" + hex.EncodeToString(h[:])}
 	}
 	if m.Settings == nil {
 		m.Settings = map[string]any{}
@@ -418,4 +423,37 @@ func writeJSON(dir, name string, v any) error {
 	}
 	_, err = report.WriteFile(dir, name, append(b, '\n'))
 	return err
+}
+
+// figureFile is the name of figure f's files (figures/NAME.svg, .png).
+func figureFile(s *Spec, f FigureOut) string {
+	if f.File != "" {
+		return f.File
+	}
+	return s.Name
+}
+
+// EarlierStageTimes reads the compute seconds of every stage named in the
+// manifests under results (by the key's first 16 hex digits, as manifests
+// keep them): the time a stage computed again took before, its ETA. An
+// unreadable manifest only means fewer ETAs.
+func EarlierStageTimes(results string) map[string]float64 {
+	paths, _ := filepath.Glob(filepath.Join(results, "*", "manifest.json"))
+	out := map[string]float64{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var m Manifest
+		if json.Unmarshal(b, &m) != nil {
+			continue
+		}
+		for _, st := range m.Stages {
+			if st.ComputeSeconds > 0 {
+				out[st.Key] = st.ComputeSeconds
+			}
+		}
+	}
+	return out
 }

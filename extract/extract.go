@@ -127,7 +127,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		items = items[:o.Limit]
 	}
 	sum.Images = len(items)
-	prog := progress.New(o.Progress, "features "+o.Set.Name, len(items))
+	prog := progress.New(o.Progress, "features "+o.Set.Name, "img", len(items))
 
 	// feed stops handing out images when ctx is cancelled or a write fails.
 	feed, stop := context.WithCancel(ctx)

@@ -137,7 +137,7 @@ func TestRunStoresFeaturesAndErrors(t *testing.T) {
 		t.Fatalf("summary %+v, want %d images, %d failed", sum, n, nBad)
 	}
 	if !strings.Contains(prog.String(), fmt.Sprintf("features %s: %d/%d (100.0%%)", set.Name, n, n)) ||
-		!strings.Contains(prog.String(), "ETA") {
+		!strings.Contains(prog.String(), "done in") {
 		t.Errorf("progress line %q", prog.String())
 	}
 	ex, _ := features.NewExtractor(nil, features.Options{})

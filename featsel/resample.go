@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/modelpick/modelpick/bootstrap"
+	"github.com/modelpick/modelpick/internal/progress"
 )
 
 // DefaultResamples is how many bootstrap resamples of the images the
@@ -137,6 +138,8 @@ func resample(ctx context.Context, t Table, filtered []string, o Options) (Resam
 			"of the images (seed %d); if none reaches it, the most often kept (ties: Table 2 order)", 100*ro.KeepShare, ro.Resamples, ro.Seed)}
 	evs := make([]*Evaluator, ro.Resamples)
 	count := map[string]int{}
+	prog := progress.New(o.Progress, "select-features: bootstrap resamples", "resample", ro.Resamples)
+	defer prog.Finish()
 	for b := range ro.Resamples {
 		if err := ctx.Err(); err != nil {
 			return res, fmt.Errorf("featsel: %w", err)
@@ -166,6 +169,7 @@ func resample(ctx context.Context, t Table, filtered []string, o Options) (Resam
 			count[f]++
 		}
 		res.Runs = append(res.Runs, run)
+		prog.Step()
 	}
 	best := filtered[0]
 	for _, f := range filtered {

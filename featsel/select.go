@@ -3,6 +3,7 @@ package featsel
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -25,6 +26,9 @@ type Options struct {
 	// Time, when not nil, measures the extraction time per image of each
 	// feature set (see TimeSets) for the sweep.
 	Time func(sets [][]string) ([]float64, error)
+	// Progress, when not nil, receives a progress line over the
+	// bootstrap resamples (most of the time Select takes).
+	Progress io.Writer
 }
 
 // DefaultOptions returns the paper's settings: |r| > 0.75, 10-fold CV of a

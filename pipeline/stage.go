@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/modelpick/modelpick/internal/progress"
 )
 
 // Stage is one step of the pipeline: a function from a typed input to a
@@ -37,6 +39,9 @@ type Stage[I, O any] struct {
 	Volatile []string
 	// Run computes the output. Files it writes go in w.Dir.
 	Run func(ctx context.Context, w *Work, in I) (O, error)
+	// Describe, when set, says in a few words what Run does on in
+	// ("profile 14 models on imagenet-val-dev"), for the progress lines.
+	Describe func(in I) string
 }
 
 // Work is what a running stage gets besides its input.
@@ -98,6 +103,12 @@ type Runner struct {
 	Log io.Writer
 	// Revision is the code revision recorded with each computed entry.
 	Revision string
+	// Earlier holds compute seconds of stages computed before (from
+	// earlier results' manifests), by the key's first 16 hex digits: a
+	// stage computed again is given that time as its ETA.
+	Earlier map[string]float64
+
+	label string // what the stages run for now (an experiment's name)
 
 	hash     hasher
 	mu       sync.Mutex
@@ -127,30 +138,86 @@ func (r *Runner) Records() []Record {
 	return append([]Record(nil), r.records...)
 }
 
+// SetLabel names what the next stages run for (an experiment), at the
+// start of their progress lines.
+func (r *Runner) SetLabel(label string) {
+	r.mu.Lock()
+	r.label = label
+	r.mu.Unlock()
+}
+
+// prefix starts a stage's progress lines: "fig8 premodel-cv 3f2a8c91e0ab".
+func (r *Runner) prefix(stage, key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.label == "" {
+		return fmt.Sprintf("%s %.12s", stage, key)
+	}
+	return fmt.Sprintf("%s %s %.12s", r.label, stage, key)
+}
+
+// add records rec and prints its line: nothing for a cached stage (the
+// experiment's line counts them), its time for a computed one.
 func (r *Runner) add(rec Record) {
 	r.mu.Lock()
 	r.records = append(r.records, rec)
 	r.mu.Unlock()
-	if r.Log != nil {
-		switch rec.Status {
-		case StatusHit:
-			fmt.Fprintf(r.Log, "stage %-22s %.12s  cached (computed in %.1f s)\n", rec.Stage, rec.Key, rec.ComputeSeconds)
-		case StatusRan:
-			fmt.Fprintf(r.Log, "stage %-22s %.12s  ran in %.1f s\n", rec.Stage, rec.Key, rec.Seconds)
-		default:
-			fmt.Fprintf(r.Log, "stage %-22s %.12s  verify: %s (%d differences)\n", rec.Stage, rec.Key, rec.Status, rec.DiffCount)
-			for _, d := range rec.Diffs {
-				fmt.Fprintf(r.Log, "    %s\n", d)
-			}
+	if r.Log == nil {
+		return
+	}
+	p := r.prefix(rec.Stage, rec.Key)
+	switch rec.Status {
+	case StatusHit:
+	case StatusRan:
+		fmt.Fprintf(r.Log, "%s: ran in %s\n", p, progress.Duration(secs(rec.Seconds)))
+	default:
+		fmt.Fprintf(r.Log, "%s: verify: %s (%d differences)\n", p, rec.Status, rec.DiffCount)
+		for _, d := range rec.Diffs {
+			fmt.Fprintf(r.Log, "    %s\n", d)
 		}
 	}
 }
 
-func (r *Runner) log() io.Writer {
-	if r.Log == nil {
-		return io.Discard
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// expected is the time the stage with key took when computed before (0:
+// not known).
+func (r *Runner) expected(key string) time.Duration {
+	if len(key) < 16 {
+		return 0
 	}
-	return r.Log
+	return secs(r.Earlier[key[:16]])
+}
+
+// computing says what a stage about to run does and its ETA (unless it
+// ends within progress.HoldFor), and starts its heartbeat; the returned
+// writer is the stage's log, and stop ends the heartbeat.
+func (r *Runner) computing(stage, key, doing, what string, exp time.Duration) (io.Writer, func()) {
+	if r.Log == nil {
+		return io.Discard, func() {}
+	}
+	p := r.prefix(stage, key)
+	if what != "" {
+		what = ": " + what
+	}
+	eta := "ETA unknown"
+	if exp > 0 {
+		eta = fmt.Sprintf("ETA ~%s (the time it took before)", progress.Duration(exp))
+	}
+	w := progress.Watch(r.Log)
+	w.Hold(fmt.Sprintf("%s: %s%s, %s", p, doing, what, eta))
+	beat := progress.NewBeat(w, p, exp, time.Now())
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { beat.Run(stop); close(done) }()
+	return w, func() { close(stop); <-done }
+}
+
+func describe[I, O any](s Stage[I, O], in I) string {
+	if s.Describe == nil {
+		return ""
+	}
+	return s.Describe(in)
 }
 
 // firstVerify reports whether key has not been verified yet in this run
@@ -244,8 +311,10 @@ func Do[I, O any](ctx context.Context, r *Runner, s Stage[I, O], in I) (O, error
 		// An output this code cannot read back: compute it again.
 	}
 	os.Remove(filepath.Join(dir, entryFile))
-	w := &Work{Dir: dir, Log: r.log(), runner: r}
+	log, stop := r.computing(s.Name, key, "computing", describe(s, in), r.expected(key))
+	w := &Work{Dir: dir, Log: log, runner: r}
 	out, err := s.Run(ctx, w, in)
+	stop()
 	if err != nil {
 		return zero, fmt.Errorf("stage %s: %w", s.Name, err)
 	}
@@ -276,8 +345,10 @@ func verify[I, O any](ctx context.Context, r *Runner, s Stage[I, O], in I, e ent
 		return fmt.Errorf("stage %s: verify: %w", s.Name, err)
 	}
 	defer os.RemoveAll(scratch)
-	w := &Work{Dir: scratch, Log: r.log(), runner: r}
+	log, stop := r.computing(s.Name, e.Key, "verifying, computing it again", describe(s, in), secs(e.Seconds))
+	w := &Work{Dir: scratch, Log: log, runner: r}
 	out, err := s.Run(ctx, w, in)
+	stop()
 	if err != nil {
 		return fmt.Errorf("stage %s: verify: %w", s.Name, err)
 	}

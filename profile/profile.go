@@ -175,7 +175,7 @@ func correctness(ctx context.Context, o Options, models []*inference.Model, sum 
 	}
 	items := Items(o)
 	sum.Images = len(items)
-	prog := progress.New(o.Progress, "profile "+ds, len(items))
+	prog := progress.New(o.Progress, "profile "+ds, "img", len(items))
 	defer prog.Finish()
 
 	var imgs []store.ImageRow

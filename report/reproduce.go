@@ -246,35 +246,52 @@ func notComparableTable(rs []ClaimResult) string {
 	return Markdown([]string{"claim", "section", "the paper's words", "why not comparable here"}, rows)
 }
 
-// tally counts the paper's claims by criterion and status, and our own
-// questions apart.
-func tally(rs []ClaimResult) string {
+// TallyRow is one group of claims counted by status.
+type TallyRow struct {
+	Name string
+	// Counts maps a status (Statuses) to its number of claims.
+	Counts map[string]int
+	// All counts the group; NoInterval those decided without an interval.
+	All, NoInterval int
+}
+
+// Tally counts the paper's claims by criterion and status, then all of
+// them, then our own questions apart.
+func Tally(rs []ClaimResult) []TallyRow {
 	groups := []struct{ name, criterion string }{{"top-1", "top1"}, {"top-5", "top5"}, {"neither (features, latency)", ""}}
-	header := append(append([]string{"claims"}, Statuses...), "all", "of which without interval")
-	var rows [][]string
+	var rows []TallyRow
 	count := func(name string, keep func(ClaimResult) bool) {
-		n := map[string]int{}
-		all, noIv := 0, 0
+		row := TallyRow{Name: name, Counts: map[string]int{}}
 		for _, r := range rs {
 			if keep(r) {
-				n[r.Status]++
-				all++
+				row.Counts[r.Status]++
+				row.All++
 				if r.NoInterval() {
-					noIv++
+					row.NoInterval++
 				}
 			}
 		}
-		row := []string{name}
-		for _, s := range Statuses {
-			row = append(row, strconv.Itoa(n[s]))
-		}
-		rows = append(rows, append(row, strconv.Itoa(all), strconv.Itoa(noIv)))
+		rows = append(rows, row)
 	}
 	for _, g := range groups {
 		count("the paper's, "+g.name, func(r ClaimResult) bool { return !r.BeyondPaper && r.Criterion == g.criterion })
 	}
 	count("the paper's, all", func(r ClaimResult) bool { return !r.BeyondPaper })
 	count("beyond the paper", func(r ClaimResult) bool { return r.BeyondPaper })
+	return rows
+}
+
+// tally is Tally as a markdown table.
+func tally(rs []ClaimResult) string {
+	header := append(append([]string{"claims"}, Statuses...), "all", "of which without interval")
+	var rows [][]string
+	for _, t := range Tally(rs) {
+		row := []string{t.Name}
+		for _, s := range Statuses {
+			row = append(row, strconv.Itoa(t.Counts[s]))
+		}
+		rows = append(rows, append(row, strconv.Itoa(t.All), strconv.Itoa(t.NoInterval)))
+	}
 	return Markdown(header, rows)
 }
 

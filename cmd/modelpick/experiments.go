@@ -75,6 +75,7 @@ func (f expFlags) options(stderr io.Writer, specDir string) (experiments.Options
 		return experiments.Options{}, err
 	}
 	r.Verify, r.Revision = *f.verify, revision()
+	r.Earlier = experiments.EarlierStageTimes(*f.results)
 	if r.Revision == "unknown" {
 		r.Revision = ""
 	}
@@ -200,18 +201,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return runSpecs(ctx, specs, o, stdout)
+	_, err = runSpecs(ctx, specs, o, stdout)
+	return err
 }
 
 // runSpecs runs specs in order, going on after a failure, and prints one
 // line each; it fails when any failed or verify found a difference.
-func runSpecs(ctx context.Context, specs []*experiments.Spec, o experiments.Options, stdout io.Writer) error {
+func runSpecs(ctx context.Context, specs []*experiments.Spec, o experiments.Options, stdout io.Writer) ([]experiments.Outcome, error) {
 	var failed []string
 	differs := 0
 	var log []experiments.Outcome
 	for _, s := range specs {
 		if err := ctx.Err(); err != nil {
-			return err
+			return log, err
 		}
 		oc := experiments.Run(ctx, s, o)
 		log = append(log, oc)
@@ -235,12 +237,12 @@ func runSpecs(ctx context.Context, specs []*experiments.Spec, o experiments.Opti
 	}
 	writeRunLog(o.Runner, log)
 	if len(failed) > 0 {
-		return fmt.Errorf("%d experiment(s) failed: %s", len(failed), strings.Join(failed, ", "))
+		return log, fmt.Errorf("%d experiment(s) failed: %s", len(failed), strings.Join(failed, ", "))
 	}
 	if differs > 0 {
-		return fmt.Errorf("verify: %d stage(s) gave outputs that differ from the cache (see the lines marked DIFFERS)", differs)
+		return log, fmt.Errorf("verify: %d stage(s) gave outputs that differ from the cache (see the lines marked DIFFERS)", differs)
 	}
-	return nil
+	return log, nil
 }
 
 // writeRunLog keeps this run's timing record in the cache (not in results/,
@@ -297,8 +299,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	start, load := time.Now(), loadAverage()
-	runErr := runSpecs(ctx, specs, o, stdout)
-	fmt.Fprintf(stdout, "all experiments: %.1f s\n", time.Since(start).Seconds())
+	outs, runErr := runSpecs(ctx, specs, o, stdout)
 	if o.DeviceMode == experiments.DeviceMeasure {
 		// A profile from a failed run would lack what the failed
 		// experiments measure: the old one stays.
@@ -322,6 +323,12 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := writeReproduce(string(tb), *f.results, cl, *out, stdout); err != nil {
 		return errors.Join(runErr, err)
 	}
+	sum := experiments.Summary{Outcomes: outs, Claims: report.Evaluate(cl, *f.results),
+		Results: o.Rel(*f.results), Figures: o.Rel(*f.figures), Elapsed: time.Since(start)}
+	if *out != "" && *out != "-" {
+		sum.Reproduce = o.Rel(*out)
+	}
+	sum.Write(stdout)
 	return runErr
 }
 

@@ -96,12 +96,22 @@ func TestRunAndReproduceCommands(t *testing.T) {
 	os.WriteFile(filepath.Join(exp, "REPRODUCE.tmpl.md"), []byte("# R\n{{section \"scale\"}}{{claims}}{{timings}}"), 0o644)
 	args := []string{"reproduce", "-dir", exp, "-results", filepath.Join(root, "results"), "-figures", filepath.Join(root, "figures"),
 		"-cache", filepath.Join(root, "cache"), "-out", filepath.Join(root, "REPRODUCE.md"), "-quiet"}
-	out, _, err := cli(t, args...)
+	out, errOut, err := cli(t, args...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if !strings.Contains(out, "scale") || !strings.Contains(out, "2 ran") {
 		t.Errorf("first run:\n%s", out)
+	}
+	// The run ends with its summary; -quiet prints no progress.
+	for _, want := range []string{"── summary: 2 experiments in ", "stages       2 computed", "figures/: 2 figures",
+		"claims       the paper's, top-1: none (0)", "the paper's, neither (features, latency): 1 reproduced (1)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if errOut != "" {
+		t.Errorf("-quiet printed progress:\n%s", errOut)
 	}
 	md, err := os.ReadFile(filepath.Join(root, "REPRODUCE.md"))
 	if err != nil || !strings.Contains(string(md), "**reproduced**") || !strings.Contains(string(md), "figures/scale.png") {
@@ -113,6 +123,13 @@ func TestRunAndReproduceCommands(t *testing.T) {
 	}
 	if out, _, err = cli(t, append(args, "-verify")...); err != nil {
 		t.Errorf("verify: %v\n%s", err, out)
+	}
+	// Without -quiet, each stage computed prints its time (these are too
+	// quick to announce themselves; pipeline's tests cover that).
+	os.RemoveAll(filepath.Join(root, "cache"))
+	_, errOut, err = cli(t, args[:len(args)-1]...)
+	if err != nil || !strings.Contains(errOut, "scale import ") || !strings.Contains(errOut, ": ran in ") {
+		t.Errorf("progress lines (%v):\n%s", err, errOut)
 	}
 	// run: one spec; a malformed one stops everything, naming file, line, field.
 	out2 := []string{"-results", filepath.Join(root, "results2"), "-figures", filepath.Join(root, "figures2")}

@@ -34,7 +34,7 @@ func TestFeaturesSelectEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "30 images (0 already stored, 30 computed, 0 failed") || !strings.Contains(stderr, "ETA") {
+	if !strings.Contains(out, "30 images (0 already stored, 30 computed, 0 failed") || !strings.Contains(stderr, "features set: 30/30 (100.0%)") || !strings.Contains(stderr, "done in") {
 		t.Fatalf("features output %q, stderr %q", out, stderr)
 	}
 	// The set cycles through four solid colours, so the last ten images have

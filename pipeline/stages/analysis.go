@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/modelpick/modelpick/external"
 	"github.com/modelpick/modelpick/featsel"
@@ -224,6 +225,10 @@ const selectFeaturesVersion = "3"
 func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 	return pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut]{
 		Name: "select-features", Version: selectFeaturesVersion,
+		Describe: func(in SelectFeaturesIn) string {
+			return fmt.Sprintf("feature selection on %s (%s), %d-fold CV, elimination on all images and %d bootstrap resamples",
+				strings.Join(in.Datasets, "+"), in.Criterion, in.Folds, in.Resamples)
+		},
 		Code: []string{goVersion(), profileview.RankRule}, // float sums and sorts of the CV; targets
 		Run: func(ctx context.Context, w *pipeline.Work, in SelectFeaturesIn) (SelectFeaturesOut, error) {
 			var out SelectFeaturesOut
@@ -244,7 +249,8 @@ func SelectFeatures() pipeline.Stage[SelectFeaturesIn, SelectFeaturesOut] {
 			o := featsel.Options{Threshold: in.Threshold, Tolerance: in.Tolerance, CV: featsel.CVOptions{
 				Folds: in.Folds, Seed: in.Seed, Workers: 2,
 				New: func() learners.Learner { l, _ := featsel.NewLearner(in.Learner, params); return l }},
-				Resample: featsel.ResampleOptions{Resamples: in.Resamples, KeepShare: in.KeepShare, Seed: in.Seed}}
+				Resample: featsel.ResampleOptions{Resamples: in.Resamples, KeepShare: in.KeepShare, Seed: in.Seed},
+				Progress: w.Log}
 			rep, err := featsel.Run(ctx, t, o)
 			if err != nil {
 				return out, err

@@ -53,6 +53,7 @@ const embeddingVersion = "1"
 func Embedding() pipeline.Stage[EmbeddingIn, EmbeddingOut] {
 	return pipeline.Stage[EmbeddingIn, EmbeddingOut]{
 		Name: "embedding", Version: embeddingVersion,
+		Describe: func(in EmbeddingIn) string { return "backbone embedding of every image of " + in.Set.describe() },
 		Code:     []string{embedding.Version, "onnxconv " + onnxconv.Version, opencvVersion()},
 		Volatile: []string{"timing"},
 		Run: func(ctx context.Context, w *pipeline.Work, in EmbeddingIn) (EmbeddingOut, error) {

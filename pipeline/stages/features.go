@@ -38,6 +38,7 @@ const featuresVersion = "1"
 func Features() pipeline.Stage[FeaturesIn, FeaturesOut] {
 	return pipeline.Stage[FeaturesIn, FeaturesOut]{
 		Name: "features", Version: featuresVersion,
+		Describe: func(in FeaturesIn) string { return "extracting image features of " + in.Set.describe() },
 		Code:     []string{"features " + features.Version, opencvVersion()},
 		Volatile: []string{"extract_ms_per_image"},
 		Run: func(ctx context.Context, w *pipeline.Work, in FeaturesIn) (FeaturesOut, error) {

@@ -24,6 +24,15 @@ type DataSet struct {
 	Limit int `json:"limit"`
 }
 
+// describe names the set for progress lines: "imagenet-val-dev" or
+// "imagenet-val-dev (first 60 images)".
+func (d DataSet) describe() string {
+	if d.Limit > 0 {
+		return fmt.Sprintf("%s (first %d images)", d.Name, d.Limit)
+	}
+	return d.Name
+}
+
 // NewDataSet hashes the folder (and ground-truth file) and checks that it
 // loads as a labelled set.
 func NewDataSet(r *pipeline.Runner, dir, groundTruth string, limit int) (DataSet, error) {

@@ -83,6 +83,9 @@ const premodelCVVersion = "4"
 func PremodelCV() pipeline.Stage[PremodelCVIn, PremodelCVOut] {
 	return pipeline.Stage[PremodelCVIn, PremodelCVOut]{
 		Name: "premodel-cv", Version: premodelCVVersion,
+		Describe: func(in PremodelCVIn) string {
+			return fmt.Sprintf("%s premodel on %s (%s), %d folds x %d seeds", in.Learner, in.Dataset, in.Criterion, in.Folds, max(1, len(in.Seeds)))
+		},
 		Code: []string{"features " + features.Version, opencvVersion(), goVersion(), profileview.RankRule},
 		// The premodel's overhead is timed here, and the baselines are
 		// matched to the latency it makes.

@@ -39,6 +39,9 @@ const profileVersion = "1"
 func Profile() pipeline.Stage[ProfileIn, ProfileOut] {
 	return pipeline.Stage[ProfileIn, ProfileOut]{
 		Name: "profile", Version: profileVersion,
+		Describe: func(in ProfileIn) string {
+			return fmt.Sprintf("running %d models on every image of %s", len(in.Models), in.Set.describe())
+		},
 		Code: []string{"onnxconv " + onnxconv.Version, opencvVersion()},
 		Run: func(ctx context.Context, w *pipeline.Work, in ProfileIn) (ProfileOut, error) {
 			var out ProfileOut
@@ -153,6 +156,9 @@ const costVersion = "2"
 func CostStage() pipeline.Stage[CostIn, CostOut] {
 	return pipeline.Stage[CostIn, CostOut]{
 		Name: "cost", Version: costVersion,
+		Describe: func(in CostIn) string {
+			return fmt.Sprintf("timing %d models' latency on %s", len(in.Models), in.Set.describe())
+		},
 		Code:     []string{"onnxconv " + onnxconv.Version, opencvVersion()},
 		Volatile: []string{"costs"},
 		Run: func(ctx context.Context, w *pipeline.Work, in CostIn) (CostOut, error) {
