@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/store"
 )
 
-// Ensure extracts the named features (at opts) of every image of the data
-// sets in st that lacks them, from the folder the store recorded for each
+// Ensure extracts the named features (nil: all) at opts of every image of
+// the data sets in st (none: every data set it holds) that lacks them, from the folder the store recorded for each
 // set (a profile or features run's dataset_dir): what a command that reads
 // features does on a store profiled but never featured, instead of
 // stopping. Images already featured are skipped, as by Run. It returns
@@ -19,7 +21,25 @@ import (
 // its flags when a set's folder is not readable here.
 func Ensure(ctx context.Context, st *store.Store, sets []string, names []string, opts features.Options, progress io.Writer) ([]Summary, error) {
 	var out []Summary
-	for _, name := range sets {
+	ex, err := features.NewExtractor(names, opts)
+	if err != nil {
+		return nil, fmt.Errorf("extract: %w", err)
+	}
+	done, err := stored(ctx, st, ex.ConfigKey(), ex.Names())
+	if err != nil {
+		return nil, err
+	}
+	images, err := st.Images(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	lacking := map[string]bool{}
+	for _, im := range images {
+		if im.Error == "" && !done[im.SHA256] && (len(sets) == 0 || slices.Contains(sets, im.Dataset)) {
+			lacking[im.Dataset] = true
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(lacking)) {
 		dirs, err := st.DatasetDirs(ctx, name)
 		if err != nil {
 			return out, err
