@@ -21,7 +21,7 @@ import (
 func exampleProject(t *testing.T, n int) (models, train, test string) {
 	t.Helper()
 	dir := t.TempDir()
-	const outputs = 21 // background + 20 classes
+	const outputs = 21                  // background + 20 classes
 	weights := map[string][][3]float32{ // class → weights on R, G, B
 		"a": {11: {5, 0, 0}, 15: {0, 5.5, 5}},
 		"b": {11: {5, 0, 0}, 12: {0, 5.2, 0}, 15: {0, 0, 5}},
