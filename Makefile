@@ -3,6 +3,7 @@
 #   make test        gofmt, vet, staticcheck, go mod tidy, unit + integration tests (integration needs $(ASSETS))
 #   make smoke       a minimal end-to-end run of every experiment (< 5 minutes)
 #   make measure     measure this device's costs again: rewrites the recorded profile in experiments/device/
+#   make example     the full method on your own models and images (MODELS=spec.yaml IMAGES=DIR TEST_IMAGES=DIR)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -19,13 +20,14 @@ GO ?= go
 MODELPICK_TESTLOG ?= $(MODELPICK_CACHE)/test-$(notdir $(CURDIR)).log
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps sysdeps ort gomod build test lint reproduce measure smoke report clean
+.PHONY: help deps sysdeps ort gomod build test lint reproduce measure smoke report example clean
 
 help:
 	@echo "make reproduce  - run every experiment (experiments/*.yaml) on $(MODELPICK_ASSETS): results/, figures/, REPRODUCE.md"
 	@echo "make measure    - measure this device's costs again and rewrite its recorded profile (experiments/device/, or DEVICE=FILE)"
 	@echo "make smoke      - every experiment on 60 images per set, 3 folds (outputs under $(MODELPICK_CACHE)/smoke)"
 	@echo "make report     - regenerate REPRODUCE.md from results/ (no computation)"
+	@echo "make example    - the full method on your models and images: MODELS=SPEC.yaml IMAGES=DIR TEST_IMAGES=DIR [OUT=DIR] (experiments/examples)"
 	@echo "make test       - gofmt, vet, staticcheck, go mod tidy and all tests (unit + integration on $(MODELPICK_ASSETS))"
 	@echo "make build      - build $(BIN)"
 	@echo "make lint       - go vet + staticcheck"
@@ -112,6 +114,16 @@ smoke: build
 
 report: build
 	$(BIN) report
+
+# The full method (profile, Algorithm 1, the paper's premodel, cascades and
+# committees, the frontier figure, a report) on your own model spec and two
+# labelled image folders, one to train on and one to test on: the specs of
+# experiments/examples, latencies measured on this machine as they run.
+OUT ?= example-out
+example: build
+	@test -n "$(MODELS)" -a -n "$(IMAGES)" -a -n "$(TEST_IMAGES)" || { echo "usage: make example MODELS=SPEC.yaml IMAGES=TRAIN_DIR TEST_IMAGES=TEST_DIR [OUT=DIR]" >&2; exit 2; }
+	MODELS=$(abspath $(MODELS)) IMAGES=$(abspath $(IMAGES)) TEST_IMAGES=$(abspath $(TEST_IMAGES)) \
+	  $(BIN) reproduce -dir experiments/examples -live -results $(OUT)/results -figures $(OUT)/figures -out $(OUT)/REPORT.md
 
 clean:
 	rm -rf bin

@@ -2,11 +2,18 @@ package baselines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/modelpick/modelpick/embedding"
+	"github.com/modelpick/modelpick/extract"
+	"github.com/modelpick/modelpick/featsel"
+	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/store"
 )
@@ -30,19 +37,24 @@ type RunOptions struct {
 	BudgetsMS, TargetsAcc []float64
 	Rules                 []Rule
 	Premodels             []PremodelSpec
-	// Features are the features source's inputs, stored under FeaturesKey.
+	// Features are the features source's inputs, stored under FeaturesKey
+	// (extracted at MaxSide; 0: the default).
 	Features    []string
 	FeaturesKey string
+	MaxSide     int
 	// Backbone is the embedding source's model.
 	Backbone string
 	// OverheadMS gives a source's overhead per image; a source without
 	// one takes the latest embed run's timing, in units of the backbone's
-	// profiled cost unless RawOverhead.
+	// profiled cost unless RawOverhead; without such a run, the features
+	// are timed here on the test images (TimingImages of them) and the
+	// embedding costs the backbone's profiled run.
 	OverheadMS    map[string]float64
 	RawOverhead   bool
 	Folds         int
 	Seed          int64
 	TimeDecisions bool
+	TimingImages  int
 	// Log receives a progress line (nil: none).
 	Log io.Writer
 }
@@ -60,6 +72,8 @@ type RunInfo struct {
 	Overheads      map[string]float64 `json:"overhead_ms"`
 	OverheadFrom   map[string]string  `json:"overhead_from"`
 	Excluded       map[string]int     `json:"images_excluded"`
+	// Extracted says which stores' features Run extracted itself.
+	Extracted []string `json:"features_extracted,omitempty"`
 }
 
 // Run is the front door of the comparison: it loads both profiles (costs
@@ -142,19 +156,34 @@ func joinSources(ctx context.Context, o RunOptions, train, test *profileview.Vie
 			keep []bool
 		}{{o.Train, train, keepTrain}, {o.Test, test, keepTest}} {
 			x, missing, err := side.v.FeatureRows(ctx, side.st, s.key, s.names)
+			if name == embedding.SourceFeatures && (err != nil || slices.Contains(missing, profileview.ExcludedNoFeatures)) {
+				// A store profiled but not (fully) featured: extract them here.
+				if o.Log != nil {
+					fmt.Fprintf(o.Log, "baselines: store %s lacks features under %s: extracting them from its images ...\n", side.st.Path(), s.key)
+				}
+				sums, eerr := extract.Ensure(ctx, side.st, side.v.Datasets, o.Features, features.Options{MaxSide: o.MaxSide}, nil)
+				if eerr != nil {
+					return nil, nil, nil, fmt.Errorf("baselines: source %s: %w", name, eerr)
+				}
+				for _, sum := range sums {
+					info.Extracted = append(info.Extracted, fmt.Sprintf("%s: %s, %d images extracted here, %d failed", side.st.Path(), sum.Dataset, sum.Computed, sum.Failed))
+				}
+				x, missing, err = side.v.FeatureRows(ctx, side.st, s.key, s.names)
+			}
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("baselines: source %s: %w", name, err)
 			}
-			found := 0
+			found := len(missing) - countMissing(missing)
 			for i, why := range missing {
 				side.keep[i] = side.keep[i] && why == ""
-				if why == "" {
-					found++
-				}
+			}
+			if found == 0 && name == embedding.SourceEmbedding {
+				return nil, nil, nil, fmt.Errorf("baselines: store %s has no image with the embedding %s: run `modelpick embed -models SPEC -model %s -data DIR -store %s` on its images",
+					side.st.Path(), s.key, o.Backbone, side.st.Path())
 			}
 			if found == 0 {
-				return nil, nil, nil, fmt.Errorf("baselines: store %s has no image with %d values under %s: run `modelpick features` (or `modelpick embed -model %s`) on its images",
-					side.st.Path(), len(s.names), s.key, o.Backbone)
+				return nil, nil, nil, fmt.Errorf("baselines: store %s has no image with the features %s under %s, even after extracting them: see its feature errors (modelpick summary -store %s)",
+					side.st.Path(), strings.Join(s.names, ","), s.key, side.st.Path())
 			}
 			r[k] = x
 		}
@@ -174,15 +203,83 @@ func joinSources(ctx context.Context, o RunOptions, train, test *profileview.Vie
 				backbone = train.Cost[j]
 			}
 			v, from, err := embedding.MeasuredOverhead(ctx, name, backbone, o.Test, o.Train)
+			if errors.Is(err, embedding.ErrNoOverhead) {
+				v, from, err = unrecordedOverhead(ctx, o, name, test)
+			}
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("baselines: %w", err)
 			}
 			src.OverheadMS, info.OverheadFrom[name] = v, from
+			if o.Log != nil {
+				fmt.Fprintf(o.Log, "baselines: %s overhead %.4g ms per image, from %s\n", name, v, from)
+			}
 		}
 		info.Overheads[name] = src.OverheadMS
 		sources[name] = src
 	}
 	return train, test, sources, nil
+}
+
+// DefaultTimingImages is how many test images the features are timed on
+// when no embed run timed them (Fig 13's feature-timing count).
+const DefaultTimingImages = 100
+
+// unrecordedOverhead is a source's overhead when no embed run measured it:
+// the features timed now on the test images (featsel.TimeSets, the timing
+// of Fig 13: decode included, best of 3 per image, one thread), or the
+// backbone's profiled cost (its run; the embedding is that run's pooled
+// output).
+func unrecordedOverhead(ctx context.Context, o RunOptions, source string, test *profileview.View) (float64, string, error) {
+	if source == embedding.SourceEmbedding {
+		j := test.ModelIndex(o.Backbone)
+		if j < 0 {
+			return 0, "", fmt.Errorf("no overhead for source embedding: the backbone %s has no profiled cost: pass -overhead embedding=MS", o.Backbone)
+		}
+		return test.Cost[j], fmt.Sprintf("the backbone %s's profiled cost (its run; preprocessing not included): no embed run timed it", o.Backbone), nil
+	}
+	n := o.TimingImages
+	if n <= 0 {
+		n = DefaultTimingImages
+	}
+	dirs := map[string]string{}
+	for _, d := range test.Datasets {
+		found, err := o.Test.DatasetDirs(ctx, d)
+		if err != nil {
+			return 0, "", err
+		}
+		if len(found) > 0 {
+			dirs[d] = found[0]
+		}
+	}
+	var images [][]byte
+	for _, it := range test.Items {
+		if len(images) == n {
+			break
+		}
+		dir, ok := dirs[it.Dataset]
+		if !ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(it.File)))
+		if err != nil {
+			return 0, "", fmt.Errorf("timing the features: %w", err)
+		}
+		images = append(images, b)
+	}
+	if len(images) == 0 {
+		return 0, "", fmt.Errorf("no measured overhead for source features, and the test images are not readable here to time it "+
+			"(store %s recorded no folder that exists): pass -overhead features=MS, or run `modelpick embed ... -time-features %s` on the device",
+			o.Test.Path(), strings.Join(o.Features, ","))
+	}
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "baselines: no embed run timed the features: timing them on %d test images ...\n", len(images))
+	}
+	ms, err := featsel.TimeSets([][]string{o.Features}, images, features.Options{MaxSide: o.MaxSide}, 3)
+	if err != nil {
+		return 0, "", err
+	}
+	return ms[0], fmt.Sprintf("timed here by baselines: %d features on %d test images of %s, decode included, best of 3 per image, one thread: %.4g ms",
+		len(o.Features), len(images), o.Test.Path(), ms[0]), nil
 }
 
 // chooseCandidates returns the given candidates, or Algorithm 1's on the training
@@ -248,6 +345,17 @@ func objectives(o RunOptions, train *profileview.View, cands []string) ([]Object
 		objs = append(objs, Objective{TargetAcc: bestR.Accuracy})
 	}
 	return objs, nil
+}
+
+// countMissing counts the rows with a reason they are missing.
+func countMissing(why []string) int {
+	n := 0
+	for _, w := range why {
+		if w != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func allTrue(n int) []bool {

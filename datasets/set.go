@@ -112,7 +112,7 @@ func LoadWith(dir string, opt Options) (*Set, error) {
 		err = s.loadFlat("", nClasses)
 	default:
 		err = fmt.Errorf("found no %s and no class subfolders: add %s (lines FILE INDEX), "+
-			"put each class in its own subfolder, or give a ground-truth file (LoadWithGroundTruth)",
+			"put each class in its own subfolder named by its class index (0, 1, ...), or give a ground-truth file (-ground-truth FILE; ground_truth: in an experiment spec)",
 			LabelsFile, LabelsFile)
 	}
 	if err != nil {

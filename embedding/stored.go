@@ -3,6 +3,7 @@ package embedding
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -88,6 +89,9 @@ func MeasuredOverhead(ctx context.Context, source string, backboneMS float64, st
 			return v, from, nil
 		}
 	}
-	return 0, "", fmt.Errorf("no measured overhead for source %s: run `modelpick embed ... -time-features %s` on the device, or pass -overhead %s=MS",
-		source, strings.Join(features.PaperKept, ","), source)
+	return 0, "", fmt.Errorf("%w for source %s: run `modelpick embed ... -time-features %s` on the device, or pass -overhead %s=MS",
+		ErrNoOverhead, source, strings.Join(features.PaperKept, ","), source)
 }
+
+// ErrNoOverhead: no finished embed run measured a source's overhead.
+var ErrNoOverhead = errors.New("no measured overhead")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/modelpick/modelpick/device"
 	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/pipeline"
+	"github.com/modelpick/modelpick/profileview"
 	"github.com/modelpick/modelpick/report"
 )
 
@@ -135,6 +137,44 @@ func (o Options) Rel(path string) string {
 	return filepath.ToSlash(path)
 }
 
+// oneCriterion refuses a folder whose specs mix correctness criteria
+// without saying so: its report compares them as one run, and a premodel
+// trained for top-1 beside a frontier of top-5 compares nothing. A spec
+// for another criterion says so in its name (fig8-top5.yaml, as in
+// experiments/), and its results go to their own folder.
+func oneCriterion(specs []*Spec) error {
+	var first *Spec
+	for _, s := range specs {
+		c, ok := specCriterion(s)
+		if !ok || strings.HasSuffix(s.Name, "-"+string(c)) {
+			continue
+		}
+		if first == nil {
+			first = s
+			continue
+		}
+		if fc, _ := specCriterion(first); fc != c {
+			return s.errAt("criterion", "%s, but %s says %s: the specs of one folder use one criterion (their report compares them); "+
+				"set criterion: %s here too, or name this spec %s-%s.yaml to run it beside them",
+				c, first.Path, fc, fc, s.Name, c)
+		}
+	}
+	return nil
+}
+
+// specCriterion is a spec's one correctness criterion, if it has one.
+func specCriterion(s *Spec) (profileview.Criterion, bool) {
+	v := reflect.Indirect(reflect.ValueOf(s.Params))
+	if !v.IsValid() || v.Kind() != reflect.Struct {
+		return "", false
+	}
+	f := v.FieldByName("Criterion")
+	if !f.IsValid() || f.Type() != reflect.TypeOf(profileview.Criterion("")) || f.String() == "" {
+		return "", false
+	}
+	return profileview.Criterion(f.String()), true
+}
+
 // ParseAll parses every *.yaml spec of dir (not its subfolders), all of
 // them before anything runs; errors are joined.
 func ParseAll(dir string) ([]*Spec, error) {
@@ -155,6 +195,11 @@ func ParseAll(dir string) ([]*Spec, error) {
 			continue
 		}
 		specs = append(specs, s)
+	}
+	if err := errors.Join(errs...); err == nil {
+		if err := oneCriterion(specs); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// Kinds that read the others' results run after them.
 	ks := Kinds()

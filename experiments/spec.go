@@ -101,6 +101,9 @@ func ParseSpec(path string) (*Spec, error) {
 		return nil, fmt.Errorf("experiment spec: %w", err)
 	}
 	s := &Spec{Path: path, Dir: filepath.Dir(path)}
+	if err := checkVars(path, b); err != nil {
+		return nil, err
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, specYAMLError(path, nil, err)
@@ -133,6 +136,26 @@ func ParseSpec(path string) (*Spec, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+var varRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// checkVars refuses a spec naming an environment variable (${VAR}, which
+// Resolve expands) that is not set: an unset one would resolve to the
+// spec's own folder, and the error would name the wrong thing.
+func checkVars(path string, b []byte) error {
+	for i, line := range strings.Split(string(b), "\n") {
+		if j := strings.Index(line, "#"); j >= 0 {
+			line = line[:j]
+		}
+		for _, m := range varRE.FindAllStringSubmatch(line, -1) {
+			if v, ok := os.LookupEnv(m[1]); m[1] != "assets" && (!ok || v == "") {
+				return &SpecError{File: path, Line: i + 1, Msg: fmt.Sprintf("the environment variable %s is not set (the spec reads ${%s}): "+
+					"set it, e.g. %s=PATH modelpick ... (make example sets MODELS, IMAGES and TEST_IMAGES)", m[1], m[1], m[1])}
+			}
+		}
+	}
+	return nil
 }
 
 // specYAMLError turns yaml.v3's messages ("line 7: cannot unmarshal ...")

@@ -307,7 +307,15 @@ func (p *Pooled) DrawCosts(r *rand.Rand) []float64 {
 	out := make([]float64, len(p.cv.CostMS))
 	for j, c := range p.cv.CostMS {
 		se := (p.cv.CostHighMS[j] - p.cv.CostLowMS[j]) / (2 * 1.959964)
-		out[j] = math.Max(0, c+se*r.NormFloat64())
+		// A latency is positive: the normal is truncated at 0 by drawing
+		// again (a draw of 0 made every ratio to it infinite). Where the
+		// interval is narrow beside the mean, as for any model of a
+		// millisecond or more, no draw is ever redrawn.
+		x := c + se*r.NormFloat64()
+		for tries := 0; x <= 0 && c > 0 && tries < 100; tries++ {
+			x = c + se*r.NormFloat64()
+		}
+		out[j] = math.Max(0, x)
 	}
 	return out
 }

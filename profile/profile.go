@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelpick/modelpick/datasets"
@@ -89,6 +90,9 @@ func RunModels(ctx context.Context, o Options, models []*inference.Model) (Summa
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 32
+	}
+	if err := checkClasses(o.Set, models); err != nil {
+		return sum, err
 	}
 	for _, m := range models {
 		if err := o.Store.RegisterModel(ctx, m.Spec.Name, m.Spec.JSON(), m.FilesSHA); err != nil {
@@ -306,4 +310,34 @@ func Manifest(o Options, models []*inference.Model) map[string]any {
 		"provider":     o.Load.Provider,
 		"timing":       o.Timing,
 	}
+}
+
+// checkClasses refuses a set labelled with a class no model can answer:
+// every model would be wrong on those images for a reason that is not the
+// models', and every figure would show it. (One model of fewer classes
+// among others, as a backbone kept for its embedding, is let through.)
+func checkClasses(set *datasets.Set, models []*inference.Model) error {
+	top, at := -1, ""
+	for _, it := range set.Items {
+		if it.Label > top {
+			top, at = it.Label, it.File
+		}
+	}
+	source := filepath.Join(set.Dir, datasets.LabelsFile)
+	if _, err := os.Stat(source); err != nil {
+		source = "class folder " + filepath.Join(set.Dir, strings.SplitN(at, "/", 2)[0])
+	}
+	var widest *inference.Model
+	for _, m := range models {
+		if widest == nil || m.Spec.NumClasses > widest.Spec.NumClasses {
+			widest = m
+		}
+	}
+	if m, n := widest, widest.Spec.NumClasses; top >= n {
+		return fmt.Errorf("profile: model %s (%s) answers %d classes (num_classes %d), but %s labels image %s with class %d: "+
+			"the labels and the model must number classes alike: set num_classes (and label_offset) in the model spec to the model's output, "+
+			"or relabel the images with the model's class indices 0..%d",
+			m.Spec.Name, strings.Join(m.Spec.Files, ", "), n, n, source, at, top, n-1)
+	}
+	return nil
 }

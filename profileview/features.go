@@ -2,6 +2,7 @@ package profileview
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -45,7 +46,7 @@ func (v *View) Features(ctx context.Context, st *store.Store, key string, names 
 	}
 	if len(keep) == 0 {
 		return nil, fmt.Errorf("load training set: no image of %s in store %s has both predictions and features under %s (excluded: %v): %s",
-			strings.Join(v.Datasets, ", "), st.Path(), key, excluded, featuresFix(st))
+			strings.Join(v.Datasets, ", "), st.Path(), key, excluded, featuresFix(ctx, st, key))
 	}
 	t := &Table{View: v.Subset(keep), Names: slices.Clone(names), ConfigKey: key}
 	t.Excluded = excluded
@@ -76,7 +77,7 @@ func (v *View) FeatureRows(ctx context.Context, st *store.Store, key string, nam
 	}
 	if len(rows) == 0 {
 		return nil, nil, fmt.Errorf("load training set: store %s has no features under %s%s: %s",
-			st.Path(), key, otherKeys(ctx, st), featuresFix(st))
+			st.Path(), key, otherKeys(ctx, st), featuresFix(ctx, st, key))
 	}
 	vals := map[string][]float64{}
 	have := map[string]int{}
@@ -103,7 +104,7 @@ func (v *View) FeatureRows(ctx context.Context, st *store.Store, key string, nam
 	}
 	if len(absent) > 0 {
 		return nil, nil, fmt.Errorf("load training set: store %s has no values of %s under %s: %s (with -only naming them, or without -only for all)",
-			st.Path(), strings.Join(absent, ", "), key, featuresFix(st))
+			st.Path(), strings.Join(absent, ", "), key, featuresFix(ctx, st, key))
 	}
 	ferrs, err := st.FeatureErrors(ctx, key)
 	if err != nil {
@@ -130,8 +131,41 @@ func (v *View) FeatureRows(ctx context.Context, st *store.Store, key string, nam
 	return x, missing, nil
 }
 
-func featuresFix(st *store.Store) string {
-	return fmt.Sprintf("run `modelpick features -data DIR -store %s` (or modelpick embed, for an embedding) on the profiled images", st.Path())
+func featuresFix(ctx context.Context, st *store.Store, key string) string {
+	dir := "DIR"
+	if dirs, err := st.DatasetDirs(ctx, runDatasets(ctx, st)...); err == nil && len(dirs) > 0 {
+		dir = dirs[0]
+	}
+	// An embedding's key names its model (embedding.ConfigKey).
+	if rest, ok := strings.CutPrefix(key, "embedding-"); ok {
+		model := "BACKBONE"
+		for _, f := range strings.Split(rest, ";") {
+			if m, ok := strings.CutPrefix(f, "model="); ok {
+				model = m
+			}
+		}
+		return fmt.Sprintf("run `modelpick embed -models SPEC -model %s -data %s -store %s` (SPEC: the model spec the store was profiled with)", model, dir, st.Path())
+	}
+	return fmt.Sprintf("run `modelpick features -data %s -store %s` on the profiled images", dir, st.Path())
+}
+
+// runDatasets lists the data sets a store's runs name (none on an error:
+// only an error message's hint depends on it).
+func runDatasets(ctx context.Context, st *store.Store) []string {
+	runs, err := st.Runs(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range runs {
+		var m struct {
+			Dataset string `json:"dataset"`
+		}
+		if json.Unmarshal([]byte(r.ManifestJSON), &m) == nil && m.Dataset != "" && !slices.Contains(out, m.Dataset) {
+			out = append(out, m.Dataset)
+		}
+	}
+	return out
 }
 
 // otherKeys lists the feature configurations a store does hold, for an

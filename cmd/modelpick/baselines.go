@@ -47,7 +47,7 @@ type baselinesFlags struct {
 
 func addBaselinesFlags(fs *flag.FlagSet) baselinesFlags {
 	return baselinesFlags{
-		train:     fs.String("train", "", "store to calibrate and train on (profiled; featured and embedded for premodels)"),
+		train:     fs.String("train", "", "store to calibrate and train on (profiled; features missing from it are extracted from the images it recorded; embedded for @embedding premodels)"),
 		test:      fs.String("test", "", "store to test on, profiled (and featured, embedded) separately"),
 		costs:     fs.String("costs", "", "store whose costs table gives each model's latency (default -train; costs are the device's, not the images')"),
 		criterion: fs.String("criterion", "top1", "correctness criterion: top1 or top5"),
@@ -62,12 +62,13 @@ func addBaselinesFlags(fs *flag.FlagSet) baselinesFlags {
 		feats:     fs.String("features", strings.Join(features.PaperKept, ","), "image features of the features source (default: the paper's Table 4)"),
 		maxSide:   fs.Int("max-side", 0, fmt.Sprintf("working-image side of the stored features (0 = %d)", features.DefaultMaxSide)),
 		embModel:  fs.String("embedding-model", "mobilenet_v1_0.25_128", "backbone of the embedding source (modelpick embed)"),
-		overheads: fs.String("overhead", "", "SOURCE=MS,... premodel overhead per image (default: the latest modelpick embed run's timings in -test or -train)"),
-		rawOver:   fs.Bool("raw-overhead", false, "take the embed run's timings as they are, not in units of the backbone's profiled cost"),
-		folds:     fs.Int("folds", 10, "folds of the out-of-fold scores the knob is calibrated on"),
-		seed:      fs.Int64("seed", 1, "seed of folds, learners and random routing"),
-		timeDec:   fs.Bool("time-decisions", true, "add the measured premodel decision time to its overhead"),
-		out:       fs.String("out", "", "output folder for report.json, report.md, curves.csv, methods.csv, manifest.json"),
+		overheads: fs.String("overhead", "", "SOURCE=MS,... premodel overhead per image (default: the latest modelpick embed run's timings in -test or -train; "+
+			"without one, the features are timed here on the test images and the embedding costs the backbone's profiled run)"),
+		rawOver: fs.Bool("raw-overhead", false, "take the embed run's timings as they are, not in units of the backbone's profiled cost"),
+		folds:   fs.Int("folds", 10, "folds of the out-of-fold scores the knob is calibrated on"),
+		seed:    fs.Int64("seed", 1, "seed of folds, learners and random routing"),
+		timeDec: fs.Bool("time-decisions", true, "add the measured premodel decision time to its overhead"),
+		out:     fs.String("out", "", "output folder for report.json, report.md, curves.csv, methods.csv, manifest.json"),
 	}
 }
 
@@ -75,7 +76,7 @@ func addBaselinesFlags(fs *flag.FlagSet) baselinesFlags {
 // the stores).
 func (f baselinesFlags) options() (baselines.RunOptions, error) {
 	o := baselines.RunOptions{Candidates: splitList(*f.models), Theta: *f.theta, Frontier: *f.frontier, Backbone: *f.embModel,
-		RawOverhead: *f.rawOver, Folds: *f.folds, Seed: *f.seed, TimeDecisions: *f.timeDec}
+		RawOverhead: *f.rawOver, MaxSide: *f.maxSide, Folds: *f.folds, Seed: *f.seed, TimeDecisions: *f.timeDec}
 	var err error
 	if o.Criterion, err = profileview.ParseCriterion(*f.criterion); err != nil {
 		return o, fmt.Errorf("%w: baselines: -criterion: %v", errUsage, err)

@@ -22,11 +22,24 @@ func TestBaselinesEndToEnd(t *testing.T) {
 			"-min-runs", "5", "-max-runs", "20", "-ci-width", "0.5", "-meter", "none"); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := cli(t, "features", "-data", c[0], "-store", c[1], "-quiet"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	feats := "contrast,hue1,avg_perceived_brightness"
+	// A store fresh from profile: baselines extracts the features and times
+	// them itself, and says so (issue 13).
+	fresh := filepath.Join(dir, "fresh")
+	stdout, stderr, err := cli(t, "baselines", "-train", trainDB, "-test", testDB, "-features", feats, "-folds", "3",
+		"-time-decisions=false", "-out", fresh)
+	if err != nil {
+		t.Fatalf("baselines on a freshly profiled store: %v\n%s", err, stderr)
+	}
+	var fman baselinesManifest
+	if b, err := os.ReadFile(filepath.Join(fresh, "manifest.json")); err != nil || json.Unmarshal(b, &fman) != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if !strings.Contains(fman.OverheadFrom["features"], "timed here by baselines") || fman.Overheads["features"] <= 0 ||
+		len(fman.Extracted) != 2 || !strings.Contains(stderr, "timing them on 12 test images") || !strings.Contains(stdout, "premodel/knn@features") {
+		t.Errorf("fresh store: overhead %v from %q, extracted %v\nstderr:\n%s", fman.Overheads, fman.OverheadFrom, fman.Extracted, stderr)
+	}
 	args := func(out string, extra ...string) []string {
 		return append([]string{"baselines", "-train", trainDB, "-test", testDB, "-premodels", "knn@features,cnn@embedding",
 			"-features", feats, "-embedding-model", "pooled", "-folds", "3", "-seed", "3", "-time-decisions=false",
@@ -48,7 +61,7 @@ func TestBaselinesEndToEnd(t *testing.T) {
 	}
 
 	out1 := filepath.Join(dir, "b1")
-	stdout, stderr, err := cli(t, args(out1)...)
+	stdout, stderr, err = cli(t, args(out1)...)
 	if err != nil {
 		t.Fatalf("baselines: %v\n%s", err, stderr)
 	}

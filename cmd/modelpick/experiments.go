@@ -32,7 +32,7 @@ type expFlags struct {
 	results, figures, cache *string
 	quiet                   *bool
 	device                  *string
-	measure                 *bool
+	measure, liveFlag       *bool
 	live                    bool                   // smoke: measure through the cached stages, no profile
 	timing                  *measure.TimingOptions // tests only: set by the test binary
 }
@@ -64,6 +64,8 @@ func addExpFlags(fs interface {
 		device: fs.String("device", "", "the device's recorded cost profile (default: the one *.json in the specs' folder's device/); "+
 			"latencies and extraction times are read from it, never measured"),
 		measure: fs.Bool("measure", false, "measure every device quantity afresh and (re)write the -device profile (make measure)"),
+		liveFlag: fs.Bool("live", false, "measure latencies and extraction times on this machine as the experiments need them, "+
+			"through the cached stages, with no recorded profile: your own models and images (make example)"),
 	}
 }
 
@@ -95,7 +97,10 @@ const defaultDeviceFile = "device.json"
 // profile (checked against the current code before anything runs), a
 // fresh measurement (-measure), or the cached stages (the smoke run).
 func (f expFlags) deviceOptions(o *experiments.Options, specDir string) error {
-	if f.live {
+	if *f.liveFlag && (*f.measure || *f.device != "") {
+		return fmt.Errorf("%w: -live measures as it goes and reads no profile: drop -measure and -device", errUsage)
+	}
+	if f.live || *f.liveFlag {
 		o.DeviceMode = experiments.DeviceLive
 		return nil
 	}

@@ -166,6 +166,9 @@ func runSelectFeatures(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("%w: select-features: %v", errUsage, err)
 	}
+	if err := ensureFeatures(ctx, st, splitList(*f.dataset), nil, *f.maxSide, stderr); err != nil {
+		return err
+	}
 	tab, err := profileview.LoadTable(ctx, st, profileview.Options{Criterion: crit, Datasets: splitList(*f.dataset), MMACs: true},
 		ex.ConfigKey(), ex.Names())
 	if err != nil {
@@ -256,3 +259,16 @@ func timingImages(ctx context.Context, st *store.Store, dsNames []string, dir st
 
 // revision is the VCS revision the binary was built from, when recorded.
 func revision() string { return buildinfo.Revision() }
+
+// ensureFeatures extracts the features a command reads (names, nil: all)
+// for the store's images that lack them, from the folders the store
+// recorded (extract.Ensure), and says so: a store fresh from profile
+// needs no separate features step.
+func ensureFeatures(ctx context.Context, st *store.Store, sets, names []string, maxSide int, stderr io.Writer) error {
+	sums, err := extract.Ensure(ctx, st, sets, names, features.Options{MaxSide: maxSide}, nil)
+	for _, s := range sums {
+		fmt.Fprintf(stderr, "features: extracted %d features of %d images of %s into %s (%d failed), the store lacked them\n",
+			len(s.Names), s.Computed, s.Dataset, st.Path(), s.Failed)
+	}
+	return err
+}

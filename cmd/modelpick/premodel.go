@@ -159,6 +159,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer st.Close()
 	o.Store = st
+	if slices.Contains(kind.Reads, routers.ReadsFeatures) {
+		if err := ensureFeatures(ctx, st, o.Datasets, o.Features, o.MaxSide, stderr); err != nil {
+			return err
+		}
+	}
 	if slices.Contains(kind.Reads, routers.ReadsCommittee) {
 		if o.Vectors, err = trainVectors(ctx, st, f, o, stderr); err != nil {
 			return err
@@ -461,6 +466,11 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer st.Close()
 	eo := routers.EvalOptions{Store: st, Datasets: splitList(*dataset),
 		Threads: *threads, DataDir: *dataDir, Timing: *timing, Repeats: *repeats, Log: stderr}
+	if p, ok := l.Router.(*premodel.Premodel); ok && p.Backbone == nil {
+		if err := ensureFeatures(ctx, st, eo.Datasets, p.FeatureNames, p.MaxSide, stderr); err != nil {
+			return err
+		}
+	}
 	if l.Manifest.Router == routers.KindCommittee {
 		set, err := storeSet(ctx, st, eo.Datasets, *dataDir, "", "evaluate")
 		if err != nil {

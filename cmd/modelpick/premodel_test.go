@@ -21,11 +21,12 @@ func TestPremodelEndToEnd(t *testing.T) {
 	dir, spec, data := tinyProject(t, 24)
 	testData := writeTestSet(t, dir)
 	trainDB, testDB := profilePair(t, dir, spec, data, testData)
-	// Training before features names the fix.
+	// Training on a store fresh from profile extracts the features it
+	// reads from the images the store recorded, and says so (issue 13).
 	bundle := filepath.Join(dir, "bundle")
-	if _, _, err := cli(t, "train", "-store", trainDB, "-out", bundle, "-features", "contrast,hue1"); err == nil ||
-		!strings.Contains(err.Error(), "modelpick features") {
-		t.Fatalf("train without features: %v", err)
+	if _, stderr, err := cli(t, "train", "-store", trainDB, "-models", spec, "-out", filepath.Join(dir, "fresh"), "-features", "contrast,hue1"); err != nil ||
+		!strings.Contains(stderr, "features: extracted 2 features of 24 images of set") {
+		t.Fatalf("train on a fresh store: %v\n%s", err, stderr)
 	}
 	for _, c := range [][2]string{{data, trainDB}, {testData, testDB}} {
 		if _, _, err := cli(t, "features", "-data", c[0], "-store", c[1], "-quiet"); err != nil {
@@ -140,7 +141,6 @@ func TestPremodelEndToEnd(t *testing.T) {
 		{[]string{"train", "-store", trainDB, "-out", bundle, "-learner", "forest"}, "unknown learner"},
 		{[]string{"train", "-store", trainDB, "-out", bundle, "-criterion", "top3"}, "want top1 or top5"},
 		{[]string{"train", "-store", trainDB, "-out", bundle, "-features", "contrast", "-fallback", "zzz"}, `fallback "zzz"`},
-		{[]string{"train", "-store", trainDB, "-out", bundle, "-features", "contrast", "-max-side", "64"}, "no features under"},
 		{[]string{"train", "-store", filepath.Join(dir, "nope.db"), "-out", bundle}, "nope.db"},
 		// The tiny spec's relative paths do not resolve from the store alone.
 		{[]string{"train", "-store", trainDB, "-out", bundle, "-features", "contrast"}, "pass -models"},
