@@ -110,16 +110,18 @@ func (e *Env) modelCosts(ctx context.Context, c *chain) (stages.CostOut, error) 
 			blocks = append(blocks, out)
 		}
 		quiet := e.recordDrift(blocks)
+		var measured []device.Model
 		for _, m := range c.models {
 			for _, r := range blocks[quiet].Costs {
 				if r.Model == m.Spec.Name {
-					e.Opt.Device.PutModel(device.Model{Model: r.Model, Files: identities(m.Files), Threads: r.Threads, N: r.N,
+					measured = append(measured, device.Model{Model: r.Model, Files: identities(m.Files), Threads: r.Threads, N: r.N,
 						MeanMS: r.MeanMS, StdMS: r.StdMS, MedianMS: r.MedianMS, P95MS: r.P95MS, CILowMS: r.CILowMS, CIHighMS: r.CIHighMS,
 						Converged: r.Converged, Warnings: r.Warnings, EnergyJ: r.EnergyJ, IdleW: r.IdleW, EnergyStatus: r.EnergyStatus,
 						PlatformJSON: r.Platform, MeasuredAt: r.MeasuredAt})
 				}
 			}
 		}
+		recordNew(e.Opt.Device, measured)
 		// Downstream reads the recorded form, so a later recorded run
 		// computes exactly what this one did.
 		return e.recordedCosts(c)
@@ -169,8 +171,32 @@ func (e *Env) recordDrift(blocks []stages.CostOut) int {
 			d.Recorded = b
 		}
 	}
-	e.Opt.Device.Drift = d
+	e.Opt.Device.Drift = worseDrift(e.Opt.Device.Drift, d)
 	return d.Recorded
+}
+
+// recordNew records the measured models the profile does not hold yet. A
+// model measured earlier in the session keeps its latency: the experiments
+// that ran before read it, and a later recorded run must compute what they
+// computed (their cache keys, and the decision times keyed by them, hold
+// it). A chain with new models (committees, say) is measured side by side
+// again and only its new models are taken from that measurement.
+func recordNew(p *device.Profile, measured []device.Model) {
+	for _, m := range measured {
+		if _, err := p.ModelCost(m.Model, m.Files, m.Threads); err == nil {
+			continue
+		}
+		p.PutModel(m)
+	}
+}
+
+// worseDrift keeps the larger of two measurements' drift between models
+// (a session that measures twice): the profile is refused on the worse.
+func worseDrift(prev, d *device.Drift) *device.Drift {
+	if prev != nil && prev.MaxRelOrder > d.MaxRelOrder {
+		return prev
+	}
+	return d
 }
 
 // recordedCosts converts the profile's latencies of the chain's models
