@@ -107,6 +107,8 @@ measure: build
 	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
 	@echo "load average before measuring: $$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (measure on a quiet machine)" >&2
 	$(BIN) reproduce -measure $(if $(DEVICE),-device $(DEVICE))
+	@echo "checking that a recorded run finds everything it needs in the new profile ..." >&2
+	$(BIN) reproduce -quiet $(if $(DEVICE),-device $(DEVICE))
 
 smoke: build
 	@test -d "$(MODELPICK_ASSETS)" || { echo "missing: shared assets at $(MODELPICK_ASSETS) (set MODELPICK_ASSETS)" >&2; exit 1; }
