@@ -42,7 +42,8 @@ type Claim struct {
 	Tolerance float64 `yaml:"tolerance"`
 	// Contradiction is where the paper says otherwise elsewhere.
 	Contradiction string `yaml:"contradiction"`
-	// Why explains a difference with a measured figure.
+	// Why explains a difference with a measured figure; {ARTIFACT/KEY}
+	// names one (see expandWhy), so it is this run's.
 	Why string `yaml:"why"`
 	// NotComparable, when set, says why this project cannot check the
 	// claim; such a claim has no artifact or measure.
@@ -256,6 +257,7 @@ func Evaluate(claims []Claim, resultsDir string) []ClaimResult {
 }
 
 func evaluate(c Claim, resultsDir string) ClaimResult {
+	c.Why = expandWhy(c.Why, resultsDir)
 	if c.NotComparable != "" {
 		return ClaimResult{Claim: c, Status: NotComparable, Reason: c.NotComparable}
 	}
