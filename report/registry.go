@@ -8,7 +8,7 @@ import (
 // View renders records of a results folder: a markdown table and, for
 // some, a figure. Both read only the folder's record files.
 type View struct {
-	Table  func(dir string) (string, error)
+	Table func(dir string) (string, error)
 	// Figure draws it, with the paper's values for this experiment
 	// (claims.yaml) beside ours; nil: no figure.
 	Figure func(dir, title string, paper Paper) (Figure, error)
@@ -46,11 +46,11 @@ func Views() map[string]View {
 				return SharesFigure(title, rows, none, paper)
 			},
 		},
-		"steps":           table("steps", StepsTable),
+		"steps": table("steps", StepsTable),
 		"subset-accuracy": withFigure(table("subset_accuracy", SubsetAccuracyTable), func(dir, _ string, paper Paper) (Figure, error) {
 			return figure(dir, "subset_accuracy", func(rows []SubsetAccuracy) (Figure, error) { return SubsetAccuracyFigure(rows, paper) })
 		}),
-		"motivation":      table("motivation", MotivationTable),
+		"motivation": table("motivation", MotivationTable),
 		"image-times": withFigure(table("image_times", ImageTimeTable), func(dir, _ string, _ Paper) (Figure, error) {
 			return figure(dir, "image_times", ImageTimeFigure)
 		}),
