@@ -227,7 +227,10 @@ func TestClaimsAndReproduce(t *testing.T) {
 			t.Errorf("claim %s: %s (reason %q), want %s (reason %q)", r.ID, r.Status, r.Reason, w.status, w.reason)
 		}
 	}
-	out, err := Reproduce("# R\n\n{{section \"done\"}}\n{{section \"waiting\"}}\n{{claims}}\n{{notcomparable}}\n{{tally}}\n{{timings}}\n"+
+	if _, err := Reproduce(`{{section "done"}}`, dir, cl); err == nil || !strings.Contains(err.Error(), "1 figures (done) and 0 captions") {
+		t.Errorf("a figure without its caption: %v, want an error naming both counts", err)
+	}
+	out, err := Reproduce("# R\n\n{{section \"done\" \"What it shows; how to read it.\"}}\n{{section \"waiting\" \"never drawn\"}}\n{{claims}}\n{{notcomparable}}\n{{tally}}\n{{timings}}\n"+
 		"n = {{measure \"done\" \"n\"}}, share = {{measure \"done\" \"share\"}}\n", dir, cl)
 	if err != nil {
 		t.Fatal(err)
