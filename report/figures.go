@@ -252,6 +252,11 @@ func legendRoom(p *plot.Plot, most float64) {
 	}
 	h := p.Legend.Rectangle(draw.Canvas{}).Size().Y + vg.Points(6)
 	frac := math.Min(0.6, math.Max(0.08, float64(h)/float64(7*vg.Centimeter)))
+	if _, log := p.Y.Scale.(plot.LogScale); log {
+		p.Y.Tick.Marker = plot.ConstantTicks(p.Y.Tick.Marker.Ticks(p.Y.Min, top))
+		p.Y.Max = top * math.Pow(top/p.Y.Min, frac/(1-frac))
+		return
+	}
 	p.Y.Max = top + frac/(1-frac)*(top-p.Y.Min)
 	p.Y.Tick.Marker = plot.ConstantTicks(plot.DefaultTicks{}.Ticks(p.Y.Min, top))
 }
@@ -342,12 +347,13 @@ func ImportanceFigure(title string, rows []Importance, paper Paper) (Figure, err
 			drop[i], dropLo[i], dropHi[i] = r.DropMedianPP, r.DropLoPP, r.DropHiPP
 			share[i], shareLo[i], shareHi[i] = r.ImportancePct, r.ImportanceLoPct, r.ImportanceHiPct
 		}
-		dp, err := intervalBars(title+" ("+c+"): accuracy lost without it", "points of premodel accuracy (median, 95% over resamples)",
+		const how = "\nmedian and 95% interval over bootstrap resamples"
+		dp, err := intervalBars(title+" ("+c+"): premodel accuracy lost without it"+how, "accuracy lost (points)",
 			names, drop, dropLo, dropHi, hi)
 		if err != nil {
 			return Figure{}, err
 		}
-		sp, err := intervalBars("("+c+") its share of all losses", "share of the accuracy lost (%) (median, 95% over resamples)",
+		sp, err := intervalBars("("+c+") its share of all losses"+how, "share of all losses (%)",
 			names, share, shareLo, shareHi, hi)
 		if err != nil {
 			return Figure{}, err
@@ -380,8 +386,15 @@ func ImportanceFigure(title string, rows []Importance, paper Paper) (Figure, err
 		legendRoom(sp, 100)
 		grid = append(grid, []*plot.Plot{dp, sp})
 	}
-	return Figure{Plots: grid, Width: 2 * vg.Length(5+1.1*float64(most)) * vg.Centimeter,
-		Height: vg.Length(len(grid)) * 11 * vg.Centimeter}, nil
+	w := vg.Length(5+1.1*float64(most)) * vg.Centimeter
+	if most <= 10 { // the two panels side by side
+		return Figure{Plots: grid, Width: 2 * w, Height: vg.Length(len(grid)) * 11 * vg.Centimeter}, nil
+	}
+	var stacked [][]*plot.Plot // many features: each panel the full width
+	for _, r := range grid {
+		stacked = append(stacked, r[:1], r[1:])
+	}
+	return Figure{Plots: stacked, Width: vg.Length(5+0.8*float64(most)) * vg.Centimeter, Height: vg.Length(len(stacked)) * 10 * vg.Centimeter}, nil
 }
 
 // intervalBars draws one bar per value with its interval [lo, hi] as an

@@ -189,19 +189,21 @@ func columns(rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64)) (v
 }
 
 // costPanel draws a cost (ms) per row with its 95% interval: bars from 0
-// where the costs span at most a decade, else points on a log axis (a
-// bar from 0 has no place on one); the premodel orange.
-func costPanel(title, y string, names []string, rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64)) (*plot.Plot, error) {
+// where the costs (and also, what else the panel will show) span at most
+// a decade, else points on a log axis (a bar from 0 has no place on
+// one); the premodel orange.
+func costPanel(title, y string, names []string, rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64), also ...float64) (*plot.Plot, error) {
 	vals, lo, hi, mark := columns(rs, get)
+	all := append(append(append(append([]float64{}, vals...), lo...), hi...), also...)
 	probe := plot.New()
-	if !logIfWide(&probe.Y, append(append(append([]float64{}, vals...), lo...), hi...)...) {
+	if !logIfWide(&probe.Y, all...) {
 		return intervalBars(title, y, names, vals, lo, hi, mark)
 	}
 	// gonum centres a log axis's label on the arithmetic middle of the
 	// range, high up the axis: a short label keeps the panel in line.
 	p := plot.New()
 	p.Title.Text, p.Y.Label.Text = title+"\n"+y+", log scale", "ms"
-	logIfWide(&p.Y, append(append(append([]float64{}, vals...), lo...), hi...)...)
+	logIfWide(&p.Y, all...)
 	var plain, high plotter.XYs
 	xys := make(plotter.XYs, len(vals))
 	errs := make(plotter.YErrors, len(vals))
@@ -306,8 +308,14 @@ func GroupFigure(title string, rows []MethodSummary, top5, imageRange bool, pape
 	}
 	acc.Legend.Top, acc.Legend.Left = true, true
 	legendRoom(acc, 100)
+	var ranges []float64 // the image range, when drawn, counts toward a log axis
+	for _, r := range rs {
+		if imageRange {
+			ranges = append(ranges, r.MinImageMS, r.MaxImageMS)
+		}
+	}
 	lat, err := costPanel("inference time, premodel included", "mean ms per image (95% interval)", names, rs,
-		func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS })
+		func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS }, ranges...)
 	if err != nil {
 		return Figure{}, err
 	}
