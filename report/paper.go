@@ -169,7 +169,7 @@ func (l *pointLabels) Plot(c draw.Canvas, plt *plot.Plot) {
 		w, h := l.Style.Width(txt), l.Style.Height(txt)
 		p := pts[i]
 		gap := vg.Points(4)
-		var spots []vg.Point // lower-left corners
+		var spots []vg.Point // lower-left corners, nearest first
 		for _, k := range []vg.Length{1, 2.5, 4} {
 			g := gap * k
 			spots = append(spots,
@@ -181,6 +181,11 @@ func (l *pointLabels) Plot(c draw.Canvas, plt *plot.Plot) {
 				vg.Point{X: p.X + g, Y: p.Y - g - h},     // below right
 				vg.Point{X: p.X - g - w, Y: p.Y + g},     // above left
 				vg.Point{X: p.X - g - w, Y: p.Y - g - h}) // below left
+		}
+		for n := vg.Length(1); n <= 4; n++ { // stacked beside the point
+			for _, dy := range []vg.Length{n * h, -n * h} {
+				spots = append(spots, vg.Point{X: p.X + gap, Y: p.Y - h/2 + dy}, vg.Point{X: p.X - gap - w, Y: p.Y - h/2 + dy})
+			}
 		}
 		best, bestOverlap := vg.Rectangle{}, math.Inf(1)
 		for _, s := range spots {
