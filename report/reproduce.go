@@ -61,7 +61,9 @@ type statusView struct {
 func Reproduce(tmplText, resultsDir string, claims []Claim) (string, error) {
 	results := Evaluate(claims, resultsDir)
 	funcs := template.FuncMap{
-		"section":       func(name string, captions ...string) (string, error) { return section(resultsDir, name, captions, results) },
+		"section": func(name string, captions ...string) (string, error) {
+			return section(resultsDir, name, captions, results)
+		},
 		"claims":        func() string { return claimsTable(results, true) },
 		"notcomparable": func() string { return notComparableTable(results) },
 		"tally":         func() string { return tally(results) },
