@@ -87,9 +87,18 @@ func series(i int) color.Color {
 }
 
 func newPlot(title, x, y string) *plot.Plot {
-	p := plot.New()
+	p := bare()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
 	p.Y.Min = 0
+	return p
+}
+
+// bare is a plot in this package's style: legends at 9 points, so that
+// panels of one figure match whether or not they carry the paper's
+// two-line entries.
+func bare() *plot.Plot {
+	p := plot.New()
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	return p
 }
 
@@ -433,7 +442,7 @@ func SweepFigure(rows []SweepPoint, paper Paper) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("sweep: no rows")
 	}
-	acc := plot.New() // not newPlot: accuracy differences sit far from 0
+	acc := bare() // not newPlot: accuracy differences sit far from 0
 	acc.Title.Text, acc.X.Label.Text, acc.Y.Label.Text = "premodel accuracy", "number of features", "premodel accuracy (%)"
 	tim := newPlot("feature extraction time", "number of features", "ms per image")
 	var a, t, band, marks plotter.XYs
@@ -517,7 +526,7 @@ func AccuracyLatencyFigure(title, xLabel string, rows []ModelSummary) (Figure, e
 	if len(rows) == 0 {
 		return Figure{}, errors.New("accuracy-latency: no rows")
 	}
-	p := plot.New() // not newPlot: the y axis fits the accuracies, not from 0
+	p := bare() // not newPlot: the y axis fits the accuracies, not from 0
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, "top-1 accuracy (%)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}

@@ -128,7 +128,7 @@ func FrontierFigure(rows []FrontierRow) (Figure, error) {
 }
 
 func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error) {
-	p := plot.New()
+	p := bare()
 	ref := rows[0].Reference
 	p.Title.Text = dir + " (reference " + shortModel(ref) + ")"
 	if zoom {
@@ -215,7 +215,6 @@ func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error)
 	}
 	p.Add(newPointLabels(labXY, labels, vg.Points(6)))
 	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	p.X.Min = 0
 	p.Y.Min = max(0, low-3)
 	p.Y.Max = min(100, p.Y.Max+1)

@@ -108,7 +108,7 @@ func LearningFigure(title string, rows []LearningPoint) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("learning curve: no rows")
 	}
-	p := plot.New()
+	p := bare()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "training images (log scale)", "accuracy (%) (bars: 95% interval)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}

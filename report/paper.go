@@ -94,7 +94,6 @@ func addPaperPoints(p *plot.Plot, at []plotter.XY, marks []PaperMark) error {
 		s.Shape, s.Color, s.Radius = diamondGlyph{}, paperColour, vg.Points(4)
 		p.Add(s)
 		p.Legend.Add(m.Label, s)
-		p.Legend.TextStyle.Font.Size = vg.Points(9)
 	}
 	return nil
 }
@@ -114,7 +113,6 @@ func addPaperLine(p *plot.Plot, m PaperMark, vertical bool, from, to float64) er
 	l.Color, l.Width, l.Dashes = paperColour, vg.Points(1.2), []vg.Length{vg.Points(5), vg.Points(3)}
 	p.Add(l)
 	p.Legend.Add(m.Label, l)
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	return nil
 }
 

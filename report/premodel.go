@@ -201,7 +201,7 @@ func costPanel(title, y string, names []string, rs []MethodSummary, get func(Met
 	}
 	// gonum centres a log axis's label on the arithmetic middle of the
 	// range, high up the axis: a short label keeps the panel in line.
-	p := plot.New()
+	p := bare()
 	p.Title.Text, p.Y.Label.Text = title+"\n"+y+", log scale", "ms"
 	logIfWide(&p.Y, all...)
 	var plain, high plotter.XYs
@@ -337,7 +337,6 @@ func GroupFigure(title string, rows []MethodSummary, top5, imageRange bool, pape
 		lat.Add(eb)
 		lat.Legend.Add("range over the test images (the paper's Fig 11 bars)", &plotter.Line{LineStyle: eb.LineStyle})
 		lat.Legend.Top, lat.Legend.Left = true, true
-		lat.Legend.TextStyle.Font.Size = vg.Points(9)
 		legendRoom(lat, 0)
 	}
 	sa := make([]float64, len(rs))
@@ -379,7 +378,7 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("curve: no points")
 	}
-	p := plot.New()
+	p := bare()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "mean latency per image (ms)", "accuracy (%) (bars: 95% interval)"
 	p.Title.TextStyle.Font.Size = vg.Points(11)
 	curves := map[string]plotter.XYs{}
@@ -461,7 +460,6 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 		p.Legend.Add("oracle", s)
 	}
 	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.TextStyle.Font.Size = vg.Points(10)
 	return single(p, 20*vg.Centimeter, 13*vg.Centimeter), nil
 }
 
