@@ -354,13 +354,21 @@ func write(s *Spec, o Options, e *Env, res *Result, recs []pipeline.Record, st S
 		svg, png []byte
 	}
 	var figs []fig
+	var paper report.Paper
+	if len(res.Figures) > 0 {
+		// The paper's values, drawn beside ours, come from the claims
+		// beside the spec (none for a folder of specs without claims).
+		if paper, err = report.ReadPaper(filepath.Join(filepath.Dir(s.Path), ClaimsFile), s.Name); err != nil {
+			return err
+		}
+	}
 	for _, f := range res.Figures {
 		v, ok := views[f.View]
 		if !ok || v.Figure == nil {
 			return fmt.Errorf("no figure view %q", f.View)
 		}
 		file := figureFile(s, f)
-		fg, err := v.Figure(tmp, s.Artifact+": "+s.Title)
+		fg, err := v.Figure(tmp, s.Artifact+": "+s.Title, paper)
 		if err != nil {
 			return fmt.Errorf("figure %s: %w", file, err)
 		}

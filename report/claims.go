@@ -70,33 +70,53 @@ var Statuses = []string{Reproduced, Inconclusive, Deviates, NotAttempted, NotCom
 
 // ClaimsFile is experiments/claims.yaml.
 type ClaimsFile struct {
-	Claims []Claim `yaml:"claims"`
+	// Setting is where the paper's numbers come from, as figures label
+	// them beside ours.
+	Setting PaperSetting `yaml:"setting"`
+	Claims  []Claim      `yaml:"claims"`
+}
+
+// PaperSetting names the paper's platform and models in a few words
+// (Label), with the section and quote that say so.
+type PaperSetting struct {
+	Label   string `yaml:"label"`
+	Section string `yaml:"section"`
+	Quote   string `yaml:"quote"`
 }
 
 // ReadClaims reads and checks a claims file (unknown fields rejected).
 func ReadClaims(path string) ([]Claim, error) {
+	f, err := ReadClaimsFile(path)
+	return f.Claims, err
+}
+
+// ReadClaimsFile reads and checks a claims file, setting included.
+func ReadClaimsFile(path string) (ClaimsFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
+		return ClaimsFile{}, fmt.Errorf("claims: %w", err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	var f ClaimsFile
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("claims %s: %w", path, err)
+		return ClaimsFile{}, fmt.Errorf("claims %s: %w", path, err)
+	}
+	if st := f.Setting; st != (PaperSetting{}) && (st.Label == "" || st.Section == "" || st.Quote == "") {
+		return ClaimsFile{}, fmt.Errorf("claims %s: setting needs label, section and quote", path)
 	}
 	seen := map[string]bool{}
 	for i, c := range f.Claims {
 		where := fmt.Sprintf("claims %s: claims[%d] (%s)", path, i, c.ID)
 		if c.ID == "" || seen[c.ID] {
-			return nil, fmt.Errorf("%s: id empty or repeated", where)
+			return ClaimsFile{}, fmt.Errorf("%s: id empty or repeated", where)
 		}
 		seen[c.ID] = true
 		if err := c.check(); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return ClaimsFile{}, fmt.Errorf("%s: %w", where, err)
 		}
 	}
-	return f.Claims, nil
+	return f, nil
 }
 
 func (c Claim) check() error {

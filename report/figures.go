@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"math"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -86,9 +87,18 @@ func series(i int) color.Color {
 }
 
 func newPlot(title, x, y string) *plot.Plot {
-	p := plot.New()
+	p := bare()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
 	p.Y.Min = 0
+	return p
+}
+
+// bare is a plot in this package's style: legends at 9 points, so that
+// panels of one figure match whether or not they carry the paper's
+// two-line entries.
+func bare() *plot.Plot {
+	p := plot.New()
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	return p
 }
 
@@ -134,18 +144,23 @@ func bars(p *plot.Plot, vals []float64, hi []bool, width vg.Length, col, hiCol c
 
 // SharesFigure is Fig 5: the share of images for which each model is the
 // optimum, models in cost order, the models Algorithm 1 chose highlighted,
-// and the share no model gets right.
-func SharesFigure(title string, rows []OptimumShare, nonePct float64) (Figure, error) {
+// and the share no model gets right; the paper's top share (its
+// top_share_pct claim) as a diamond on our top model's bar.
+func SharesFigure(title string, rows []OptimumShare, nonePct float64, paper Paper) (Figure, error) {
 	rows = append([]OptimumShare(nil), rows...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Cost < rows[j].Cost })
 	p := newPlot(title, "", "images for which it is the optimum (%)")
 	var names []string
 	var vals []float64
 	var hi []bool
-	for _, r := range rows {
-		names = append(names, r.Model)
+	top := -1
+	for i, r := range rows {
+		names = append(names, shortModel(r.Model))
 		vals = append(vals, r.SharePct)
 		hi = append(hi, r.Chosen)
+		if top < 0 || r.SharePct > rows[top].SharePct {
+			top = i
+		}
 	}
 	names = append(names, "none correct")
 	vals = append(vals, nonePct)
@@ -155,9 +170,14 @@ func SharesFigure(title string, rows []OptimumShare, nonePct float64) (Figure, e
 	}
 	p.NominalX(names...)
 	rotateX(p)
-	headroom(p)
 	p.Legend.Top = true
 	p.Legend.Add("chosen by Algorithm 1", swatchOf(orange))
+	if m, ok := paper.Mark("top_share_pct"); ok && top >= 0 {
+		if err := addPaperPoints(p, []plotter.XY{{X: float64(top), Y: m.Value}}, []PaperMark{m}); err != nil {
+			return Figure{}, err
+		}
+	}
+	legendRoom(p, 100)
 	return single(p, 16*vg.Centimeter, 11*vg.Centimeter), nil
 }
 
@@ -174,8 +194,10 @@ func swatchOf(c color.Color) plot.Thumbnailer { return swatchThumb{c} }
 
 // SubsetAccuracyFigure is Fig 6: each model's accuracy on all images (a),
 // on those the first chosen model fails (b), and on those the first two
-// fail (c); the model Algorithm 1 picks at each step highlighted.
-func SubsetAccuracyFigure(rows []SubsetAccuracy) (Figure, error) {
+// fail (c); the model Algorithm 1 picks at each step highlighted, and the
+// paper's second model on (b)'s images (its step2_subset_accuracy_pct
+// claim) as a diamond on our pick.
+func SubsetAccuracyFigure(rows []SubsetAccuracy, paper Paper) (Figure, error) {
 	var panels []string
 	byPanel := map[string][]SubsetAccuracy{}
 	for _, r := range rows {
@@ -196,21 +218,56 @@ func SubsetAccuracyFigure(rows []SubsetAccuracy) (Figure, error) {
 			title = fmt.Sprintf("(%s) the %d images the set so far gets wrong", pn, rs[0].Images)
 		}
 		p := newPlot(title, "", "accuracy (%)")
-		p.Y.Max = 100
 		var names []string
 		var vals []float64
 		var hi []bool
-		for _, r := range rs {
-			names, vals, hi = append(names, r.Model), append(vals, r.AccuracyPct), append(hi, r.Picked)
+		picked := -1
+		for i, r := range rs {
+			names, vals, hi = append(names, shortModel(r.Model)), append(vals, r.AccuracyPct), append(hi, r.Picked)
+			if r.Picked {
+				picked = i
+			}
 		}
 		if err := bars(p, vals, hi, vg.Points(10), blue, orange); err != nil {
 			return Figure{}, err
 		}
 		p.NominalX(names...)
 		rotateX(p)
+		p.Legend.Top = true
+		p.Legend.Add("picked by Algorithm 1 at this step", swatchOf(orange))
+		if m, ok := paper.Mark("step2_subset_accuracy_pct"); ok && pn == "b" && picked >= 0 {
+			if err := addPaperPoints(p, []plotter.XY{{X: float64(picked), Y: m.Value}}, []PaperMark{m}); err != nil {
+				return Figure{}, err
+			}
+		}
+		p.Y.Max = 100
+		legendRoom(p, 100)
 		plots = append(plots, p)
 	}
-	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 11 * vg.Centimeter, Height: 11 * vg.Centimeter}, nil
+	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 12 * vg.Centimeter, Height: 11 * vg.Centimeter}, nil
+}
+
+// legendRoom raises the y axis above the data so the legend (top) sits
+// clear of it, while the ticks stop at the data's own top (at most most,
+// for a percentage axis; 0: no limit). The data area is taken as about
+// 7 cm high, as in this package's figures.
+func legendRoom(p *plot.Plot, most float64) {
+	top := p.Y.Max
+	if most > 0 {
+		top = math.Min(top, most)
+	}
+	if !(top > p.Y.Min) {
+		return // no data range to keep the legend clear of
+	}
+	h := p.Legend.Rectangle(draw.Canvas{}).Size().Y + vg.Points(6)
+	frac := math.Min(0.6, math.Max(0.08, float64(h)/float64(7*vg.Centimeter)))
+	if _, log := p.Y.Scale.(plot.LogScale); log {
+		p.Y.Tick.Marker = plot.ConstantTicks(p.Y.Tick.Marker.Ticks(p.Y.Min, top))
+		p.Y.Max = top * math.Pow(top/p.Y.Min, frac/(1-frac))
+		return
+	}
+	p.Y.Max = top + frac/(1-frac)*(top-p.Y.Min)
+	p.Y.Tick.Marker = plot.ConstantTicks(plot.DefaultTicks{}.Ticks(p.Y.Min, top))
 }
 
 // ImageTimeFigure is Fig 1d: each model's inference time on each of the
@@ -230,13 +287,13 @@ func ImageTimeFigure(rows []ImageTime) (Figure, error) {
 	var plots []*plot.Plot
 	for _, im := range images {
 		rs := byImage[im]
-		p := newPlot(fmt.Sprintf("image %d: %s", im, rs[0].Role), "", "inference time (ms)")
+		p := newPlot(fmt.Sprintf("image %d: %s", im, rs[0].Role), "", "inference time (ms; mean, 95% interval)")
 		var names []string
 		vals := make(plotter.Values, len(rs))
 		errs := make(plotter.YErrors, len(rs))
 		xys := make(plotter.XYs, len(rs))
 		for i, r := range rs {
-			names = append(names, r.Model)
+			names = append(names, shortModel(r.Model))
 			vals[i] = r.MeanMS
 			xys[i] = plotter.XY{X: float64(i), Y: r.MeanMS}
 			errs[i].Low, errs[i].High = r.MeanMS-r.CILowMS, r.CIHighMS-r.MeanMS
@@ -262,11 +319,16 @@ func ImageTimeFigure(rows []ImageTime) (Figure, error) {
 	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 9 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
-// ImportanceFigure is Figs 7 and 12: the premodel accuracy each feature's
-// removal costs (median over resamples, with its interval; negative when
-// removing it helps), in rank order, one plot per criterion; Table 4's
-// features in orange.
-func ImportanceFigure(title string, rows []Importance) (Figure, error) {
+// ImportanceFigure is Figs 7 and 12, one row per criterion, features in
+// rank order, Table 4's in orange: (left) the premodel accuracy each
+// feature's removal costs, in points (median over resamples with its 95%
+// interval; negative when removing it helps), and (right) that loss's
+// share of all positive losses, in % (the paper's Fig 7 quantity, median
+// and 95% over resamples). The paper's values (claims.yaml) are drawn
+// where it states them: Fig 7's largest and smallest shares as diamonds
+// on our first and last feature, Fig 12's "drop at feature N" as a
+// dashed line through the Nth feature.
+func ImportanceFigure(title string, rows []Importance, paper Paper) (Figure, error) {
 	var crits []string
 	by := map[string][]Importance{}
 	for _, r := range rows {
@@ -284,48 +346,103 @@ func ImportanceFigure(title string, rows []Importance) (Figure, error) {
 		rs := by[c]
 		sort.SliceStable(rs, func(i, j int) bool { return rs[i].Rank < rs[j].Rank })
 		most = max(most, len(rs))
-		t := title + " (" + c + ")"
-		p := newPlot(t, "", "accuracy lost without it (points; median, 95% over resamples)")
+		key := strings.ReplaceAll(c, "-", "") // "top-1" -> the measures' "top1"
 		names := make([]string, len(rs))
-		vals := make([]float64, len(rs))
 		hi := make([]bool, len(rs))
-		xys := make(plotter.XYs, len(rs))
-		errs := make(plotter.YErrors, len(rs))
+		drop, share := make([]float64, len(rs)), make([]float64, len(rs))
+		dropLo, dropHi, shareLo, shareHi := make([]float64, len(rs)), make([]float64, len(rs)), make([]float64, len(rs)), make([]float64, len(rs))
 		for i, r := range rs {
-			names[i], vals[i], hi[i] = r.Feature, r.DropMedianPP, r.InTable4
-			xys[i] = plotter.XY{X: float64(i), Y: r.DropMedianPP}
-			errs[i].Low, errs[i].High = r.DropMedianPP-r.DropLoPP, r.DropHiPP-r.DropMedianPP
+			names[i], hi[i] = r.Feature, r.InTable4
+			drop[i], dropLo[i], dropHi[i] = r.DropMedianPP, r.DropLoPP, r.DropHiPP
+			share[i], shareLo[i], shareHi[i] = r.ImportancePct, r.ImportanceLoPct, r.ImportanceHiPct
 		}
-		if err := bars(p, vals, hi, vg.Points(12), blue, orange); err != nil {
-			return Figure{}, err
-		}
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{xys, errs})
+		const how = "\nmedian and 95% interval over bootstrap resamples"
+		dp, err := intervalBars(title+" ("+c+"): premodel accuracy lost without it"+how, "accuracy lost (points)",
+			names, drop, dropLo, dropHi, hi)
 		if err != nil {
 			return Figure{}, err
 		}
-		p.Add(eb)
-		p.Legend.Add("in Table 4", swatchOf(orange))
-		p.Legend.Top = true
-		p.NominalX(names...)
-		rotateX(p)
-		headroom(p)
-		grid = append(grid, []*plot.Plot{p})
+		sp, err := intervalBars("("+c+") its share of all losses"+how, "share of all losses (%)",
+			names, share, shareLo, shareHi, hi)
+		if err != nil {
+			return Figure{}, err
+		}
+		for _, p := range []*plot.Plot{dp, sp} {
+			p.Legend.Top = true
+			p.Legend.Add("in Table 4", swatchOf(orange))
+		}
+		var at []plotter.XY
+		var marks []PaperMark
+		for _, k := range []struct {
+			measure string
+			x       int
+		}{{"top_importance_pct_" + key, 0}, {"min_importance_pct_" + key, len(rs) - 1}} {
+			if m, ok := paper.Mark(k.measure); ok {
+				at, marks = append(at, plotter.XY{X: float64(k.x), Y: m.Value}), append(marks, m)
+			}
+		}
+		if err := addPaperPoints(sp, at, marks); err != nil {
+			return Figure{}, err
+		}
+		if m, ok := paper.Mark("importance_drop_at_" + key); ok {
+			// Through the Nth feature's bar (x counts from 0).
+			m.Value--
+			if err := addPaperLine(dp, m, true, dp.Y.Min, dp.Y.Max); err != nil {
+				return Figure{}, err
+			}
+		}
+		legendRoom(dp, 0)
+		legendRoom(sp, 100)
+		grid = append(grid, []*plot.Plot{dp, sp})
 	}
-	return Figure{Plots: grid, Width: vg.Length(5+1.1*float64(most)) * vg.Centimeter,
-		Height: vg.Length(len(grid)) * 11 * vg.Centimeter}, nil
+	w := vg.Length(5+1.1*float64(most)) * vg.Centimeter
+	if most <= 10 { // the two panels side by side
+		return Figure{Plots: grid, Width: 2 * w, Height: vg.Length(len(grid)) * 11 * vg.Centimeter}, nil
+	}
+	var stacked [][]*plot.Plot // many features: each panel the full width
+	for _, r := range grid {
+		stacked = append(stacked, r[:1], r[1:])
+	}
+	return Figure{Plots: stacked, Width: vg.Length(5+0.8*float64(most)) * vg.Centimeter, Height: vg.Length(len(stacked)) * 10 * vg.Centimeter}, nil
+}
+
+// intervalBars draws one bar per value with its interval [lo, hi] as an
+// error bar, highlighted (orange) where hi[i]; the axis runs from 0 or
+// below.
+func intervalBars(title, y string, names []string, vals, lo, hi []float64, mark []bool) (*plot.Plot, error) {
+	p := newPlot(title, "", y)
+	xys := make(plotter.XYs, len(vals))
+	errs := make(plotter.YErrors, len(vals))
+	for i, v := range vals {
+		xys[i] = plotter.XY{X: float64(i), Y: v}
+		errs[i].Low, errs[i].High = math.Max(0, v-lo[i]), math.Max(0, hi[i]-v)
+	}
+	if err := bars(p, vals, mark, vg.Points(12), blue, orange); err != nil {
+		return nil, err
+	}
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYs
+		plotter.YErrors
+	}{xys, errs})
+	if err != nil {
+		return nil, err
+	}
+	p.Add(eb)
+	p.NominalX(names...)
+	rotateX(p)
+	return p, nil
 }
 
 // SweepFigure is Fig 13: the premodel's accuracy along the elimination
-// path (all images, and the band over resamples) and the extraction time
-// per image against the number of features; Table 4's set as a point.
-func SweepFigure(rows []SweepPoint) (Figure, error) {
+// path (all images, and each resample's own path: median and 95%) and
+// the extraction time per image against the number of features; Table
+// 4's set as a point, and the paper's best feature count (its
+// peak_n_features claim) as a dashed line.
+func SweepFigure(rows []SweepPoint, paper Paper) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("sweep: no rows")
 	}
-	acc := plot.New() // not newPlot: accuracy differences sit far from 0
+	acc := bare() // not newPlot: accuracy differences sit far from 0
 	acc.Title.Text, acc.X.Label.Text, acc.Y.Label.Text = "premodel accuracy", "number of features", "premodel accuracy (%)"
 	tim := newPlot("feature extraction time", "number of features", "ms per image")
 	var a, t, band, marks plotter.XYs
@@ -381,10 +498,15 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 		}
 		ms.Color, me.Color, ms.Radius = orange, orange, vg.Points(4)
 		acc.Add(me, ms)
-		acc.Legend.Add("Table 4's set", ms)
+		acc.Legend.Add("Table 4's set: median, 95% over resamples", ms)
+	}
+	if m, ok := paper.Mark("peak_n_features"); ok {
+		if err := addPaperLine(acc, m, true, acc.Y.Min, acc.Y.Max); err != nil {
+			return Figure{}, err
+		}
 	}
 	acc.Legend.Top, acc.Legend.Left = true, true
-	acc.Y.Max += 0.35 * (acc.Y.Max - acc.Y.Min) // room for the legend
+	legendRoom(acc, 100)
 	plots := []*plot.Plot{acc}
 	if len(t) > 0 {
 		l, s, err := plotter.NewLinePoints(t)
@@ -395,7 +517,7 @@ func SweepFigure(rows []SweepPoint) (Figure, error) {
 		tim.Add(l, s)
 		plots = append(plots, tim)
 	}
-	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 12 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+	return Figure{Plots: [][]*plot.Plot{plots}, Width: vg.Length(len(plots)) * 13 * vg.Centimeter, Height: 11 * vg.Centimeter}, nil
 }
 
 // AccuracyLatencyFigure plots each model's top-1 accuracy against its
@@ -404,17 +526,16 @@ func AccuracyLatencyFigure(title, xLabel string, rows []ModelSummary) (Figure, e
 	if len(rows) == 0 {
 		return Figure{}, errors.New("accuracy-latency: no rows")
 	}
-	p := plot.New() // not newPlot: the y axis fits the accuracies, not from 0
+	p := bare() // not newPlot: the y axis fits the accuracies, not from 0
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, "top-1 accuracy (%)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	var all, chosen plotter.XYs
-	var lab plotter.XYLabels
+	var labels []string
 	for _, r := range rows {
 		xy := plotter.XY{X: r.LatencyMS, Y: r.Top1Pct}
 		all = append(all, xy)
-		lab.XYs = append(lab.XYs, xy)
-		lab.Labels = append(lab.Labels, " "+r.Model)
+		labels = append(labels, shortModel(r.Model))
 		if r.Chosen {
 			chosen = append(chosen, xy)
 		}
@@ -434,14 +555,8 @@ func AccuracyLatencyFigure(title, xLabel string, rows []ModelSummary) (Figure, e
 		p.Add(sc)
 		p.Legend.Add("chosen by Algorithm 1", sc)
 	}
-	ls, err := plotter.NewLabels(lab)
-	if err != nil {
-		return Figure{}, err
-	}
-	for i := range ls.TextStyle {
-		ls.TextStyle[i].Font.Size = vg.Points(7)
-	}
-	p.Add(ls)
+	p.Add(newPointLabels(all, labels, vg.Points(7)))
 	p.Legend.Top, p.Legend.Left = true, true
+	legendRoom(p, 100)
 	return single(p, 18*vg.Centimeter, 12*vg.Centimeter), nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -129,7 +128,7 @@ func FrontierFigure(rows []FrontierRow) (Figure, error) {
 }
 
 func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error) {
-	p := plot.New()
+	p := bare()
 	ref := rows[0].Reference
 	p.Title.Text = dir + " (reference " + shortModel(ref) + ")"
 	if zoom {
@@ -138,7 +137,8 @@ func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error)
 	p.X.Label.Text, p.Y.Label.Text = "mean latency / reference's (one cost run)", "top-1 on the test images (%)"
 	curves := map[string]plotter.XYs{}
 	points := map[string]plotter.XYs{}
-	var lab plotter.XYLabels
+	var labXY plotter.XYs
+	var labels []string
 	refTop, low := 0.0, 100.0
 	for _, r := range rows {
 		low = min(low, r.Top1Pct)
@@ -153,11 +153,9 @@ func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error)
 		points[r.Group] = append(points[r.Group], xy)
 		switch r.Group {
 		case "single", "committee":
-			lab.XYs = append(lab.XYs, xy)
-			lab.Labels = append(lab.Labels, " "+shortModel(r.Method))
+			labXY, labels = append(labXY, xy), append(labels, shortModel(r.Method))
 		case "premodel":
-			lab.XYs = append(lab.XYs, xy)
-			lab.Labels = append(lab.Labels, " premodel")
+			labXY, labels = append(labXY, xy), append(labels, "premodel")
 		}
 	}
 	// The goals' corners: (a) +1.5 points at 1x, (b) the reference's
@@ -215,16 +213,8 @@ func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error)
 		p.Add(s)
 		p.Legend.Add(g, s)
 	}
-	ls, err := plotter.NewLabels(lab)
-	if err != nil {
-		return nil, err
-	}
-	for i := range ls.TextStyle {
-		ls.TextStyle[i].Font.Size = vg.Points(6)
-	}
-	p.Add(ls)
+	p.Add(newPointLabels(labXY, labels, vg.Points(6)))
 	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	p.X.Min = 0
 	p.Y.Min = max(0, low-3)
 	p.Y.Max = min(100, p.Y.Max+1)
@@ -233,16 +223,4 @@ func frontierPlot(dir string, rows []FrontierRow, zoom bool) (*plot.Plot, error)
 		p.Legend = plot.NewLegend() // the full view's legend serves both
 	}
 	return p, nil
-}
-
-// shortModel abbreviates a ladder model or committee name for a label.
-func shortModel(name string) string {
-	parts := strings.Split(name, "+")
-	for i, m := range parts {
-		m = strings.TrimPrefix(m, "mobilenet_")
-		m = strings.Replace(m, "tf2_mobilenet_", "tf2_", 1)
-		m = strings.TrimSuffix(m, "_224")
-		parts[i] = m
-	}
-	return strings.Join(parts, "+")
 }

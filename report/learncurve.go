@@ -108,8 +108,8 @@ func LearningFigure(title string, rows []LearningPoint) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("learning curve: no rows")
 	}
-	p := plot.New()
-	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "training images (log scale)", "accuracy (%)"
+	p := bare()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "training images (log scale)", "accuracy (%) (bars: 95% interval)"
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	var sets []string
@@ -160,6 +160,6 @@ func LearningFigure(title string, rows []LearningPoint) (Figure, error) {
 		p.Legend.Add(ref.name, l)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min)
+	legendRoom(p, 100)
 	return single(p, 18*vg.Centimeter, 12*vg.Centimeter), nil
 }

@@ -3,12 +3,15 @@ package report
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"math"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/modelpick/modelpick/method"
 )
@@ -54,20 +57,36 @@ func CurveTable(rows []CurvePoint) string {
 	return Markdown([]string{"images", "method", "knob", "accuracy (%) [95% interval]", "mean ms"}, out)
 }
 
-// shortMethod trims a method name for an axis.
+// shortMethod trims a method name for an axis; single models by
+// shortModel's rule.
 func shortMethod(r MethodSummary) string {
 	n := r.Method
 	if r.Group != "" {
 		n = method.Name(r.Group)
 	}
+	if r.Kind == method.Single {
+		return shortModel(string(n))
+	}
 	return n.Short()
+}
+
+// criterionKey is the criterion as measures name it: top1, or top5 for a
+// top-5 premodel.
+func criterionKey(top5 bool) string {
+	if top5 {
+		return "top5"
+	}
+	return "top1"
 }
 
 // OverallFigure is Fig 8: per data set, (a) mean inference time and
 // (c) accuracy under the criterion (top-1, or top-5 for a top-5
 // premodel) of every method with its 95% interval, and (d) precision,
-// recall and F1. Energy (b) is drawn only when measured.
-func OverallFigure(title string, rows []MethodSummary, top5 bool) (Figure, error) {
+// recall and F1. Energy (b) is drawn only when measured. The paper's
+// premodel and oracle accuracies (claims premodel_CRIT_SET and
+// oracle_CRIT_SET) are diamonds on our premodel's and all-model oracle's
+// bars.
+func OverallFigure(title string, rows []MethodSummary, top5 bool, paper Paper) (Figure, error) {
 	var sets []string
 	by := map[string][]MethodSummary{}
 	for _, r := range rows {
@@ -79,6 +98,7 @@ func OverallFigure(title string, rows []MethodSummary, top5 bool) (Figure, error
 	if len(sets) == 0 {
 		return Figure{}, errors.New("fig 8: no rows")
 	}
+	crit := criterionKey(top5)
 	var grid [][]*plot.Plot
 	for _, ds := range sets {
 		rs := by[ds]
@@ -86,7 +106,7 @@ func OverallFigure(title string, rows []MethodSummary, top5 bool) (Figure, error
 		for _, r := range rs {
 			names = append(names, shortMethod(r))
 		}
-		lat, err := rangeBars(fmt.Sprintf("(a) %s: inference time", ds), "mean ms per image (bars: 95% interval)", names, rs,
+		lat, err := costPanel(fmt.Sprintf("(a) %s: inference time", ds), "mean ms per image (95% interval)", names, rs,
 			func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS })
 		if err != nil {
 			return Figure{}, err
@@ -95,6 +115,25 @@ func OverallFigure(title string, rows []MethodSummary, top5 bool) (Figure, error
 		if err != nil {
 			return Figure{}, err
 		}
+		var at []plotter.XY
+		var marks []PaperMark
+		for i, r := range rs {
+			var measure string
+			switch {
+			case r.Kind == method.Premodel:
+				measure = "premodel_" + crit + "_" + ds
+			case r.Method == method.OracleAll:
+				measure = "oracle_" + crit + "_" + ds
+			}
+			if m, ok := paper.Mark(measure); ok && measure != "" {
+				at, marks = append(at, plotter.XY{X: float64(i), Y: m.Value}), append(marks, m)
+			}
+		}
+		if err := addPaperPoints(acc, at, marks); err != nil {
+			return Figure{}, err
+		}
+		acc.Legend.Top, acc.Legend.Left = true, true
+		legendRoom(acc, 100)
 		prf := newPlot(fmt.Sprintf("(d) %s: precision, recall, F1", ds), "", "%")
 		w := vg.Points(5)
 		for k, get := range []func(MethodSummary) float64{
@@ -117,39 +156,68 @@ func OverallFigure(title string, rows []MethodSummary, top5 bool) (Figure, error
 		prf.Legend.Top, prf.Legend.Left = true, true
 		prf.NominalX(names...)
 		rotateX(prf)
-		headroom(prf)
+		legendRoom(prf, 100)
 		grid = append(grid, []*plot.Plot{lat, acc, prf})
 	}
 	return Figure{Plots: grid, Width: 36 * vg.Centimeter, Height: vg.Length(len(sets)) * 12 * vg.Centimeter}, nil
 }
 
 // accuracyBars is the accuracy panel: top-1, or top-5 for a top-5
-// premodel, with 95% intervals.
+// premodel, with 95% intervals; the premodel's bars orange.
 func accuracyBars(prefix string, names []string, rs []MethodSummary, top5 bool) (*plot.Plot, error) {
+	get := func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1LoPct, r.Top1HiPct }
+	what := "top-1"
 	if top5 {
-		return rangeBars(prefix+"top-5 accuracy", "top-5 (%) (bars: 95% interval)", names, rs,
-			func(r MethodSummary) (float64, float64, float64) { return r.Top5Pct, r.Top5LoPct, r.Top5HiPct })
+		get, what = func(r MethodSummary) (float64, float64, float64) { return r.Top5Pct, r.Top5LoPct, r.Top5HiPct }, "top-5"
 	}
-	return rangeBars(prefix+"top-1 accuracy", "top-1 (%) (bars: 95% interval)", names, rs,
-		func(r MethodSummary) (float64, float64, float64) { return r.Top1Pct, r.Top1LoPct, r.Top1HiPct })
+	vals, lo, hi, mark := columns(rs, get)
+	p, err := intervalBars(prefix+what+" accuracy", what+" accuracy (%) (95% interval)", names, vals, lo, hi, mark)
+	if err != nil {
+		return nil, err
+	}
+	p.Legend.Add("premodel", swatchOf(orange))
+	return p, nil
 }
 
-// rangeBars draws one bar per row with an error bar from lo to hi (an
-// interval, or a range, as the axis label says).
-func rangeBars(title, y string, names []string, rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64)) (*plot.Plot, error) {
-	p := newPlot(title, "", y)
-	vals := make(plotter.Values, len(rs))
-	xys := make(plotter.XYs, len(rs))
-	errs := make(plotter.YErrors, len(rs))
-	hi := make([]bool, len(rs))
-	for i, r := range rs {
+// columns reads value, interval and premodel highlight of each row.
+func columns(rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64)) (vals, lo, hi []float64, mark []bool) {
+	for _, r := range rs {
 		v, l, h := get(r)
-		vals[i], xys[i] = v, plotter.XY{X: float64(i), Y: v}
-		errs[i].Low, errs[i].High = math.Max(0, v-l), math.Max(0, h-v)
-		hi[i] = r.Kind == method.Premodel
+		vals, lo, hi, mark = append(vals, v), append(lo, l), append(hi, h), append(mark, r.Kind == method.Premodel)
 	}
-	if err := bars(p, vals, hi, vg.Points(10), blue, orange); err != nil {
-		return nil, err
+	return vals, lo, hi, mark
+}
+
+// costPanel draws a cost (ms) per row with its 95% interval: bars from 0
+// where the costs (and also, what else the panel will show) span at most
+// a decade, else points on a log axis (a bar from 0 has no place on
+// one); the premodel orange.
+func costPanel(title, y string, names []string, rs []MethodSummary, get func(MethodSummary) (v, lo, hi float64), also ...float64) (*plot.Plot, error) {
+	vals, lo, hi, mark := columns(rs, get)
+	all := append(append(append(append([]float64{}, vals...), lo...), hi...), also...)
+	probe := plot.New()
+	if !logIfWide(&probe.Y, all...) {
+		return intervalBars(title, y, names, vals, lo, hi, mark)
+	}
+	// gonum centres a log axis's label on the arithmetic middle of the
+	// range, high up the axis: a short label keeps the panel in line.
+	p := bare()
+	p.Title.Text, p.Y.Label.Text = title+"\n"+y+", log scale", "ms"
+	logIfWide(&p.Y, all...)
+	var plain, high plotter.XYs
+	xys := make(plotter.XYs, len(vals))
+	errs := make(plotter.YErrors, len(vals))
+	for i, v := range vals {
+		xys[i] = plotter.XY{X: float64(i), Y: v}
+		errs[i].Low, errs[i].High = math.Max(0, v-lo[i]), math.Max(0, hi[i]-v)
+		if lo[i] <= 0 {
+			errs[i].Low = 0
+		}
+		if mark[i] {
+			high = append(high, xys[i])
+		} else {
+			plain = append(plain, xys[i])
+		}
 	}
 	eb, err := plotter.NewYErrorBars(struct {
 		plotter.XYs
@@ -159,96 +227,175 @@ func rangeBars(title, y string, names []string, rs []MethodSummary, get func(Met
 		return nil, err
 	}
 	p.Add(eb)
+	for _, g := range []struct {
+		xys plotter.XYs
+		c   color.Color
+	}{{plain, blue}, {high, orange}} {
+		if len(g.xys) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(g.xys)
+		if err != nil {
+			return nil, err
+		}
+		sc.Color, sc.Shape, sc.Radius = g.c, draw.CircleGlyph{}, vg.Points(4)
+		p.Add(sc)
+	}
 	p.NominalX(names...)
 	rotateX(p)
-	headroom(p)
 	return p, nil
 }
 
 // GroupFigure is Figs 9-11: per group (learner, hierarchy, number of
-// models), the premodel's accuracy (top-1, or top-5 for a top-5 premodel)
-// and its mean inference time with 95% intervals, or, with imageRange
-// (Fig 11), with the range of inference time across the test images.
-func GroupFigure(title string, rows []MethodSummary, top5, imageRange bool) (Figure, error) {
+// models), the premodel's accuracy (top-1, or top-5 for a top-5
+// premodel), its mean inference time, both with 95% intervals, its
+// selection accuracy (%) and its own overhead (ms), one unit per panel.
+// With imageRange (Fig 11) the range of inference time across the test
+// images (what the paper's Fig 11 bars span) is drawn beside the
+// interval, in grey. The paper's accuracy for a group (claim
+// CRIT_SET_GROUP, e.g. Fig 11's plateau at 3 models) is a diamond.
+func GroupFigure(title string, rows []MethodSummary, top5, imageRange bool, paper Paper) (Figure, error) {
 	var rs []MethodSummary
+	sets := map[string]bool{}
 	for _, r := range rows {
 		if r.Kind == method.Premodel {
 			rs = append(rs, r)
+			sets[r.Dataset] = true
 		}
 	}
 	if len(rs) == 0 {
 		return Figure{}, errors.New("no premodel rows")
 	}
+	// Ticks name the group alone: the data set goes in the titles when
+	// there is one, and "N models" groups are their number N.
+	counts := true
+	for _, r := range rs {
+		counts = counts && strings.HasSuffix(shortMethod(r), " models")
+	}
 	var names []string
 	for _, r := range rs {
-		names = append(names, r.Dataset+": "+shortMethod(r))
+		n := shortMethod(r)
+		if counts {
+			n = strings.TrimSuffix(n, " models")
+		}
+		if len(sets) > 1 {
+			n = r.Dataset + ": " + n
+		}
+		names = append(names, n)
+	}
+	suffix, xLabel := "", ""
+	if len(sets) == 1 {
+		suffix = " (" + rs[0].Dataset + ")"
+	}
+	if counts {
+		xLabel = "models in the premodel"
 	}
 	acc, err := accuracyBars("premodel ", names, rs, top5)
 	if err != nil {
 		return Figure{}, err
 	}
-	latY, get := "mean ms per image (bars: 95% interval)", func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS }
-	if imageRange {
-		latY, get = "mean ms per image (bars: min-max over test images)", func(r MethodSummary) (float64, float64, float64) {
-			return r.MeanMS, r.MinImageMS, r.MaxImageMS
+	acc.Title.Text += suffix
+	crit := criterionKey(top5)
+	var at []plotter.XY
+	var marks []PaperMark
+	for i, r := range rs {
+		if m, ok := paper.Mark(crit + "_" + r.Dataset + "_" + r.Group); ok {
+			at, marks = append(at, plotter.XY{X: float64(i), Y: m.Value}), append(marks, m)
 		}
 	}
-	lat, err := rangeBars("inference time (premodel included)", latY, names, rs, get)
+	if err := addPaperPoints(acc, at, marks); err != nil {
+		return Figure{}, err
+	}
+	acc.Legend.Top, acc.Legend.Left = true, true
+	legendRoom(acc, 100)
+	var ranges []float64 // the image range, when drawn, counts toward a log axis
+	for _, r := range rs {
+		if imageRange {
+			ranges = append(ranges, r.MinImageMS, r.MaxImageMS)
+		}
+	}
+	lat, err := costPanel("inference time, premodel included", "mean ms per image (95% interval)", names, rs,
+		func(r MethodSummary) (float64, float64, float64) { return r.MeanMS, r.MeanLoMS, r.MeanHiMS }, ranges...)
 	if err != nil {
 		return Figure{}, err
 	}
-	sel := newPlot("premodel overhead and selection accuracy", "", "")
-	ov := make(plotter.Values, len(rs))
-	sa := make(plotter.Values, len(rs))
+	if imageRange {
+		xys := make(plotter.XYs, len(rs))
+		errs := make(plotter.YErrors, len(rs))
+		for i, r := range rs {
+			xys[i] = plotter.XY{X: float64(i) + 0.3, Y: r.MeanMS}
+			errs[i].Low, errs[i].High = math.Max(0, r.MeanMS-r.MinImageMS), math.Max(0, r.MaxImageMS-r.MeanMS)
+		}
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{xys, errs})
+		if err != nil {
+			return Figure{}, err
+		}
+		eb.Color = color.Gray{Y: 150}
+		lat.Add(eb)
+		lat.Legend.Add("range over the test images (the paper's Fig 11 bars)", &plotter.Line{LineStyle: eb.LineStyle})
+		lat.Legend.Top, lat.Legend.Left = true, true
+		legendRoom(lat, 0)
+	}
+	sa := make([]float64, len(rs))
+	ov := make([]float64, len(rs))
 	for i, r := range rs {
-		ov[i] = r.OverheadMS
 		if r.SelectionAccPct != nil {
 			sa[i] = *r.SelectionAccPct
 		}
+		ov[i] = r.OverheadMS
 	}
-	w := vg.Points(8)
-	b1, err := plotter.NewBarChart(sa, w)
-	if err != nil {
+	sel := newPlot("selection accuracy", "", "premodel names the optimum (% of images)")
+	if err := bars(sel, sa, nil, vg.Points(10), blue, orange); err != nil {
 		return Figure{}, err
 	}
-	b1.Color, b1.LineStyle.Width, b1.Offset = blue, 0, -w/2
-	b2, err := plotter.NewBarChart(ov, w)
-	if err != nil {
+	over := newPlot("premodel overhead", "", "features + decision (ms per image)")
+	if err := bars(over, ov, nil, vg.Points(10), orange, orange); err != nil {
 		return Figure{}, err
 	}
-	b2.Color, b2.LineStyle.Width, b2.Offset = orange, 0, w/2
-	sel.Add(b1, b2)
-	sel.Legend.Add("selection accuracy (%)", b1)
-	sel.Legend.Add("overhead (ms)", b2)
-	sel.Legend.Top = true
-	sel.NominalX(names...)
-	rotateX(sel)
+	panels := []*plot.Plot{acc, lat, sel, over}
+	for _, p := range panels {
+		p.NominalX(names...)
+		p.X.Label.Text = xLabel
+		rotateX(p)
+		if counts { // short numbers read upright
+			p.X.Tick.Label.Rotation, p.X.Tick.Label.XAlign = 0, draw.XCenter
+		}
+	}
 	headroom(sel)
-	return Figure{Plots: [][]*plot.Plot{{acc, lat, sel}}, Width: vg.Length(12+3*len(rs)) * vg.Centimeter, Height: 12 * vg.Centimeter}, nil
+	headroom(over)
+	per := math.Max(8, 3+1.2*float64(len(rs)))
+	return Figure{Plots: [][]*plot.Plot{panels}, Width: vg.Length(4*per) * vg.Centimeter, Height: 12 * vg.Centimeter}, nil
 }
 
 // CurveFigure is the budget knob's cost/accuracy curve beside the softmax
-// cascade's, with every single model and the oracle as points.
+// cascade's (each with its 95% interval where drawn), with every single
+// model (names by shortModel's rule) and the oracle as points; latency on
+// a log axis where it spans more than a decade.
 func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 	if len(rows) == 0 {
 		return Figure{}, errors.New("curve: no points")
 	}
-	p := plot.New()
+	p := bare()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "mean latency per image (ms)", "accuracy (%) (bars: 95% interval)"
+	p.Title.TextStyle.Font.Size = vg.Points(11)
 	curves := map[string]plotter.XYs{}
 	type bar struct{ x, y, lo, hi float64 }
 	errs := map[string][]bar{} // a curve's points with an interval
 	var order []string
 	var singles, oracle plotter.XYs
-	var labels plotter.XYLabels
+	var labels []string
+	var xs []float64
 	for _, r := range rows {
 		xy := plotter.XY{X: r.MeanMS, Y: r.AccuracyPct}
+		xs = append(xs, r.MeanMS)
 		switch {
 		case isSingle(r.Method):
 			m, _ := r.Method.SingleModel()
 			singles = append(singles, xy)
-			labels.XYs = append(labels.XYs, xy)
-			labels.Labels = append(labels.Labels, " "+m)
+			labels = append(labels, shortModel(m))
 		case r.Method.IsOracle():
 			oracle = append(oracle, xy)
 		default:
@@ -261,6 +408,9 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 			}
 		}
 	}
+	if logIfWide(&p.X, xs...) {
+		p.X.Label.Text += " (log scale)"
+	}
 	for k, m := range order {
 		xy := curves[m]
 		sort.Slice(xy, func(i, j int) bool { return xy[i].X < xy[j].X })
@@ -268,7 +418,7 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 		if err != nil {
 			return Figure{}, err
 		}
-		l.Color = series(k)
+		l.Color, l.Width = series(k), vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(m, l)
 		if e := errs[m]; len(e) > 0 {
@@ -295,30 +445,22 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 		if err != nil {
 			return Figure{}, err
 		}
-		s.Color = series(3)
+		s.Color, s.Shape, s.Radius = series(3), draw.CircleGlyph{}, vg.Points(3.5)
 		p.Add(s)
 		p.Legend.Add("single models", s)
-		ls, err := plotter.NewLabels(labels)
-		if err != nil {
-			return Figure{}, err
-		}
-		for i := range ls.TextStyle {
-			ls.TextStyle[i].Font.Size = vg.Points(7)
-		}
-		p.Add(ls)
+		p.Add(newPointLabels(singles, labels, vg.Points(8)))
 	}
 	if len(oracle) > 0 {
 		s, err := plotter.NewScatter(oracle)
 		if err != nil {
 			return Figure{}, err
 		}
-		s.Color, s.Radius = series(2), vg.Points(5)
+		s.Color, s.Shape, s.Radius = series(2), draw.CircleGlyph{}, vg.Points(5)
 		p.Add(s)
 		p.Legend.Add("oracle", s)
 	}
-	p.Legend.Top = false
-	p.Legend.Left = false
-	return single(p, 18*vg.Centimeter, 12*vg.Centimeter), nil
+	p.Legend.Top, p.Legend.Left = false, false
+	return single(p, 20*vg.Centimeter, 13*vg.Centimeter), nil
 }
 
 func isSingle(n method.Name) bool {

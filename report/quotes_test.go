@@ -27,9 +27,17 @@ func TestClaimsQuoteThePaper(t *testing.T) {
 		paper.Write(b)
 		paper.WriteString("\n")
 	}
-	claims, err := ReadClaims(filepath.Join("..", "experiments", "claims.yaml"))
+	f, err := ReadClaimsFile(filepath.Join("..", "experiments", "claims.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	claims := f.Claims
+	if f.Setting.Quote == "" {
+		t.Error("claims.yaml: no setting (the paper's platform and models, quoted) for figures' labels")
+	}
+	// The setting's quote is checked as a claim's would be.
+	for _, m := range MissingQuotes([]Claim{{ID: "setting", Quote: f.Setting.Quote}}, paper.String()) {
+		t.Error(m)
 	}
 	quoted := 0
 	for _, c := range claims {

@@ -8,8 +8,10 @@ import (
 // View renders records of a results folder: a markdown table and, for
 // some, a figure. Both read only the folder's record files.
 type View struct {
-	Table  func(dir string) (string, error)
-	Figure func(dir, title string) (Figure, error) // nil: no figure
+	Table func(dir string) (string, error)
+	// Figure draws it, with the paper's values for this experiment
+	// (claims.yaml) beside ours; nil: no figure.
+	Figure func(dir, title string, paper Paper) (Figure, error)
 }
 
 // Views is the registry of views, by the name an experiment's result
@@ -32,7 +34,7 @@ func Views() map[string]View {
 				}
 				return SharesTable(rows, none, int(n)), nil
 			},
-			Figure: func(dir, title string) (Figure, error) {
+			Figure: func(dir, title string, paper Paper) (Figure, error) {
 				rows, err := ReadRecords[OptimumShare](dir, "shares")
 				if err != nil {
 					return Figure{}, err
@@ -41,23 +43,27 @@ func Views() map[string]View {
 				if err != nil {
 					return Figure{}, err
 				}
-				return SharesFigure(title, rows, none)
+				return SharesFigure(title, rows, none, paper)
 			},
 		},
-		"steps":           table("steps", StepsTable),
-		"subset-accuracy": withFigure(table("subset_accuracy", SubsetAccuracyTable), func(dir, _ string) (Figure, error) { return figure(dir, "subset_accuracy", SubsetAccuracyFigure) }),
-		"motivation":      table("motivation", MotivationTable),
-		"image-times": withFigure(table("image_times", ImageTimeTable), func(dir, _ string) (Figure, error) {
+		"steps": table("steps", StepsTable),
+		"subset-accuracy": withFigure(table("subset_accuracy", SubsetAccuracyTable), func(dir, _ string, paper Paper) (Figure, error) {
+			return figure(dir, "subset_accuracy", func(rows []SubsetAccuracy) (Figure, error) { return SubsetAccuracyFigure(rows, paper) })
+		}),
+		"motivation": table("motivation", MotivationTable),
+		"image-times": withFigure(table("image_times", ImageTimeTable), func(dir, _ string, _ Paper) (Figure, error) {
 			return figure(dir, "image_times", ImageTimeFigure)
 		}),
 		"features": table("features", FeatureTable),
 		"removed":  table("removed", RemovalTable),
 		"kept":     table("kept", KeptTable),
-		"importance": withFigure(table("importance", ImportanceTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "importance", func(rows []Importance) (Figure, error) { return ImportanceFigure(title, rows) })
+		"importance": withFigure(table("importance", ImportanceTable), func(dir, title string, paper Paper) (Figure, error) {
+			return figure(dir, "importance", func(rows []Importance) (Figure, error) { return ImportanceFigure(title, rows, paper) })
 		}),
-		"sweep": withFigure(table("sweep", SweepTable), func(dir, _ string) (Figure, error) { return figure(dir, "sweep", SweepFigure) }),
-		"models": withFigure(table("models", ModelTable), func(dir, title string) (Figure, error) {
+		"sweep": withFigure(table("sweep", SweepTable), func(dir, _ string, paper Paper) (Figure, error) {
+			return figure(dir, "sweep", func(rows []SweepPoint) (Figure, error) { return SweepFigure(rows, paper) })
+		}),
+		"models": withFigure(table("models", ModelTable), func(dir, title string, _ Paper) (Figure, error) {
 			return figure(dir, "models", func(rows []ModelSummary) (Figure, error) {
 				x := "latency (ms, log scale)"
 				if len(rows) > 0 && rows[0].LatencySource != "" {
@@ -67,7 +73,7 @@ func Views() map[string]View {
 			})
 		}),
 		"scalars": table("scalars", ScalarTable),
-		"learning-curve": withFigure(table("learning_curve", LearningTable), func(dir, title string) (Figure, error) {
+		"learning-curve": withFigure(table("learning_curve", LearningTable), func(dir, title string, _ Paper) (Figure, error) {
 			return figure(dir, "learning_curve", func(rows []LearningPoint) (Figure, error) { return LearningFigure(title, rows) })
 		}),
 		"information":       table("information", InformationTable),
@@ -77,20 +83,20 @@ func Views() map[string]View {
 		"claim-stability":   table("claim_stability", ClaimStabilityTable),
 		"per-image-targets": table("per_image_targets", PerImageTargetTable),
 		"decode-share":      table("decode_share", DecodeShareTable),
-		"overall": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows, top5(rows)) })
+		"overall": withFigure(table("methods", MethodTable), func(dir, title string, paper Paper) (Figure, error) {
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return OverallFigure(title, rows, top5(rows), paper) })
 		}),
-		"groups": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows, top5(rows), false) })
+		"groups": withFigure(table("methods", MethodTable), func(dir, title string, paper Paper) (Figure, error) {
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows, top5(rows), false, paper) })
 		}),
 		// Fig 11: the time bars span the test images, as the paper's do.
-		"model-count": withFigure(table("methods", MethodTable), func(dir, title string) (Figure, error) {
-			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows, top5(rows), true) })
+		"model-count": withFigure(table("methods", MethodTable), func(dir, title string, paper Paper) (Figure, error) {
+			return figure(dir, "methods", func(rows []MethodSummary) (Figure, error) { return GroupFigure(title, rows, top5(rows), true, paper) })
 		}),
-		"curve": withFigure(table("curve", CurveTable), func(dir, title string) (Figure, error) {
+		"curve": withFigure(table("curve", CurveTable), func(dir, title string, _ Paper) (Figure, error) {
 			return figure(dir, "curve", func(rows []CurvePoint) (Figure, error) { return CurveFigure(title, rows) })
 		}),
-		"frontier": withFigure(table("frontier", FrontierTable), func(dir, _ string) (Figure, error) {
+		"frontier": withFigure(table("frontier", FrontierTable), func(dir, _ string, _ Paper) (Figure, error) {
 			return figure(dir, "frontier", FrontierFigure)
 		}),
 		"frontier-curve": table("frontier", FrontierCurveTable),
@@ -122,7 +128,7 @@ func table[T any](records string, render func([]T) string) View {
 	}}
 }
 
-func withFigure(v View, f func(dir, title string) (Figure, error)) View {
+func withFigure(v View, f func(dir, title string, paper Paper) (Figure, error)) View {
 	v.Figure = f
 	return v
 }

@@ -87,19 +87,42 @@ func TestFiguresGolden(t *testing.T) {
 		{Train: "b", Test: "a", Group: FrontierSoftmax, Knob: 1, Top1Pct: 69, Ratio: 0.8, Reference: "large"},
 		{Train: "b", Test: "a", Group: "premodel", Method: "premodel knn-cascade", Top1Pct: 50, Ratio: 0.5, Reference: "large"},
 	}
+	counts := []MethodSummary{
+		{Dataset: "set", Group: "1 models", Method: "premodel knn", Kind: "premodel", Top1Pct: 60, Top1LoPct: 57, Top1HiPct: 63,
+			MeanMS: 1.2, MeanLoMS: 1.1, MeanHiMS: 1.3, MinImageMS: 0.9, MaxImageMS: 4, OverheadMS: 0.4, SelectionAccPct: ptr(70)},
+		{Dataset: "set", Group: "2 models", Method: "premodel knn", Kind: "premodel", Top1Pct: 70, Top1LoPct: 67, Top1HiPct: 73,
+			MeanMS: 2, MeanLoMS: 1.8, MeanHiMS: 2.2, MinImageMS: 0.9, MaxImageMS: 9, OverheadMS: 0.5, SelectionAccPct: ptr(55)},
+	}
+	wide := append([]MethodSummary{}, methods...) // costs over more than a decade: a log axis
+	wide[1].MeanMS, wide[1].MeanLoMS, wide[1].MeanHiMS = 0.1, 0.09, 0.11
+	learning := []LearningPoint{
+		{Features: "Table 4", TrainImages: 50, AccuracyPct: 55, AccuracyLoPct: 50, AccuracyHiPct: 60, BestSingle: "large", BestSinglePct: 75, OraclePct: 90},
+		{Features: "Table 4", TrainImages: 500, AccuracyPct: 62, AccuracyLoPct: 59, AccuracyHiPct: 65, BestSingle: "large", BestSinglePct: 75, OraclePct: 90},
+	}
+	claim := func(measure string, v float64, words string) Claim {
+		return Claim{Measure: measure, Compare: "abs", Expect: v, Section: "§9", Paper: words}
+	}
+	paper := Paper{Setting: "a board, 3 models", Claims: []Claim{
+		claim("top_share_pct", 70, "70%"), claim("step2_subset_accuracy_pct", 45, "45%"),
+		claim("top_importance_pct_top1", 18, "18%"), claim("importance_drop_at_top1", 2, "at feature 2"),
+		claim("peak_n_features", 2, "2 features"), claim("premodel_top1_set", 87, "87%"), claim("oracle_top1_set", 91, "91%"),
+		claim("top1_set_2 models", 85, "≈85%"),
+	}}
 	figs := map[string]func() (Figure, error){
-		"shares":           func() (Figure, error) { return SharesFigure("Fig 5", shares, 10) },
-		"subset-accuracy":  func() (Figure, error) { return SubsetAccuracyFigure(subset) },
+		"shares":           func() (Figure, error) { return SharesFigure("Fig 5", shares, 10, paper) },
+		"subset-accuracy":  func() (Figure, error) { return SubsetAccuracyFigure(subset, paper) },
 		"image-times":      func() (Figure, error) { return ImageTimeFigure(times) },
-		"importance":       func() (Figure, error) { return ImportanceFigure("Fig 12", imp) },
-		"sweep":            func() (Figure, error) { return SweepFigure(sweep) },
+		"importance":       func() (Figure, error) { return ImportanceFigure("Fig 12", imp, paper) },
+		"sweep":            func() (Figure, error) { return SweepFigure(sweep, paper) },
 		"accuracy-latency": func() (Figure, error) { return AccuracyLatencyFigure("scale", "latency (ms)", models) },
-		"overall":          func() (Figure, error) { return OverallFigure("Fig 8", methods, false) },
-		"overall-top5":     func() (Figure, error) { return OverallFigure("Fig 8", methods, true) },
-		"groups":           func() (Figure, error) { return GroupFigure("Fig 9", methods, false, false) },
-		"model-count":      func() (Figure, error) { return GroupFigure("Fig 11", methods, false, true) },
+		"overall":          func() (Figure, error) { return OverallFigure("Fig 8", methods, false, paper) },
+		"overall-log":      func() (Figure, error) { return OverallFigure("Fig 8", wide, false, Paper{}) },
+		"overall-top5":     func() (Figure, error) { return OverallFigure("Fig 8", methods, true, paper) },
+		"groups":           func() (Figure, error) { return GroupFigure("Fig 9", methods, false, false, paper) },
+		"model-count":      func() (Figure, error) { return GroupFigure("Fig 11", counts, false, true, paper) },
 		"curve":            func() (Figure, error) { return CurveFigure("knob", curve) },
 		"frontier":         func() (Figure, error) { return FrontierFigure(frontier) },
+		"learning-curve":   func() (Figure, error) { return LearningFigure("curve", learning) },
 	}
 	for name, f := range figs {
 		t.Run(name, func(t *testing.T) {
@@ -116,15 +139,21 @@ func TestFiguresGolden(t *testing.T) {
 			if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 				t.Fatalf("png: %v", err)
 			}
+			// To look at them: MODELPICK_FIGURE_PNGS=DIR go test ./report -run Figures
+			if dir := os.Getenv("MODELPICK_FIGURE_PNGS"); dir != "" {
+				if err := os.WriteFile(filepath.Join(dir, "fig-"+name+".png"), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		})
 	}
-	if _, err := SharesFigure("empty", nil, 0); err != nil {
+	if _, err := SharesFigure("empty", nil, 0, Paper{}); err != nil {
 		t.Errorf("a shares figure of no models (only 'none') should draw: %v", err)
 	}
 	for name, f := range map[string]func() (Figure, error){
-		"subset":   func() (Figure, error) { return SubsetAccuracyFigure(nil) },
+		"subset":   func() (Figure, error) { return SubsetAccuracyFigure(nil, Paper{}) },
 		"times":    func() (Figure, error) { return ImageTimeFigure(nil) },
-		"sweep":    func() (Figure, error) { return SweepFigure(nil) },
+		"sweep":    func() (Figure, error) { return SweepFigure(nil, Paper{}) },
 		"curve":    func() (Figure, error) { return CurveFigure("", nil) },
 		"frontier": func() (Figure, error) { return FrontierFigure(nil) },
 	} {
@@ -198,7 +227,10 @@ func TestClaimsAndReproduce(t *testing.T) {
 			t.Errorf("claim %s: %s (reason %q), want %s (reason %q)", r.ID, r.Status, r.Reason, w.status, w.reason)
 		}
 	}
-	out, err := Reproduce("# R\n\n{{section \"done\"}}\n{{section \"waiting\"}}\n{{claims}}\n{{notcomparable}}\n{{tally}}\n{{timings}}\n"+
+	if _, err := Reproduce(`{{section "done"}}`, dir, cl); err == nil || !strings.Contains(err.Error(), "1 figures (done) and 0 captions") {
+		t.Errorf("a figure without its caption: %v, want an error naming both counts", err)
+	}
+	out, err := Reproduce("# R\n\n{{section \"done\" \"What it shows; how to read it.\"}}\n{{section \"waiting\" \"never drawn\"}}\n{{claims}}\n{{notcomparable}}\n{{tally}}\n{{timings}}\n"+
 		"n = {{measure \"done\" \"n\"}}, share = {{measure \"done\" \"share\"}}\n", dir, cl)
 	if err != nil {
 		t.Fatal(err)

@@ -47,8 +47,12 @@ type statusView struct {
 //
 // Template functions:
 //
-//	section NAME     the artifact's block: command and time, our table and
-//	                 figure, its claims with the paper's value and status
+//	section NAME CAPTION...
+//	                 the artifact's block: command and time, our table and
+//	                 figures, its claims with the paper's value and status;
+//	                 one caption per figure, in the order the experiment
+//	                 draws them, printed under it (a done section whose
+//	                 figures and captions do not pair up is an error)
 //	claims           every claim this project checks, in one table
 //	notcomparable    the paper's claims it cannot check, with the reason
 //	tally            how many claims have each status, by criterion
@@ -57,7 +61,9 @@ type statusView struct {
 func Reproduce(tmplText, resultsDir string, claims []Claim) (string, error) {
 	results := Evaluate(claims, resultsDir)
 	funcs := template.FuncMap{
-		"section":       func(name string) (string, error) { return section(resultsDir, name, results) },
+		"section": func(name string, captions ...string) (string, error) {
+			return section(resultsDir, name, captions, results)
+		},
 		"claims":        func() string { return claimsTable(results, true) },
 		"notcomparable": func() string { return notComparableTable(results) },
 		"tally":         func() string { return tally(results) },
@@ -83,7 +89,7 @@ func readJSON(path string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-func section(resultsDir, name string, all []ClaimResult) (string, error) {
+func section(resultsDir, name string, captions []string, all []ClaimResult) (string, error) {
 	dir := filepath.Join(resultsDir, name)
 	var st statusView
 	if err := readJSON(filepath.Join(dir, "status.json"), &st); err != nil {
@@ -110,8 +116,12 @@ func section(resultsDir, name string, all []ClaimResult) (string, error) {
 	}
 	fmt.Fprintf(&b, "`%s` — computed in %s (%s), on %s (%d cores), %s; records in [results/%s/](results/%s/).\n\n",
 		m.Command, seconds(m.ComputeSeconds), stageList(m), m.Platform.CPUModel, m.Platform.Cores, day(m.ComputedAt), name, name)
-	for _, f := range m.Figures {
-		fmt.Fprintf(&b, "![%s](figures/%s.png)\n\n", f, f)
+	if len(captions) != len(m.Figures) {
+		return "", fmt.Errorf("section %s: %d figures (%s) and %d captions: give each figure its caption, {{section %q \"CAPTION\" ...}}",
+			name, len(m.Figures), strings.Join(m.Figures, ", "), len(captions), name)
+	}
+	for i, f := range m.Figures {
+		fmt.Fprintf(&b, "![%s](figures/%s.png)\n\n*Figure %s: %s*\n\n", f, f, f, strings.TrimSpace(captions[i]))
 	}
 	table, err := os.ReadFile(filepath.Join(dir, "table.md"))
 	if err != nil {

@@ -93,7 +93,7 @@ func TestRunAndReproduceCommands(t *testing.T) {
 		"\nlatency: models/lat.yaml\ncriterion: top1\ntheta: 0.5\n"), 0o644)
 	os.WriteFile(filepath.Join(exp, "claims.yaml"), []byte("claims:\n  - {id: n, artifact: table2, claim: features, paper: \"29\", "+
 		"measure: n_features, compare: equal, expect: 29, why: same}\n"), 0o644)
-	os.WriteFile(filepath.Join(exp, "REPRODUCE.tmpl.md"), []byte("# R\n{{section \"scale\"}}{{claims}}{{timings}}"), 0o644)
+	os.WriteFile(filepath.Join(exp, "REPRODUCE.tmpl.md"), []byte("# R\n{{section \"scale\" \"accuracy against latency\" \"optimum shares\"}}{{claims}}{{timings}}"), 0o644)
 	args := []string{"reproduce", "-dir", exp, "-results", filepath.Join(root, "results"), "-figures", filepath.Join(root, "figures"),
 		"-cache", filepath.Join(root, "cache"), "-out", filepath.Join(root, "REPRODUCE.md"), "-quiet"}
 	out, errOut, err := cli(t, args...)
