@@ -528,8 +528,7 @@ func AccuracyLatencyFigure(title, xLabel string, rows []ModelSummary) (Figure, e
 	}
 	p := bare() // not newPlot: the y axis fits the accuracies, not from 0
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, "top-1 accuracy (%)"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	setLog(&p.X)
 	var all, chosen plotter.XYs
 	var labels []string
 	for _, r := range rows {

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 )
@@ -110,8 +109,7 @@ func LearningFigure(title string, rows []LearningPoint) (Figure, error) {
 	}
 	p := bare()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, "training images (log scale)", "accuracy (%) (bars: 95% interval)"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	setLog(&p.X)
 	var sets []string
 	by := map[string][]LearningPoint{}
 	lo, hi := math.Inf(1), math.Inf(-1)

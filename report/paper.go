@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"io/fs"
 	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -228,20 +229,38 @@ func logIfWide(ax *plot.Axis, vals ...float64) bool {
 	if !(hi > 10*lo) {
 		return false
 	}
-	ax.Scale = plot.LogScale{}
-	ax.Tick.Marker = inRange{plot.LogTicks{Prec: -1}}
+	setLog(ax)
 	return true
 }
 
-// inRange keeps a marker's ticks within the axis: LogTicks adds one at
-// the next power of ten, whose label would pad the panel out of line
-// with its neighbours.
-type inRange struct{ plot.Ticker }
+// setLog puts an axis on a log scale with logTicks.
+func setLog(ax *plot.Axis) {
+	ax.Scale = plot.LogScale{}
+	ax.Tick.Marker = logTicks{}
+}
 
-func (r inRange) Ticks(lo, hi float64) []plot.Tick {
+// logTicks labels 1, 2 and 5 times each power of ten, with unlabelled
+// ticks at the other integers, all within the axis: gonum's LogTicks
+// labels powers of ten only, so an axis from 0.4 to 3 ms read "1" alone,
+// and adds a tick at the next power beyond the data, whose label pads the
+// panel out of line with its neighbours.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi >= lo) {
+		return nil
+	}
 	var out []plot.Tick
-	for _, t := range r.Ticker.Ticks(lo, hi) {
-		if t.Value >= lo*(1-1e-9) && t.Value <= hi*(1+1e-9) {
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * math.Pow(10, e)
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
 			out = append(out, t)
 		}
 	}

@@ -81,3 +81,20 @@ func TestPointLabelsDoNotCollide(t *testing.T) {
 		}
 	}
 }
+
+func TestLogTicks(t *testing.T) {
+	var labels []string
+	for _, tk := range (logTicks{}).Ticks(0.4, 3) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got, want := strings.Join(labels, " "), "0.5 1 2"; got != want {
+		t.Errorf("labels from 0.4 to 3: %q, want %q", got, want)
+	}
+	for _, tk := range (logTicks{}).Ticks(90, 1600) {
+		if tk.Value < 90 || tk.Value > 1600 {
+			t.Errorf("tick %v outside [90, 1600]", tk.Value)
+		}
+	}
+}
