@@ -356,13 +356,16 @@ func ImportanceFigure(title string, rows []Importance, paper Paper) (Figure, err
 			drop[i], dropLo[i], dropHi[i] = r.DropMedianPP, r.DropLoPP, r.DropHiPP
 			share[i], shareLo[i], shareHi[i] = r.ImportancePct, r.ImportanceLoPct, r.ImportanceHiPct
 		}
-		const how = "\nmedian and 95% interval over bootstrap resamples"
-		dp, err := intervalBars(title+" ("+c+"): premodel accuracy lost without it"+how, "accuracy lost (points)",
+		// Short titles: with Table 4's one or two features a panel is
+		// narrow, and a long title ran into its neighbour's. The figure's
+		// name and the statistic are in the caption and the axis labels.
+		const how = " (median, 95% over resamples)"
+		dp, err := intervalBars(c+": accuracy lost without it", "accuracy lost (points)"+how,
 			names, drop, dropLo, dropHi, hi)
 		if err != nil {
 			return Figure{}, err
 		}
-		sp, err := intervalBars("("+c+") its share of all losses"+how, "share of all losses (%)",
+		sp, err := intervalBars(c+": its share of all losses", "share of all losses (%)"+how,
 			names, share, shareLo, shareHi, hi)
 		if err != nil {
 			return Figure{}, err
