@@ -12,7 +12,7 @@ import (
 // is replaced by results/ARTIFACT/measures.json's KEY as it was measured
 // in this run, with its interval, so an explanation never quotes a number
 // from another run.
-var whyRef = regexp.MustCompile(`\{([a-z0-9-]+)/([A-Za-z0-9_.%-]+)\}`)
+var whyRef = regexp.MustCompile(`\{([a-z0-9-]+)/([A-Za-z0-9_.%-][A-Za-z0-9_.% -]*)\}`)
 
 // WhyRefs lists the {ARTIFACT/KEY} references in a why text.
 func WhyRefs(why string) [][2]string {
