@@ -212,7 +212,7 @@ func correctness(ctx context.Context, o Options, models []*inference.Model, sum 
 		}
 		if len(todo) == 0 || failed[it.File] {
 			sum.Skipped++
-			prog.Step()
+			prog.Skip()
 			continue
 		}
 		img, ps, err := profileImage(o.Set, it, models, todo)

@@ -23,6 +23,7 @@ type Line struct {
 	w           io.Writer
 	label, unit string
 	total, n    int
+	skipped     int // units found already done: counted, but not in the rate
 	start, last time.Time
 	every       time.Duration
 	lines       bool             // whole lines, for logs that are not terminals
@@ -57,9 +58,26 @@ func (p *Line) Step() {
 	}
 }
 
+// Skip counts one unit found already done (a resumed run): it moves the
+// count but not the rate, so the rate and the ETA are the work's, not
+// "3256641.0 img/s" from units that cost nothing.
+func (p *Line) Skip() {
+	p.skipped++
+	p.Step()
+}
+
 func (p *Line) print(now time.Time) {
 	el := now.Sub(p.start)
-	text := fmt.Sprintf("%s: %d/%d (%.1f%%) %s %s", p.label, p.n, p.total, percent(p.n, p.total), Rate(p.n, el, p.unit), CountETA(p.n, p.total, el))
+	worked := p.n - p.skipped
+	rate := Rate(worked, el, p.unit)
+	eta := CountETA(worked, p.total-p.skipped, el)
+	if p.skipped > 0 {
+		rate = fmt.Sprintf("%d already done, %s", p.skipped, rate)
+		if worked == 0 && p.n >= p.total {
+			eta = "nothing left to do"
+		}
+	}
+	text := fmt.Sprintf("%s: %d/%d (%.1f%%) %s %s", p.label, p.n, p.total, percent(p.n, p.total), rate, eta)
 	if p.lines {
 		fmt.Fprintln(p.w, text)
 		return

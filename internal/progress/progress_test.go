@@ -184,3 +184,29 @@ func TestHold(t *testing.T) {
 		t.Fatalf("got %q", b.String())
 	}
 }
+
+// A resumed run: units already done move the count, not the rate.
+func TestLineSkipsDoneUnits(t *testing.T) {
+	var b bytes.Buffer
+	c := newClock()
+	p := newLine(&b, "profile x", "img", 10, c.now)
+	for range 8 {
+		p.Skip()
+	}
+	c.add(2 * time.Second)
+	p.Step()
+	c.add(2 * time.Second)
+	p.Step()
+	ls := lines(b.String())
+	if got, want := ls[len(ls)-1], "profile x: 10/10 (100.0%) 8 already done, 1 img/2.0s done in 4.0s"; got != want {
+		t.Fatalf("last line %q, want %q", got, want)
+	}
+	var all bytes.Buffer
+	q := newLine(&all, "profile y", "img", 3, newClock().now)
+	for range 3 {
+		q.Skip()
+	}
+	if got := lines(all.String()); got[len(got)-1] != "profile y: 3/3 (100.0%) 3 already done, 0 img/s nothing left to do" {
+		t.Fatalf("all done: %q", got)
+	}
+}
