@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -99,7 +100,26 @@ func newPlot(title, x, y string) *plot.Plot {
 func bare() *plot.Plot {
 	p := plot.New()
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.X.Tick.Marker, p.Y.Tick.Marker = plainTicks{}, plainTicks{}
 	return p
+}
+
+// plainTicks are gonum's default ticks with labels in the fewest digits
+// that tell them apart: the defaults gave one precision to a whole axis,
+// so a percentage axis read "0.00, 25.00, 50.00".
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i, t := range ts {
+		if t.Label != "" {
+			ts[i].Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+			if len(ts[i].Label) > len(t.Label) { // a value like 0.30000000000000004
+				ts[i].Label = t.Label
+			}
+		}
+	}
+	return ts
 }
 
 // rotateX slants the x tick labels so long model names fit.
