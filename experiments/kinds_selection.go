@@ -116,6 +116,9 @@ func selectionMeasures(out stages.SelectModelsOut) map[string]any {
 	if iv, ok := out.Stats["n_models_optimal"]; ok {
 		m["n_models_optimal_"+out.Criterion] = bootInterval(iv, 1)
 	}
+	if iv, ok := out.Stats["n_chosen"]; ok {
+		m["n_chosen"] = bootInterval(iv, 1)
+	}
 	return m
 }
 

@@ -52,7 +52,7 @@ type SelectModelsOut struct {
 
 // selectModelsVersion 2: the ranks, the criterion and the bootstrap
 // statistics of the images in the output.
-const selectModelsVersion = "2"
+const selectModelsVersion = "3" // 3: n_chosen's interval
 
 // SelectModels runs Algorithm 1 on a store's profile.
 func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
@@ -83,7 +83,7 @@ func SelectModels() pipeline.Stage[SelectModelsIn, SelectModelsOut] {
 			for k, j := range v.Order() {
 				rank[j] = k
 			}
-			stats, err := selectionStats(v, tr)
+			stats, err := selectionStats(v, tr, in.Theta)
 			if err != nil {
 				return out, fmt.Errorf("select models: %w", err)
 			}

@@ -35,7 +35,9 @@ type Interval = bootstrap.Interval
 //	                        first fails
 //	step2_gain, step3_gain  images the step's model adds to the oracle
 //	fail_after_2            images both of the first two models fail
-func selectionStats(v *profileview.View, tr selection.Trace) (map[string]Interval, error) {
+//	n_chosen                models Algorithm 1 keeps, run again on each
+//	                        resample (theta in points, as on all images)
+func selectionStats(v *profileview.View, tr selection.Trace, theta float64) (map[string]Interval, error) {
 	correct := v.Correct()
 	n := len(correct)
 	out := map[string]Interval{}
@@ -63,6 +65,28 @@ func selectionStats(v *profileview.View, tr selection.Trace) (map[string]Interva
 		return float64(count)
 	}, BootResamples, BootSeed, BootConfidence)
 	if err := add("n_models_optimal", iv, err); err != nil {
+		return nil, err
+	}
+	// Algorithm 1's count moves with the images it is run on: the same
+	// rule, costs and theta on each resample.
+	ranks := v.Ranks()
+	sub := make([][]bool, n)
+	var runErr error
+	iv, err = bootstrap.Statistic(n, func(idx []int) float64 {
+		for k, i := range idx {
+			sub[k] = correct[i]
+		}
+		t, err := selection.SelectModels(sub[:len(idx)], ranks, theta)
+		if err != nil {
+			runErr = err
+			return 0
+		}
+		return float64(len(t.Chosen))
+	}, BootResamples, BootSeed, BootConfidence)
+	if err == nil {
+		err = runErr
+	}
+	if err := add("n_chosen", iv, err); err != nil {
 		return nil, err
 	}
 	top := 0
