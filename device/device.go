@@ -47,6 +47,9 @@ type Profile struct {
 	Command string `json:"command"`
 	// Revision is the code revision that measured it.
 	Revision string `json:"revision,omitempty"`
+	// Amended lists later runs that added quantities the profile lacked
+	// (reproduce -measure-missing), each with its date, revision and load.
+	Amended []string `json:"amended,omitempty"`
 	// Valid is what the recorded costs belong to.
 	Valid Key `json:"valid_for"`
 	// Drift is the model latencies' spread across separate measurement

@@ -41,6 +41,9 @@ type Options struct {
 	// into Device (make measure), or the cached stages (tests, smoke).
 	DeviceMode DeviceMode
 	Device     *device.Profile
+	// Amend, in measure mode, means Device is the recorded profile and
+	// only what it lacks is measured (reproduce -measure-missing).
+	Amend bool
 	// DeviceMissing says why Device is nil in recorded mode (named in the
 	// error of the first experiment that needs a device quantity).
 	DeviceMissing string

@@ -33,6 +33,7 @@ type expFlags struct {
 	quiet                   *bool
 	device                  *string
 	measure, liveFlag       *bool
+	measureMissing          *bool
 	live                    bool                   // smoke: measure through the cached stages, no profile
 	timing                  *measure.TimingOptions // tests only: set by the test binary
 }
@@ -64,6 +65,8 @@ func addExpFlags(fs interface {
 		device: fs.String("device", "", "the device's recorded cost profile (default: the one *.json in the specs' folder's device/); "+
 			"latencies and extraction times are read from it, never measured"),
 		measure: fs.Bool("measure", false, "measure every device quantity afresh and (re)write the -device profile (make measure)"),
+		measureMissing: fs.Bool("measure-missing", false, "keep every quantity the -device profile records and measure only those an experiment "+
+			"needs and it lacks, then rewrite it (an experiment that now times something new; not a re-measurement)"),
 		liveFlag: fs.Bool("live", false, "measure latencies and extraction times on this machine as the experiments need them, "+
 			"through the cached stages, with no recorded profile: your own models and images (make example)"),
 	}
@@ -106,6 +109,32 @@ func (f expFlags) deviceOptions(o *experiments.Options, specDir string) error {
 	}
 	dir := filepath.Join(specDir, "device")
 	path := *f.device
+	if *f.measure && *f.measureMissing {
+		return fmt.Errorf("%w: -measure measures everything afresh, -measure-missing only what the profile lacks: give one", errUsage)
+	}
+	if *f.measureMissing {
+		if path == "" {
+			p, err := device.Find(dir)
+			if err != nil {
+				return err
+			}
+			path = p
+		}
+		p, err := device.Read(path)
+		if err != nil {
+			return err
+		}
+		key, err := experiments.DeviceKey(o.ORTLibrary)
+		if err != nil {
+			return err
+		}
+		if err := p.Check(key); err != nil {
+			return err
+		}
+		o.DeviceMode, o.Device, o.Amend = experiments.DeviceMeasure, p, true
+		o.Session = time.Now().UTC().Format(time.RFC3339Nano)
+		return nil
+	}
 	if *f.measure {
 		if path == "" {
 			if p, err := device.Find(dir); err == nil {
@@ -151,6 +180,13 @@ func saveMeasured(o experiments.Options, loadBefore string, args []string) error
 	key, err := experiments.DeviceKey(o.ORTLibrary)
 	if err != nil {
 		return err
+	}
+	if o.Amend {
+		// The recorded quantities and their provenance stay; the amendment
+		// says when, how and under what load the missing ones were added.
+		p.Amended = append(p.Amended, fmt.Sprintf("%s: modelpick reproduce %s (revision %s; load average %s before, %s after) measured what the profile lacked",
+			time.Now().UTC().Format(time.RFC3339), strings.Join(args, " "), revision(), loadBefore, loadAverage()))
+		return p.Save()
 	}
 	p.Valid, p.Platform = key, stages.PlatformID()
 	p.MeasuredAt = time.Now().UTC().Format(time.RFC3339)

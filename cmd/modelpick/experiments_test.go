@@ -177,4 +177,17 @@ func TestStaleDeviceProfile(t *testing.T) {
 	if _, _, err := cli(t, "run", "-measure", "-cache", cache, filepath.Join(exp, "table2.yaml")); err == nil || !strings.Contains(err.Error(), "make measure") {
 		t.Errorf("run -measure: %v", err)
 	}
+	// -measure-missing amends a profile valid for this code only: the
+	// stale one is refused the same way, and so is -measure with it.
+	args := []string{"reproduce", "-dir", exp, "-results", filepath.Join(root, "results"), "-figures", filepath.Join(root, "figures"),
+		"-cache", cache, "-out", "", "-quiet", "-measure-missing"}
+	if _, _, err := cli(t, args...); err == nil || !strings.Contains(err.Error(), "make measure") {
+		t.Errorf("-measure-missing on a stale profile: %v", err)
+	}
+	if _, _, err := cli(t, append(args, "-measure")...); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("-measure with -measure-missing: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "results")); err == nil {
+		t.Error("-measure-missing on a stale profile let experiments run")
+	}
 }
