@@ -363,6 +363,24 @@ func (e *Env) featureTimes(ctx context.Context, d stages.DataSet, names []string
 	return pipeline.Do(ctx, e.R, stages.FeatureTimes(), in)
 }
 
+// keptFeatureMS is a premodel's feature time per image: its kept features
+// extracted from timing images of d (decode included, best of 3), from the
+// device profile; 0 when timing is 0 (not asked for).
+func (e *Env) keptFeatureMS(ctx context.Context, d stages.DataSet, kept []string, timing int) (float64, error) {
+	if timing <= 0 {
+		return 0, nil
+	}
+	imgs, err := stages.TimingImages(e.R, d, timing)
+	if err != nil {
+		return 0, err
+	}
+	t, err := e.featureTiming(ctx, stages.FeatureTimingIn{Sets: [][]string{kept}, Images: imgs, Reps: 3, Platform: stages.PlatformID()})
+	if err != nil {
+		return 0, err
+	}
+	return t.MS[0], nil
+}
+
 // premodelCVDo runs (or finds) a premodel's cross-validation with its
 // decision times recorded, measured afresh, or timed in the cached stage.
 func (e *Env) premodelCVDo(ctx context.Context, in stages.PremodelCVIn) (stages.PremodelCVOut, error) {

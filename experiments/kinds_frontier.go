@@ -479,20 +479,9 @@ func runFrontier(ctx context.Context, e *Env, s *Spec, p *FrontierParams) (*Resu
 		if err != nil {
 			return nil, err
 		}
-		featMS := 0.0
-		if p.Timing > 0 {
-			imgs, err := stages.TimingImages(e.R, test, p.Timing)
-			if err != nil {
-				return nil, err
-			}
-			// Through the device profile, as every other timing: a live
-			// timing here moved the premodel row by ~1% between cold runs.
-			t, err := e.featureTiming(ctx, stages.FeatureTimingIn{Sets: [][]string{fs.Kept}, Images: imgs,
-				Reps: 3, Platform: stages.PlatformID()})
-			if err != nil {
-				return nil, err
-			}
-			featMS = t.MS[0]
+		featMS, err := e.keptFeatureMS(ctx, test, fs.Kept, p.Timing)
+		if err != nil {
+			return nil, err
 		}
 		out, err := pipeline.Do(ctx, e.R, frontierStage(), frontierIn{Store: c.joined.Store, Train: train, Test: test, Singles: singles,
 			Runtime: c.rt, Criterion: string(p.Criterion), Kept: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner, K: p.K,

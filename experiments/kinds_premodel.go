@@ -873,18 +873,9 @@ func runBudgetCurve(ctx context.Context, e *Env, s *Spec, p *CurveParams) (*Resu
 		if err != nil {
 			return nil, err
 		}
-		overhead := 0.0
-		if p.Timing > 0 {
-			imgs, err := stages.TimingImages(e.R, d, p.Timing)
-			if err != nil {
-				return nil, err
-			}
-			t, err := e.featureTiming(ctx, stages.FeatureTimingIn{Sets: [][]string{fs.Kept}, Images: imgs,
-				Reps: 3, Platform: stages.PlatformID()})
-			if err != nil {
-				return nil, err
-			}
-			overhead = t.MS[0]
+		overhead, err := e.keptFeatureMS(ctx, d, fs.Kept, p.Timing)
+		if err != nil {
+			return nil, err
 		}
 		out, err := pipeline.Do(ctx, e.R, stages.Curve(), stages.CurveIn{Store: c.joined.Store, Dataset: d.Name,
 			Criterion: string(p.Criterion), Names: fs.Kept, ConfigKey: c.joined.ConfigKey, Learner: p.Learner, K: p.K,
