@@ -294,9 +294,8 @@ func evaluate(c Claim, resultsDir string) ClaimResult {
 		r.Reason = fmt.Sprintf("%s %s: %s", c.Artifact, st.Status, st.Reason)
 		return r
 	}
-	var ms map[string]any
-	b, err := os.ReadFile(filepath.Join(dir, "measures.json"))
-	if err != nil || json.Unmarshal(b, &ms) != nil {
+	ms := readMeasures(dir)
+	if ms == nil {
 		r.Reason = "no readable measures.json in " + dir
 		return r
 	}

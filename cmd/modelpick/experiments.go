@@ -120,15 +120,8 @@ func (f expFlags) deviceOptions(o *experiments.Options, specDir string) error {
 			}
 			path = p
 		}
-		p, err := device.Read(path)
+		p, err := readValid(path, o.ORTLibrary)
 		if err != nil {
-			return err
-		}
-		key, err := experiments.DeviceKey(o.ORTLibrary)
-		if err != nil {
-			return err
-		}
-		if err := p.Check(key); err != nil {
 			return err
 		}
 		o.DeviceMode, o.Device, o.Amend = experiments.DeviceMeasure, p, true
@@ -156,19 +149,29 @@ func (f expFlags) deviceOptions(o *experiments.Options, specDir string) error {
 		}
 		path = p
 	}
-	p, err := device.Read(path)
+	p, err := readValid(path, o.ORTLibrary)
 	if err != nil {
-		return err
-	}
-	key, err := experiments.DeviceKey(o.ORTLibrary)
-	if err != nil {
-		return err
-	}
-	if err := p.Check(key); err != nil {
 		return err
 	}
 	o.Device = p
 	return nil
+}
+
+// readValid reads a recorded profile and checks it was measured for this
+// importer, runtime library and feature definitions.
+func readValid(path, ortLibrary string) (*device.Profile, error) {
+	p, err := device.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := experiments.DeviceKey(ortLibrary)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Check(key); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // saveMeasured completes and writes a profile measured in this run.
