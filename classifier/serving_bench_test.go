@@ -3,6 +3,7 @@ package classifier
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,10 +52,14 @@ const (
 //     scale, else a reduced one for the features and the model's own);
 //   - the models: preprocessing and run of mobilenet_v1_1.0_224 and
 //     mobilenet_v1_0.25_128 on the decoded image (one ONNX Runtime
-//     thread), and a full decode.
+//     thread), and a full decode;
+//   - the decodes under the features: at the features' own scale
+//     (decode_features), and libjpeg's cheapest, 1/8 (decode_floor), which
+//     bounds from below whatever starts from the JPEG bytes.
 //
-// Each iteration times every operation once on one image, in rotating
-// order, so machine noise falls on all alike; a time is the fastest of an
+// Each iteration times every operation once on one image, in an order
+// shuffled afresh (seeded), so machine noise and what ran just before
+// (caches warmed by the same image) fall on all alike; a time is the fastest of an
 // image's repetitions, averaged over the images. OpenCV runs serially, as
 // in the classifier (cvthreads). Run:
 //
@@ -134,7 +139,8 @@ func benchServing(b *testing.B, set *datasets.Set, ex *features.Extractor, pm *p
 			return m.Run()
 		}
 	}
-	names := []string{"feat_bytes", "feat_decoded", "premodel_bytes", "premodel_decoded", "serving_old", "serving_new", "v1_1.0_224", "v1_0.25_128", "decode"}
+	names := []string{"feat_bytes", "feat_decoded", "premodel_bytes", "premodel_decoded", "serving_old", "serving_new", "v1_1.0_224", "v1_0.25_128", "decode",
+		"decode_features", "decode_floor"}
 	ops := []func(int) error{
 		func(i int) error { _, err := ex.ExtractBytes(raw[i]); return err },
 		func(i int) error { _, err := ex.Extract(mats[i]); return err },
@@ -172,16 +178,42 @@ func benchServing(b *testing.B, set *datasets.Set, ex *features.Extractor, pm *p
 		infer(big),
 		infer(small),
 		func(i int) error { m, err := features.Decode(raw[i]); m.Close(); return err },
+		// The features' own decode (their scale), and the cheapest decode
+		// of these bytes there is (libjpeg's 1/8 DCT scaling, which still
+		// entropy-decodes every coefficient): a floor under anything
+		// computed from JPEG bytes.
+		func(i int) error {
+			h, err := imghdr.Read(raw[i])
+			if err != nil {
+				return err
+			}
+			m, err := features.DecodeScaled(raw[i], features.Reduction(h, ex.MaxSide()))
+			m.Close()
+			return err
+		},
+		func(i int) error {
+			h, err := imghdr.Read(raw[i])
+			if err != nil {
+				return err
+			}
+			d := 1
+			if h.Scalable() {
+				d = 8
+			}
+			m, err := features.DecodeScaled(raw[i], d)
+			m.Close()
+			return err
+		},
 	}
 	best := make([][]time.Duration, len(ops))
 	for k := range best {
 		best[k] = make([]time.Duration, n)
 	}
+	order := rand.New(rand.NewPCG(12, 1))
 	iters := 0
 	for b.Loop() {
 		i := iters % n
-		for k := range ops {
-			op := (k + iters) % len(ops)
+		for _, op := range order.Perm(len(ops)) {
 			t0 := time.Now()
 			if err := ops[op](i); err != nil {
 				b.Fatalf("%s on %s: %v", names[op], set.Path(i), err)
@@ -212,7 +244,7 @@ func benchServing(b *testing.B, set *datasets.Set, ex *features.Extractor, pm *p
 		return "NOT met"
 	}
 	var lines []string
-	for _, what := range []string{"feat_bytes", "feat_decoded", "premodel_bytes", "premodel_decoded"} {
+	for _, what := range []string{"feat_bytes", "feat_decoded", "premodel_bytes", "premodel_decoded", "decode_features", "decode_floor"} {
 		rb, rs := ms[what]/bigMS, ms[what]/smallMS
 		b.ReportMetric(rb, what+"/v1_1.0")
 		b.ReportMetric(rs, what+"/v1_0.25")

@@ -2,6 +2,7 @@ package featsel
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/inference"
+	"github.com/modelpick/modelpick/internal/cvthreads"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/learners"
 )
@@ -29,12 +31,14 @@ var (
 	paperTable4 = []string{"n_keypoints", "avg_perceived_brightness", "hue1", "contrast", "area_by_perim", "edge_length1", "aspect_ratio"}
 )
 
-// Goals of issue 3: the premodel's feature cost at most 5% of MobileNet
-// v1 1.0 224 (the paper's premodel cost 27% of its MobileNet) and at most
-// the cost of the cheapest ladder model.
+// Goals of issue 12 (which replaced issue 3's 5% and 1.0): the premodel's
+// features from JPEG bytes at most 8% of mobilenet_v1_1.0_224 (the
+// paper's premodel cost 27% of its MobileNet) and 60% of
+// mobilenet_v1_0.25_128. classifier's BenchmarkServingOverhead measures
+// them with the decision and the decodes beside them.
 const (
-	goalVsBig   = 0.05
-	goalVsSmall = 1.0
+	goalVsBig   = 0.08
+	goalVsSmall = 0.6
 )
 
 // BenchmarkFeatureOverhead measures, side by side in one run, the time per
@@ -45,16 +49,17 @@ const (
 // reduced decode included: ratio_bytes_*) and from the decoded image that
 // the chosen model needs anyway (the decode shared: ratio_decoded_*). The
 // full JPEG decode is reported apart (decode_ms): the models' times exclude
-// it. Each iteration times every operation once on one image, in rotating
-// order, so machine noise falls on all of them alike; each time is the
-// fastest of an image's repetitions, averaged over the 100 images. For
-// one-core figures run it with OpenCV's own threads off (ONNX Runtime
-// already runs on one thread):
+// it. Each iteration times every operation once on one image, in an order
+// shuffled afresh (seeded), so machine noise falls on all of them alike;
+// each time is the fastest of an image's repetitions, averaged over the
+// 100 images. OpenCV
+// runs on the calling thread (cvthreads), ONNX Runtime on one thread:
 //
-//	OPENCV_FOR_THREADS_NUM=1 go test -run '^$' -bench FeatureOverhead -benchtime 500x ./featsel
+//	go test -run '^$' -bench FeatureOverhead -benchtime 500x ./featsel
 //
 // It needs the shared assets and fails, rather than skips, without them.
 func BenchmarkFeatureOverhead(b *testing.B) {
+	cvthreads.Set(1)
 	dir := filepath.Join(settings.Assets(), "images", "imagenet-val-dev")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.JPEG"))
 	if len(files) < 100 {
@@ -137,11 +142,11 @@ func BenchmarkFeatureOverhead(b *testing.B) {
 			for k := range best {
 				best[k] = make([]time.Duration, len(raw))
 			}
+			order := rand.New(rand.NewPCG(12, 1))
 			n := 0
 			for b.Loop() {
 				i := n % len(raw)
-				for k := range ops {
-					op := (k + n) % len(ops) // rotate the order
+				for _, op := range order.Perm(len(ops)) {
 					t0 := time.Now()
 					if err := ops[op](i); err != nil {
 						b.Fatal(err)

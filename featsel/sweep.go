@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelpick/modelpick/datasets"
 	"github.com/modelpick/modelpick/features"
+	"github.com/modelpick/modelpick/internal/cvthreads"
 )
 
 // SweepPoint is one point of Fig 13: a feature set's premodel accuracy
@@ -109,11 +110,14 @@ func SweepSets(names []string, el Elimination, rs Resampling) [][]string {
 // one untimed warm-up pass), averaged over the images. The minimum is the
 // usual estimator on a shared machine, where other processes only ever add
 // time; the sets are interleaved image by image, so slow drifts fall on all
-// of them alike.
+// of them alike. OpenCV runs on the calling thread (cvthreads.Set(1),
+// process-wide), as in the classifier that serves the features: its
+// thread pool would otherwise take a second core for the same latency.
 func TimeSets(sets [][]string, images [][]byte, opts features.Options, reps int) ([]float64, error) {
 	if len(images) == 0 {
 		return nil, fmt.Errorf("featsel: no images to time extraction on")
 	}
+	cvthreads.Set(1)
 	exs := make([]*features.Extractor, len(sets))
 	for i, s := range sets {
 		ex, err := features.NewExtractor(s, opts)

@@ -8,6 +8,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/modelpick/modelpick/internal/cvthreads"
 	"github.com/modelpick/modelpick/internal/settings"
 )
 
@@ -17,8 +18,10 @@ var paperSubset = []string{"n_keypoints", "avg_perceived_brightness", "hue1", "c
 
 // BenchmarkExtract times the full 29 features and the paper's 7 on a
 // synthetic 227x227 scene and, when the shared assets are present, on the
-// real ImageNet images (already decoded, and from JPEG bytes).
+// real ImageNet images (already decoded, and from JPEG bytes). OpenCV runs
+// on the calling thread, as in the classifier.
 func BenchmarkExtract(b *testing.B) {
+	cvthreads.Set(1)
 	img := scene(b, 227, 227, 42)
 	defer img.Close()
 	sets := map[string][]string{"full": nil, "subset7": paperSubset}

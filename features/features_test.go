@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite DEFINITIONS.md from MarkdownTable")
+var update = flag.Bool("update", false, "rewrite DEFINITIONS.md and testdata/values.json")
 
 // tableTwo is Table 2 of the paper, in its order.
 var tableTwo = []string{

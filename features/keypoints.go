@@ -1,7 +1,5 @@
 package features
 
-import "gocv.io/x/gocv"
-
 // FAST corner detector settings (E. Rosten and T. Drummond, "Machine learning
 // for high-speed corner detection", ECCV 2006). Threshold 20 with non-maximum
 // suppression on the 16-pixel circle is the common setting in OpenCV's
@@ -9,22 +7,26 @@ import "gocv.io/x/gocv"
 const (
 	fastThreshold = 20
 	fastNonmax    = true
-	fastType      = gocv.FastFeatureDetectorType916
 )
 
 const defNKeypoints = "Number of FAST keypoints (Rosten & Drummond 2006; OpenCV FastFeatureDetector, TYPE_9_16, threshold 20, non-maximum suppression on) detected on the 8-bit luma of the working image (longest side ≤ MaxSide, default 128 px). A count, not a rate: its scale depends on MaxSide."
 
-// keypointCount runs FAST on the grey image. A detector is created per image:
-// it is cheap, and sharing one across goroutines is not documented as safe.
+// keypointCount runs FAST on the grey image (cv::FAST, what
+// FastFeatureDetector.Detect calls; only the count crosses into Go).
 func (f *frame) keypointCount() (int, error) {
 	if f.nKeypoints == nil {
 		g, err := f.grayMat()
 		if err != nil {
 			return 0, err
 		}
-		det := gocv.NewFastFeatureDetectorWithParams(fastThreshold, fastNonmax, fastType)
-		n := len(det.Detect(g))
-		det.Close()
+		px, err := bytesOf(g, productGray)
+		if err != nil {
+			return 0, err
+		}
+		n, err := fastCount(px, g.Cols(), g.Rows(), fastThreshold, fastNonmax)
+		if err != nil {
+			return 0, err
+		}
 		f.nKeypoints = &n
 		f.computed(productKeypoints)
 	}

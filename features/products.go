@@ -52,6 +52,17 @@ type scratch struct {
 	padded  []byte // bordered edge map of the flood fill
 	stack   []int32
 	lengths []int
+	smooth  []byte // 3x3-smoothed luma
+	canny   []byte // Canny edge map
+}
+
+// plane returns *buf resized to n bytes, growing it only when too small.
+func (sc *scratch) plane(buf *[]byte, n int) []byte {
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
 }
 
 // computed records that a product was just computed (for tests).

@@ -2,9 +2,6 @@ package features
 
 import (
 	"fmt"
-	"image"
-
-	"gocv.io/x/gocv"
 )
 
 // Shape features of the image's main object.
@@ -46,66 +43,22 @@ func (f *frame) findMainObject() (mainObject, error) {
 	if err != nil {
 		return mainObject{}, err
 	}
-	blur, mask := gocv.NewMat(), gocv.NewMat()
-	defer blur.Close()
-	defer mask.Close()
-	gocv.GaussianBlur(g, &blur, image.Pt(5, 5), 0, 0, gocv.BorderDefault)
-	gocv.Threshold(blur, &mask, 0, 255, gocv.ThresholdBinary|gocv.ThresholdOtsu)
-	px, err := bytesOf(mask, "otsu mask")
+	px, err := bytesOf(g, productGray)
 	if err != nil {
 		return mainObject{}, err
 	}
-	w, h := mask.Cols(), mask.Rows()
-	bright, total := borderCount(px, w, h)
-	if 2*bright > total {
-		gocv.BitwiseNot(mask, &mask)
+	found, area, perim, bw, bh, err := objectOf(px, g.Cols(), g.Rows())
+	if err != nil || !found {
+		return mainObject{}, err
 	}
-	contours := gocv.FindContours(mask, gocv.RetrievalExternal, gocv.ChainApproxSimple)
-	defer contours.Close()
-	best, bestArea := -1, -1.0
-	for i := 0; i < contours.Size(); i++ {
-		if a := gocv.ContourArea(contours.At(i)); a > bestArea {
-			best, bestArea = i, a
-		}
+	if bh <= 0 {
+		return mainObject{}, fmt.Errorf("main object bounding box %dx%d", bw, bh)
 	}
-	if best < 0 {
-		return mainObject{}, nil
-	}
-	c := contours.At(best)
-	perim := gocv.ArcLength(c, true)
-	box := gocv.BoundingRect(c)
-	if box.Dy() <= 0 {
-		return mainObject{}, fmt.Errorf("main object bounding box %v", box)
-	}
-	o := mainObject{aspect: float64(box.Dx()) / float64(box.Dy())}
+	o := mainObject{aspect: float64(bw) / float64(bh)}
 	if perim > 0 {
-		o.areaByPerim = bestArea / (perim * f.longSide())
+		o.areaByPerim = area / (perim * f.longSide())
 	}
 	return o, nil
-}
-
-// borderCount counts the non-zero pixels among the border pixels of a w x h
-// 8-bit mask, and the border pixels.
-func borderCount(px []byte, w, h int) (nonzero, total int) {
-	count := func(i int) {
-		total++
-		if px[i] != 0 {
-			nonzero++
-		}
-	}
-	for x := 0; x < w; x++ {
-		count(x)
-		if h > 1 {
-			count((h-1)*w + x)
-		}
-	}
-	for y := 1; y < h-1; y++ {
-		count(y * w)
-		if w > 1 {
-			count(y*w + w - 1)
-		}
-	}
-	return nonzero, total
 }
 
 func areaByPerim(f *frame) (float64, error) {

@@ -417,12 +417,12 @@ func edgeMat(t *testing.T, px []byte, w, h int) gocv.Mat {
 
 // TestAngleBinOfMatchesDefinition compares the atan2-free bin with the
 // definition on every integer gradient a 3x3 Sobel of 8-bit data can give
-// in a window around the bin edges.
+// (|gx|, |gy| <= 4*255).
 func TestAngleBinOfMatchesDefinition(t *testing.T) {
 	cs := angleBounds()
-	for gx := -300; gx <= 300; gx++ {
-		for gy := -300; gy <= 300; gy++ {
-			if got, want := angleBinOf(float64(gx), float64(gy), &cs), angleBin(float64(gx), float64(gy)); got != want {
+	for gx := -1020; gx <= 1020; gx++ {
+		for gy := -1020; gy <= 1020; gy++ {
+			if got, want := angleBinOf(gx, gy, &cs), angleBin(float64(gx), float64(gy)); got != want {
 				t.Fatalf("gradient (%d, %d): bin %d, definition %d", gx, gy, got, want)
 			}
 		}

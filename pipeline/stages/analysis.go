@@ -329,7 +329,8 @@ type FeatureTimingOut struct {
 // extract each feature set (featsel.TimeSets).
 func FeatureTiming() pipeline.Stage[FeatureTimingIn, FeatureTimingOut] {
 	return pipeline.Stage[FeatureTimingIn, FeatureTimingOut]{
-		Name: "feature-timing", Version: "1",
+		// 2: OpenCV serial (featsel.TimeSets), as the classifier.
+		Name: "feature-timing", Version: "2",
 		Code:     []string{"features " + features.Version, opencvVersion()},
 		Volatile: []string{"ms_per_image"},
 		Run: func(ctx context.Context, w *pipeline.Work, in FeatureTimingIn) (FeatureTimingOut, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/modelpick/modelpick/features"
+	"github.com/modelpick/modelpick/internal/cvthreads"
 	"github.com/modelpick/modelpick/pipeline"
 )
 
@@ -39,9 +40,11 @@ type FeatureTimesOut struct {
 // untimed extraction of the first: what a premodel serving the images
 // pays for its features (the premodel's overhead, Figs 8-11). Images that
 // do not extract are left out (the premodel has no features for them).
+// OpenCV runs on the calling thread, as in the classifier (cvthreads).
 func FeatureTimes() pipeline.Stage[FeatureTimesIn, FeatureTimesOut] {
 	return pipeline.Stage[FeatureTimesIn, FeatureTimesOut]{
-		Name: "feature-times", Version: "1",
+		// 2: OpenCV serial (cvthreads.Set(1)), as the classifier.
+		Name: "feature-times", Version: "2",
 		Code:     []string{"features " + features.Version, opencvVersion()},
 		Volatile: []string{"ms_by_sha256", "decode_ms_by_sha256"},
 		Run: func(ctx context.Context, w *pipeline.Work, in FeatureTimesIn) (FeatureTimesOut, error) {
@@ -54,6 +57,7 @@ func FeatureTimes() pipeline.Stage[FeatureTimesIn, FeatureTimesOut] {
 			if err != nil {
 				return out, fmt.Errorf("feature times: %w", err)
 			}
+			cvthreads.Set(1)
 			warm := false
 			for _, i := range in.Set.Items(set) {
 				if err := ctx.Err(); err != nil {
