@@ -3,6 +3,7 @@ package experiments
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/modelpick/modelpick/bootstrap"
@@ -84,6 +85,39 @@ func (s cvStats) intervalCost(stat func(idx []int, cost []float64) float64) (rep
 	return toInterval(b, s.method(true))
 }
 
+// intervalOrder is the interval of a ratio a/b of two costs whose order a
+// claim reads ("a costs more than b"): the images and the models'
+// latencies drawn as in intervalCost, and each of the two costs also moved
+// by its own factor, uniform within ±profileview.Resolution, the drift
+// between measurements on this device. Two costs closer than a
+// re-measurement can resolve then get an interval across 1, as the tie
+// rule leaves such models unordered.
+func (s cvStats) intervalOrder(a, b func(idx []int, cost []float64) float64) (report.Interval, error) {
+	if s.p == nil {
+		return report.Interval{}, fmt.Errorf("no latencies to draw")
+	}
+	type drawn struct {
+		cost   []float64
+		fa, fb float64
+	}
+	draw := func(r *rand.Rand) drawn {
+		d := drawn{cost: s.p.DrawCosts(r), fa: 1, fb: 1}
+		if r != nil {
+			res := profileview.Resolution
+			d.fa, d.fb = 1-res+2*res*r.Float64(), 1-res+2*res*r.Float64()
+		}
+		return d
+	}
+	stat := func(idx []int, d drawn) float64 { return d.fa * a(idx, d.cost) / (d.fb * b(idx, d.cost)) }
+	bs, err := bootstrap.StatisticDrawn(s.n, draw, stat, s.resamples, s.seed, confidence)
+	if err != nil {
+		return report.Interval{}, err
+	}
+	return toInterval(bs, s.method(true)+fmt.Sprintf("; and moves the numerator and the denominator by independent factors "+
+		"uniform within ±%.0f%% (profileview.Resolution, the run-to-run drift of this device's timings), so an order closer "+
+		"than a re-measurement can resolve is not decided", 100*profileview.Resolution))
+}
+
 // toInterval is a bootstrap interval as measures.json holds it. A
 // percentile interval can miss its estimate by a hair when the resamples
 // tie; it is widened to hold it (report.ParseMeasure requires that).
@@ -125,6 +159,12 @@ func (ms *measures) set(k string, v any) { ms.m[ms.key(k)] = v }
 // iv stores stat's interval over st's images, or keeps the first error.
 func (ms *measures) iv(k string, st cvStats, stat func(idx []int) float64) {
 	iv, err := st.interval(stat)
+	ms.put(k, iv, err)
+}
+
+// ivOrder stores the interval of a ratio of two costs (intervalOrder).
+func (ms *measures) ivOrder(k string, st cvStats, a, b func(idx []int, cost []float64) float64) {
+	iv, err := st.intervalOrder(a, b)
 	ms.put(k, iv, err)
 }
 

@@ -105,6 +105,10 @@ func runCNNPremodel(ctx context.Context, e *Env, s *Spec, p *OneLearnerParams) (
 		// for every image, then the head decides.
 		ms.ivCost("cnn_backbone_overhead_ms_"+ds, st, func(idx []int, cost []float64) float64 { return cost[jb] + cDec(idx) })
 		ms.ivCost("cnn_minus_knn_overhead_ms_"+ds, st, func(idx []int, cost []float64) float64 { return cost[jb] + cDec(idx) - kOver(idx) })
+		// Which premodel costs more is an order of two times: decided
+		// only beyond the device's run-to-run drift (intervalOrder).
+		ms.ivOrder("cnn_over_knn_overhead_"+ds, st, func(idx []int, cost []float64) float64 { return cost[jb] + cDec(idx) },
+			func(idx []int, _ []float64) float64 { return kOver(idx) })
 		ms.set("cnn_routed_to_backbone_pct_"+ds, cp.Shares(cn)[cnnBackbone])
 		ms.iv("knn_top1_"+ds, kr.st, func(idx []int) float64 { return kp.Accuracy(kn, crit, idx) })
 		ms.iv("cnn_top1_"+ds, kr.st, func(idx []int) float64 { return cp.Accuracy(cn, crit, cnnIdx(idx)) })
