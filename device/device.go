@@ -151,6 +151,9 @@ type FeatureSet struct {
 	// Images are the timed images' content identities, in order.
 	Images []string `json:"images"`
 	MS     float64  `json:"ms_per_image"`
+	// ImageMS is each image's time (Images' order), MS their mean: a ratio
+	// of two sets timed together gets its interval from them.
+	ImageMS []float64 `json:"ms_by_image,omitempty"`
 }
 
 // FeatureImages is the time to extract a feature set from each image of a

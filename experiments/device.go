@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/modelpick/modelpick/device"
@@ -307,10 +308,11 @@ func (e *Env) featureTiming(ctx context.Context, in stages.FeatureTimingIn) (sta
 			return out, err
 		}
 		for i, s := range in.Sets {
-			if _, err := e.Opt.Device.FeatureSetTime(s, in.MaxSide, in.Reps, identities(in.Images)); err == nil {
+			if f, err := e.Opt.Device.FeatureSetTime(s, in.MaxSide, in.Reps, identities(in.Images)); err == nil && len(f.ImageMS) == len(in.Images) {
 				continue // measured earlier in this session, and used: kept
 			}
-			e.Opt.Device.PutFeatureSet(device.FeatureSet{Names: s, MaxSide: in.MaxSide, Reps: in.Reps, Images: identities(in.Images), MS: out.MS[i]})
+			e.Opt.Device.PutFeatureSet(device.FeatureSet{Names: s, MaxSide: in.MaxSide, Reps: in.Reps, Images: identities(in.Images), MS: out.MS[i],
+				ImageMS: out.ImageMS[i]})
 		}
 		return e.recordedFeatureTiming(in)
 	}
@@ -328,7 +330,12 @@ func (e *Env) recordedFeatureTiming(in stages.FeatureTimingIn) (stages.FeatureTi
 		if err != nil {
 			return out, err
 		}
+		if len(f.ImageMS) != len(in.Images) {
+			return out, fmt.Errorf("device profile: the extraction time of the feature set %s has %d per-image times for %d images "+
+				"(recorded before they were kept): %s", strings.Join(s, ","), len(f.ImageMS), len(in.Images), device.Fix)
+		}
 		out.MS = append(out.MS, f.MS)
+		out.ImageMS = append(out.ImageMS, f.ImageMS)
 	}
 	return out, nil
 }

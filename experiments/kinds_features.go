@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelpick/modelpick/bootstrap"
 	"github.com/modelpick/modelpick/featsel"
 	"github.com/modelpick/modelpick/features"
 	"github.com/modelpick/modelpick/pipeline"
@@ -319,6 +320,7 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 	}
 	fp := &p.FeatselParams
 	var ms []float64
+	var perImage [][]float64
 	if p.Timing > 0 {
 		imgs, err := stages.TimingImages(e.R, c.sets[0], p.Timing)
 		if err != nil {
@@ -329,13 +331,14 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		if err != nil {
 			return nil, err
 		}
-		ms = t.MS
+		ms, perImage = t.MS, t.ImageMS
 	}
 	var rows []report.SweepPoint
 	sm := out.Summary
 	// Extraction times: every feature, Table 4's set, and the path's sets
 	// with Fig 13's kept count (the median over resamples) and two fewer.
 	msOf := map[string]float64{}
+	imgOf := map[string][]float64{}
 	for i, pt := range out.Sweep {
 		r := report.SweepPoint{NFeatures: pt.NFeatures, Stage: pt.Stage, AccuracyPct: pt.Accuracy, SelectionPct: pt.Selection,
 			MedianPct: pt.Resampled.Median, LoPct: pt.Resampled.Lo, HiPct: pt.Resampled.Hi,
@@ -343,13 +346,17 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		if i < len(ms) {
 			v := ms[i]
 			r.ExtractMS = &v
+			key := ""
 			switch {
 			case pt.Stage != featsel.StageElimination:
-				msOf[pt.Stage] = v
+				key = pt.Stage
 			case pt.NFeatures == sm.KeptN:
-				msOf["kept"] = v
+				key = "kept"
 			case pt.NFeatures == sm.KeptN-2:
-				msOf["two_fewer"] = v
+				key = "two_fewer"
+			}
+			if key != "" && i < len(perImage) {
+				msOf[key], imgOf[key] = v, perImage[i]
 			}
 		}
 		rows = append(rows, r)
@@ -367,10 +374,14 @@ func runFeatureSweep(ctx context.Context, e *Env, s *Spec, p *SweepParams) (*Res
 		}
 		if kept, ok := msOf["kept"]; ok {
 			m["extract_ms_kept"] = kept
-			m["extract_speedup_kept"] = all / kept
+			if m["extract_speedup_kept"], err = timeRatio(imgOf[featsel.StageAll], imgOf["kept"], fp.Seed); err != nil {
+				return nil, err
+			}
 			if two, ok := msOf["two_fewer"]; ok {
 				m["extract_ms_two_fewer"] = two
-				m["extract_ratio_kept_to_two_fewer"] = kept / two
+				if m["extract_ratio_kept_to_two_fewer"], err = timeRatio(imgOf["kept"], imgOf["two_fewer"], fp.Seed); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -403,4 +414,29 @@ func joinCriteria(cs []profileview.Criterion) string {
 		parts[i] = string(c)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// timeResamples is the bootstrap of a ratio of extraction times.
+const timeResamples = 2000
+
+// timeRatio is the ratio of two feature sets' mean extraction times, timed
+// together on the same images, with a percentile bootstrap over the images
+// (paired: one resample draws the same images for both).
+func timeRatio(num, den []float64, seed int64) (report.Interval, error) {
+	if len(num) == 0 || len(num) != len(den) {
+		return report.Interval{}, fmt.Errorf("extraction time ratio: %d and %d per-image times", len(num), len(den))
+	}
+	b, err := bootstrap.Statistic(len(num), func(idx []int) float64 {
+		var a, d float64
+		for _, i := range idx {
+			a, d = a+num[i], d+den[i]
+		}
+		return a / d
+	}, timeResamples, uint64(seed), confidence)
+	if err != nil {
+		return report.Interval{}, err
+	}
+	return toInterval(b, fmt.Sprintf("ratio of the two sets' mean extraction times over the %d timing images (each image's fastest "+
+		"of the recorded repetitions, both sets timed together); %.0f%% percentile bootstrap over the images, paired (%d resamples, seed %d)",
+		len(num), 100*confidence, timeResamples, seed))
 }

@@ -114,6 +114,21 @@ func SweepSets(names []string, el Elimination, rs Resampling) [][]string {
 // process-wide), as in the classifier that serves the features: its
 // thread pool would otherwise take a second core for the same latency.
 func TimeSets(sets [][]string, images [][]byte, opts features.Options, reps int) ([]float64, error) {
+	per, err := TimeSetsImages(sets, images, opts, reps)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(per))
+	for i, ms := range per {
+		out[i] = mean(ms)
+	}
+	return out, nil
+}
+
+// TimeSetsImages is TimeSets before the average: for each set, each
+// image's fastest time (ms), in the images' order, so a ratio of two sets'
+// means can be bootstrapped over the images.
+func TimeSetsImages(sets [][]string, images [][]byte, opts features.Options, reps int) ([][]float64, error) {
 	if len(images) == 0 {
 		return nil, fmt.Errorf("featsel: no images to time extraction on")
 	}
@@ -144,15 +159,22 @@ func TimeSets(sets [][]string, images [][]byte, opts features.Options, reps int)
 			}
 		}
 	}
-	out := make([]float64, len(sets))
+	out := make([][]float64, len(sets))
 	for i, ds := range best {
-		var sum time.Duration
-		for _, d := range ds {
-			sum += d
+		out[i] = make([]float64, len(ds))
+		for k, d := range ds {
+			out[i][k] = float64(d) / float64(time.Millisecond)
 		}
-		out[i] = float64(sum) / float64(time.Millisecond) / float64(len(images))
 	}
 	return out, nil
+}
+
+func mean(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
 }
 
 // TimingImages returns up to n images of the folder dir (a labelled set,

@@ -320,9 +320,12 @@ type FeatureTimingIn struct {
 	Session string `json:"session,omitempty"`
 }
 
-// FeatureTimingOut is the mean extraction time per image of each set.
+// FeatureTimingOut is the mean extraction time per image of each set, and
+// each image's time (the images' order), whose spread gives a ratio of two
+// sets' means its interval.
 type FeatureTimingOut struct {
-	MS []float64 `json:"ms_per_image"`
+	MS      []float64   `json:"ms_per_image"`
+	ImageMS [][]float64 `json:"ms_by_image,omitempty"`
 }
 
 // FeatureTiming measures, single-threaded, the time to decode an image and
@@ -330,9 +333,10 @@ type FeatureTimingOut struct {
 func FeatureTiming() pipeline.Stage[FeatureTimingIn, FeatureTimingOut] {
 	return pipeline.Stage[FeatureTimingIn, FeatureTimingOut]{
 		// 2: OpenCV serial (featsel.TimeSets), as the classifier.
-		Name: "feature-timing", Version: "2",
+		// 3: each image's time too.
+		Name: "feature-timing", Version: "3",
 		Code:     []string{"features " + features.Version, opencvVersion()},
-		Volatile: []string{"ms_per_image"},
+		Volatile: []string{"ms_per_image", "ms_by_image"},
 		Run: func(ctx context.Context, w *pipeline.Work, in FeatureTimingIn) (FeatureTimingOut, error) {
 			imgs := make([][]byte, len(in.Images))
 			for i, f := range in.Images {
@@ -342,13 +346,22 @@ func FeatureTiming() pipeline.Stage[FeatureTimingIn, FeatureTimingOut] {
 				}
 				imgs[i] = b
 			}
-			ms, err := featsel.TimeSets(in.Sets, imgs, features.Options{MaxSide: in.MaxSide}, in.Reps)
-			for _, v := range ms {
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					return FeatureTimingOut{}, fmt.Errorf("feature timing: non-finite time %v", v)
-				}
+			per, err := featsel.TimeSetsImages(in.Sets, imgs, features.Options{MaxSide: in.MaxSide}, in.Reps)
+			if err != nil {
+				return FeatureTimingOut{}, err
 			}
-			return FeatureTimingOut{MS: ms}, err
+			out := FeatureTimingOut{ImageMS: per}
+			for _, ms := range per {
+				var sum float64
+				for _, v := range ms {
+					if math.IsNaN(v) || math.IsInf(v, 0) {
+						return FeatureTimingOut{}, fmt.Errorf("feature timing: non-finite time %v", v)
+					}
+					sum += v
+				}
+				out.MS = append(out.MS, sum/float64(len(ms)))
+			}
+			return out, nil
 		},
 	}
 }
