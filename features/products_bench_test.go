@@ -22,7 +22,8 @@ import (
 // the working image, and each intermediate product, timed as an
 // extractor of the one feature that needs it (so each includes the ~4 µs
 // grey conversion it shares), then all 29 features on the working image
-// and from the JPEG bytes. Every iteration times each step once on one
+// and from the JPEG bytes, the latter also at smaller working sides (other
+// definitions: their price, for comparison). Every iteration times each step once on one
 // image in a freshly shuffled (seeded) order; a time is the fastest of an
 // image's repetitions, averaged over the images. OpenCV runs on the
 // calling thread, as in the classifier.
@@ -93,6 +94,16 @@ func benchProducts(b *testing.B, set string) {
 	steps = append(steps,
 		step{"all 29 features on the working image", func(i int) error { _, err := all.extractWorking(works[i]); return err }},
 		step{"all 29 features from the JPEG bytes", func(i int) error { _, err := all.ExtractBytes(raw[i]); return err }})
+	// What a smaller working image would save (another definition: the
+	// values change with MaxSide, so this is a price, not an option).
+	for _, side := range []int{96, 64, 48} {
+		ex, err := NewExtractor(nil, Options{MaxSide: side})
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps = append(steps, step{fmt.Sprintf("all 29 features from the JPEG bytes at MaxSide %d", side),
+			func(i int) error { _, err := ex.ExtractBytes(raw[i]); return err }})
+	}
 
 	best := make([][]time.Duration, len(steps))
 	for k := range best {
