@@ -20,6 +20,7 @@ import (
 	"github.com/modelpick/modelpick/internal/cvthreads"
 	"github.com/modelpick/modelpick/internal/imghdr"
 	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/measure"
 	"github.com/modelpick/modelpick/premodel"
 	"github.com/modelpick/modelpick/profile"
 	"github.com/modelpick/modelpick/profileview"
@@ -182,58 +183,21 @@ func benchServing(b *testing.B, set *datasets.Set, ex *features.Extractor, pm *p
 		// of these bytes there is (libjpeg's 1/8 DCT scaling, which still
 		// entropy-decodes every coefficient): a floor under anything
 		// computed from JPEG bytes.
-		func(i int) error {
-			h, err := imghdr.Read(raw[i])
-			if err != nil {
-				return err
-			}
-			m, err := features.DecodeScaled(raw[i], features.Reduction(h, ex.MaxSide()))
-			m.Close()
-			return err
-		},
-		func(i int) error {
-			h, err := imghdr.Read(raw[i])
-			if err != nil {
-				return err
-			}
-			d := 1
+		decodeAt(raw, func(h imghdr.Header) int { return features.Reduction(h, ex.MaxSide()) }),
+		decodeAt(raw, func(h imghdr.Header) int {
 			if h.Scalable() {
-				d = 8
+				return 8
 			}
-			m, err := features.DecodeScaled(raw[i], d)
-			m.Close()
-			return err
-		},
+			return 1
+		}),
 	}
-	best := make([][]time.Duration, len(ops))
-	for k := range best {
-		best[k] = make([]time.Duration, n)
-	}
-	order := rand.New(rand.NewPCG(12, 1))
-	iters := 0
-	for b.Loop() {
-		i := iters % n
-		for _, op := range order.Perm(len(ops)) {
-			t0 := time.Now()
-			if err := ops[op](i); err != nil {
-				b.Fatalf("%s on %s: %v", names[op], set.Path(i), err)
-			}
-			if d := time.Since(t0); best[op][i] == 0 || d < best[op][i] {
-				best[op][i] = d
-			}
-		}
-		iters++
-	}
-	if iters < 3*n {
-		b.Fatalf("%d iterations: use -benchtime %dx or more, for three repetitions of each of the %d images", iters, 3*n, n)
+	best, iters, err := measure.FastestPerItem(b.Loop, n, 3, names, ops, rand.New(rand.NewPCG(12, 1)))
+	if err != nil {
+		b.Fatalf("%s: %v (a short run wants -benchtime %dx or more)", set.Name, err, 3*n)
 	}
 	ms := make(map[string]float64, len(ops))
 	for k, name := range names {
-		var sum time.Duration
-		for _, d := range best[k] {
-			sum += d
-		}
-		ms[name] = float64(sum) / float64(time.Millisecond) / n
+		ms[name] = measure.MeanMS(best[k])
 		b.ReportMetric(ms[name], name+"_ms")
 	}
 	bigMS, smallMS := ms["v1_1.0_224"], ms["v1_0.25_128"]
@@ -255,6 +219,20 @@ func benchServing(b *testing.B, set *datasets.Set, ex *features.Extractor, pm *p
 		"serving before the model: old %.3f ms, new %.3f ms (%.2fx); full decode %.3f ms",
 		set.Name, n, onceShare, iters, bigMS, goalVsBig, smallMS, goalVsSmall, strings.Join(lines, "\n"),
 		ms["serving_old"], ms["serving_new"], ms["serving_new"]/ms["serving_old"], ms["decode"])
+}
+
+// decodeAt returns an op that decodes image i of raw at the scale 1/d
+// that d gives for its header.
+func decodeAt(raw [][]byte, d func(imghdr.Header) int) func(i int) error {
+	return func(i int) error {
+		h, err := imghdr.Read(raw[i])
+		if err != nil {
+			return err
+		}
+		m, err := features.DecodeScaled(raw[i], d(h))
+		m.Close()
+		return err
+	}
 }
 
 // ladderSpecs returns the named models of experiments/models/ladder.yaml.

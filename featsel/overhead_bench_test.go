@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/modelpick/modelpick/internal/cvthreads"
 	"github.com/modelpick/modelpick/internal/settings"
 	"github.com/modelpick/modelpick/learners"
+	"github.com/modelpick/modelpick/measure"
 )
 
 // Feature sets the overhead benchmark measures.
@@ -52,8 +52,8 @@ const (
 // it. Each iteration times every operation once on one image, in an order
 // shuffled afresh (seeded), so machine noise falls on all of them alike;
 // each time is the fastest of an image's repetitions, averaged over the
-// 100 images. OpenCV
-// runs on the calling thread (cvthreads), ONNX Runtime on one thread:
+// 100 images (measure.FastestPerItem). OpenCV runs on the calling thread
+// (cvthreads), ONNX Runtime on one thread:
 //
 //	go test -run '^$' -bench FeatureOverhead -benchtime 500x ./featsel
 //
@@ -135,38 +135,12 @@ func BenchmarkFeatureOverhead(b *testing.B) {
 					return err
 				},
 			}
-			// best[op][image] is the fastest of that image's repetitions:
-			// other processes only ever add time, so the minimum is the
-			// estimator that survives a shared machine.
-			best := make([][]time.Duration, len(ops))
-			for k := range best {
-				best[k] = make([]time.Duration, len(raw))
+			names := []string{"feat_bytes", "feat_decoded", "v1_1.0_224", "v1_0.25_128", "decode"}
+			best, n, err := measure.FastestPerItem(b.Loop, len(raw), 1, names, ops, rand.New(rand.NewPCG(12, 1)))
+			if err != nil {
+				b.Fatalf("%v (use -benchtime %dx or more)", err, 3*len(raw))
 			}
-			order := rand.New(rand.NewPCG(12, 1))
-			n := 0
-			for b.Loop() {
-				i := n % len(raw)
-				for _, op := range order.Perm(len(ops)) {
-					t0 := time.Now()
-					if err := ops[op](i); err != nil {
-						b.Fatal(err)
-					}
-					if d := time.Since(t0); best[op][i] == 0 || d < best[op][i] {
-						best[op][i] = d
-					}
-				}
-				n++
-			}
-			if n < len(raw) {
-				b.Fatalf("%d iterations cover only part of the %d images: use -benchtime %dx or more", n, len(raw), 3*len(raw))
-			}
-			ms := func(ds []time.Duration) float64 {
-				var sum time.Duration
-				for _, d := range ds {
-					sum += d
-				}
-				return float64(sum) / float64(time.Millisecond) / float64(len(ds))
-			}
+			ms := measure.MeanMS
 			fb, fd, bm, sm, dm := ms(best[0]), ms(best[1]), ms(best[2]), ms(best[3]), ms(best[4])
 			b.ReportMetric(fb, "feat_bytes_ms")
 			b.ReportMetric(fd, "feat_decoded_ms")
@@ -177,10 +151,10 @@ func BenchmarkFeatureOverhead(b *testing.B) {
 			b.ReportMetric(fb/sm, "ratio_bytes_vs_0.25_128")
 			b.ReportMetric(fd/bm, "ratio_decoded_vs_1.0_224")
 			b.ReportMetric(fd/sm, "ratio_decoded_vs_0.25_128")
-			b.Logf("%s (%d features), %d images: features+scaling from JPEG %.3f ms, from the decoded image %.3f ms; "+
+			b.Logf("%s (%d features), %d images, %d iterations: features+scaling from JPEG %.3f ms, from the decoded image %.3f ms; "+
 				"v1_1.0_224 %.3f ms (ratios %.3f / %.3f, goal <= %.2f: %s / %s); "+
 				"v1_0.25_128 %.3f ms (ratios %.3f / %.3f, goal <= %.1f: %s / %s); full JPEG decode %.3f ms",
-				s.name, len(s.names), n, fb, fd,
+				s.name, len(s.names), len(raw), n, fb, fd,
 				bm, fb/bm, fd/bm, goalVsBig, verdict(fb/bm <= goalVsBig), verdict(fd/bm <= goalVsBig),
 				sm, fb/sm, fd/sm, goalVsSmall, verdict(fb/sm <= goalVsSmall), verdict(fd/sm <= goalVsSmall), dm)
 		})

@@ -8,12 +8,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/modelpick/modelpick/internal/cvthreads"
 	"github.com/modelpick/modelpick/internal/settings"
+	"github.com/modelpick/modelpick/measure"
 )
 
 // BenchmarkProducts prints what each step of the canonical feature path
@@ -67,14 +67,12 @@ func benchProducts(b *testing.B, set string) {
 			works[i].Close()
 		}
 	}()
-	type step struct {
-		name string
-		run  func(i int) error
-	}
-	steps := []step{
-		{"decode at the features' reduction", func(i int) error { m, err := DecodeMax(raw[i], DefaultMaxSide); m.Close(); return err }},
-		{"shrink to the working image", func(i int) error { m, err := workingImage(decoded[i], DefaultMaxSide); m.Close(); return err }},
-	}
+	// Each step is named by what it computes; add appends one.
+	var names []string
+	var ops []func(i int) error
+	add := func(name string, op func(i int) error) { names, ops = append(names, name), append(ops, op) }
+	add("decode at the features' reduction", func(i int) error { m, err := DecodeMax(raw[i], DefaultMaxSide); m.Close(); return err })
+	add("shrink to the working image", func(i int) error { m, err := workingImage(decoded[i], DefaultMaxSide); m.Close(); return err })
 	for _, p := range []struct{ product, feature string }{
 		{"grey + luma histogram", "avg_brightness"}, {"HSP brightness", "avg_perceived_brightness"},
 		{"grey + FAST count", "n_keypoints"}, {"grey + blur + Canny + segment lengths", "edge_length1"},
@@ -85,15 +83,14 @@ func benchProducts(b *testing.B, set string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		steps = append(steps, step{p.product + " (" + p.feature + ")", func(i int) error { _, err := ex.extractWorking(works[i]); return err }})
+		add(p.product+" ("+p.feature+")", func(i int) error { _, err := ex.extractWorking(works[i]); return err })
 	}
 	all, err := NewExtractor(nil, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	steps = append(steps,
-		step{"all 29 features on the working image", func(i int) error { _, err := all.extractWorking(works[i]); return err }},
-		step{"all 29 features from the JPEG bytes", func(i int) error { _, err := all.ExtractBytes(raw[i]); return err }})
+	add("all 29 features on the working image", func(i int) error { _, err := all.extractWorking(works[i]); return err })
+	add("all 29 features from the JPEG bytes", func(i int) error { _, err := all.ExtractBytes(raw[i]); return err })
 	// What a smaller working image would save (another definition: the
 	// values change with MaxSide, so this is a price, not an option).
 	for _, side := range []int{96, 64, 48} {
@@ -101,40 +98,17 @@ func benchProducts(b *testing.B, set string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		steps = append(steps, step{fmt.Sprintf("all 29 features from the JPEG bytes at MaxSide %d", side),
-			func(i int) error { _, err := ex.ExtractBytes(raw[i]); return err }})
+		add(fmt.Sprintf("all 29 features from the JPEG bytes at MaxSide %d", side),
+			func(i int) error { _, err := ex.ExtractBytes(raw[i]); return err })
 	}
 
-	best := make([][]time.Duration, len(steps))
-	for k := range best {
-		best[k] = make([]time.Duration, n)
-	}
-	order := rand.New(rand.NewPCG(12, 2))
-	iters := 0
-	for b.Loop() {
-		i := iters % n
-		for _, k := range order.Perm(len(steps)) {
-			t0 := time.Now()
-			if err := steps[k].run(i); err != nil {
-				b.Fatalf("%s on %s: %v", steps[k].name, files[i], err)
-			}
-			if d := time.Since(t0); best[k][i] == 0 || d < best[k][i] {
-				best[k][i] = d
-			}
-		}
-		iters++
-	}
-	if iters < 3*n {
-		b.Fatalf("%d iterations: use -benchtime %dx or more, for three repetitions of each of the %d images", iters, 3*n, n)
+	best, iters, err := measure.FastestPerItem(b.Loop, n, 3, names, ops, rand.New(rand.NewPCG(12, 2)))
+	if err != nil {
+		b.Fatalf("%s: %v (a short run wants -benchtime %dx or more)", set, err, 3*n)
 	}
 	var lines []string
-	for k, s := range steps {
-		var sum time.Duration
-		for _, d := range best[k] {
-			sum += d
-		}
-		us := float64(sum) / float64(time.Microsecond) / n
-		lines = append(lines, fmt.Sprintf("| %s | %.0f |", s.name, us))
+	for k, name := range names {
+		lines = append(lines, fmt.Sprintf("| %s | %.0f |", name, 1000*measure.MeanMS(best[k])))
 	}
 	// Printed, not logged: the benchmark log keeps only its first lines.
 	fmt.Printf("%s, %d images, %d iterations; OpenCV serial\n\n| step | µs per image |\n|---|---:|\n%s\n\n", set, n, iters, strings.Join(lines, "\n"))
