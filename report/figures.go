@@ -122,6 +122,14 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
+// yErrorBars draws errs as vertical error bars at xys.
+func yErrorBars(xys plotter.XYs, errs plotter.YErrors) (*plotter.YErrorBars, error) {
+	return plotter.NewYErrorBars(struct {
+		plotter.XYs
+		plotter.YErrors
+	}{xys, errs})
+}
+
 // rotateX slants the x tick labels so long model names fit.
 func rotateX(p *plot.Plot) {
 	p.X.Tick.Label.Rotation = math.Pi / 5
@@ -323,10 +331,7 @@ func ImageTimeFigure(rows []ImageTime) (Figure, error) {
 			return Figure{}, err
 		}
 		b.Color, b.LineStyle.Width = blue, 0
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{xys, errs})
+		eb, err := yErrorBars(xys, errs)
 		if err != nil {
 			return Figure{}, err
 		}
@@ -443,10 +448,7 @@ func intervalBars(title, y string, names []string, vals, lo, hi []float64, mark 
 	if err := bars(p, vals, mark, vg.Points(12), blue, orange); err != nil {
 		return nil, err
 	}
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYs
-		plotter.YErrors
-	}{xys, errs})
+	eb, err := yErrorBars(xys, errs)
 	if err != nil {
 		return nil, err
 	}
@@ -493,10 +495,7 @@ func SweepFigure(rows []SweepPoint, paper Paper) (Figure, error) {
 	l.Color, s.Color = blue, blue
 	acc.Add(l, s)
 	acc.Legend.Add("elimination path, all images", l, s)
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYs
-		plotter.YErrors
-	}{band, errs})
+	eb, err := yErrorBars(band, errs)
 	if err != nil {
 		return Figure{}, err
 	}
@@ -508,10 +507,7 @@ func SweepFigure(rows []SweepPoint, paper Paper) (Figure, error) {
 	acc.Add(eb, bs)
 	acc.Legend.Add("each resample's own path: median, 95%", bs)
 	if len(marks) > 0 {
-		me, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{marks, markErrs})
+		me, err := yErrorBars(marks, markErrs)
 		if err != nil {
 			return Figure{}, err
 		}

@@ -133,10 +133,7 @@ func LearningFigure(title string, rows []LearningPoint) (Figure, error) {
 		if err != nil {
 			return Figure{}, err
 		}
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{xys, errs})
+		eb, err := yErrorBars(xys, errs)
 		if err != nil {
 			return Figure{}, err
 		}

@@ -219,10 +219,7 @@ func costPanel(title, y string, names []string, rs []MethodSummary, get func(Met
 			plain = append(plain, xys[i])
 		}
 	}
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYs
-		plotter.YErrors
-	}{xys, errs})
+	eb, err := yErrorBars(xys, errs)
 	if err != nil {
 		return nil, err
 	}
@@ -326,10 +323,7 @@ func GroupFigure(title string, rows []MethodSummary, top5, imageRange bool, pape
 			xys[i] = plotter.XY{X: float64(i) + 0.3, Y: r.MeanMS}
 			errs[i].Low, errs[i].High = math.Max(0, r.MeanMS-r.MinImageMS), math.Max(0, r.MaxImageMS-r.MeanMS)
 		}
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{xys, errs})
+		eb, err := yErrorBars(xys, errs)
 		if err != nil {
 			return Figure{}, err
 		}
@@ -429,10 +423,7 @@ func CurveFigure(title string, rows []CurvePoint) (Figure, error) {
 				pts[i] = plotter.XY{X: v.x, Y: v.y}
 				ye[i].Low, ye[i].High = v.y-v.lo, v.hi-v.y
 			}
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{pts, ye})
+			eb, err := yErrorBars(pts, ye)
 			if err != nil {
 				return Figure{}, err
 			}
