@@ -42,3 +42,21 @@ func Statistic(n int, stat func(idx []int) float64, resamples int, seed uint64, 
 	iv.High = Quantile(stats, 1-(1-confidence)/2)
 	return iv, nil
 }
+
+// RatioOfSums returns sum(num)/sum(den) over the images with its
+// percentile interval (Statistic): num[i] and den[i] belong to image i and
+// enter a resample together, e.g. two feature sets' extraction times, or
+// the decode's part of one set's time and the whole.
+func RatioOfSums(num, den []float64, resamples int, seed uint64, confidence float64) (Interval, error) {
+	if len(num) != len(den) {
+		return Interval{Confidence: confidence, Resamples: resamples, Seed: seed, N: len(num)},
+			fmt.Errorf("bootstrap: %d numerators and %d denominators: pair them by image first", len(num), len(den))
+	}
+	return Statistic(len(num), func(idx []int) float64 {
+		var a, d float64
+		for _, i := range idx {
+			a, d = a+num[i], d+den[i]
+		}
+		return a / d
+	}, resamples, seed, confidence)
+}

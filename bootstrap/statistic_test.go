@@ -52,3 +52,37 @@ func TestStatistic(t *testing.T) {
 		}
 	}
 }
+
+// TestRatioOfSums: the ratio of the sums on the images as given, its
+// interval the same as Statistic's for that ratio on the same draws, and
+// unpaired inputs refused.
+func TestRatioOfSums(t *testing.T) {
+	num := []float64{1, 2, 3, 4, 5, 6}
+	den := []float64{2, 2, 2, 3, 3, 9}
+	got, err := RatioOfSums(num, den, 500, 3, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Estimate != 1 { // 21 / 21
+		t.Errorf("estimate %v, want 1", got.Estimate)
+	}
+	want, err := Statistic(len(num), func(idx []int) float64 {
+		var a, d float64
+		for _, i := range idx {
+			a, d = a+num[i], d+den[i]
+		}
+		return a / d
+	}, 500, 3, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("RatioOfSums %+v, Statistic %+v", got, want)
+	}
+	if got.Low >= got.Estimate || got.High <= got.Estimate {
+		t.Errorf("interval [%v, %v] does not straddle %v", got.Low, got.High, got.Estimate)
+	}
+	if _, err := RatioOfSums(num, den[:5], 500, 3, 0.95); err == nil {
+		t.Error("6 numerators and 5 denominators were accepted")
+	}
+}

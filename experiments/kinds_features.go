@@ -426,13 +426,7 @@ func timeRatio(num, den []float64, seed int64) (report.Interval, error) {
 	if len(num) == 0 || len(num) != len(den) {
 		return report.Interval{}, fmt.Errorf("extraction time ratio: %d and %d per-image times", len(num), len(den))
 	}
-	b, err := bootstrap.Statistic(len(num), func(idx []int) float64 {
-		var a, d float64
-		for _, i := range idx {
-			a, d = a+num[i], d+den[i]
-		}
-		return a / d
-	}, timeResamples, uint64(seed), confidence)
+	b, err := bootstrap.RatioOfSums(num, den, timeResamples, uint64(seed), confidence)
 	if err != nil {
 		return report.Interval{}, err
 	}

@@ -189,20 +189,15 @@ func (e *Env) decodeShares() []report.DecodeShare {
 		if len(keys) == 0 {
 			continue
 		}
-		ratio := func(idx []int) float64 {
-			var d, x float64
-			for _, i := range idx {
-				d, x = d+f.DecodeMS[keys[i]], x+f.MS[keys[i]]
-			}
-			return d / x
+		dec, all := make([]float64, len(keys)), make([]float64, len(keys))
+		var d, x float64
+		for i, k := range keys {
+			dec[i], all[i] = f.DecodeMS[k], f.MS[k]
+			d, x = d+dec[i], x+all[i]
 		}
-		iv, err := bootstrap.Statistic(len(keys), ratio, stages.BootResamples, stages.BootSeed, stages.BootConfidence)
+		iv, err := bootstrap.RatioOfSums(dec, all, stages.BootResamples, stages.BootSeed, stages.BootConfidence)
 		if err != nil {
 			continue
-		}
-		var d, x float64
-		for _, k := range keys {
-			d, x = d+f.DecodeMS[k], x+f.MS[k]
 		}
 		n := float64(len(keys))
 		out = append(out, report.DecodeShare{Dataset: f.Dataset, Features: strings.Join(f.Names, ","), Images: len(keys),
